@@ -1,0 +1,143 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+
+/** Configuration of the relay, from the environment and command-line flags (flags win). */
+export interface RelayConfig {
+  /** HTTP port: web app, runtime config and the embedded collector. */
+  port: number
+  /** libp2p WebSockets port. */
+  relayPort: number
+  /** Interface both listen on. */
+  host: string
+  /** Identity key and datastore. */
+  dataDir: string
+  /** Upstream OTLP/HTTP traces endpoint (full URL), if any. */
+  otlpTracesEndpoint?: string
+  /** Headers for the upstream collector; never sent to browsers. */
+  otlpHeaders: Record<string, string>
+  serviceName: string
+  /** Directory of the built web app. */
+  staticDir: string
+}
+
+/** A configuration value is wrong; the message names it and says why. */
+export class InvalidRelayConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidRelayConfigError'
+  }
+}
+
+const OPTIONS = {
+  port: { type: 'string', env: 'PORT', default: '8080', help: 'HTTP port: web app, runtime config, embedded collector (/v1/traces) and its query API' },
+  'relay-port': { type: 'string', env: 'RELAY_PORT', default: '9090', help: 'libp2p WebSockets port of the relay' },
+  host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
+  'data-dir': { type: 'string', env: 'DATA_DIR', default: './.data', help: 'relay identity key and datastore (records survive restarts)' },
+  'otel-endpoint': { type: 'string', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', help: 'upstream OTLP/HTTP collector base URL (/v1/traces is appended)' },
+  'otel-traces-endpoint': { type: 'string', env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', help: 'upstream OTLP/HTTP traces URL, used as is' },
+  'otel-headers': { type: 'string', env: 'OTEL_EXPORTER_OTLP_HEADERS', help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers' },
+  'service-name': { type: 'string', env: 'OTEL_SERVICE_NAME', default: 'p2p-marketplace-relay', help: "service name of the relay's spans" },
+  'static-dir': { type: 'string', env: 'STATIC_DIR', default: './dist', help: 'directory of the built web app' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' }
+} as const
+
+/** The `--help` text, generated from the option table so it cannot drift. */
+export function helpText(): string {
+  const lines = ['Usage: npm start -- [options]   (or: node relay/main.ts [options])', '', 'Every option can also be set by its environment variable; a flag wins over the variable.', '']
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    const env = 'env' in spec ? spec.env : ''
+    const def = 'default' in spec ? ` (default: ${spec.default})` : ''
+    lines.push(`  --${name.padEnd(22)} ${env.padEnd(36)} ${spec.help}${def}`)
+  }
+  return lines.join('\n')
+}
+
+/** Parses flags and environment into a validated configuration; `undefined` means `--help` was asked. */
+export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig | undefined {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type, ...('short' in spec ? { short: spec.short } : {}) }])
+      ),
+      strict: true,
+      allowPositionals: false
+    }).values
+  } catch (err) {
+    throw new InvalidRelayConfigError(`${(err as Error).message}\n\n${helpText()}`)
+  }
+  if (values.help === true) return undefined
+
+  const get = (name: keyof typeof OPTIONS): string | undefined => {
+    const spec = OPTIONS[name]
+    const flag = values[name]
+    if (typeof flag === 'string') return flag
+    const fromEnv = 'env' in spec ? env[spec.env] : undefined
+    if (fromEnv != null && fromEnv !== '') return fromEnv
+    return 'default' in spec ? spec.default : undefined
+  }
+
+  const port = parsePort('PORT (--port)', get('port'))
+  const relayPort = parsePort('RELAY_PORT (--relay-port)', get('relay-port'))
+  if (port !== 0 && port === relayPort) {
+    throw new InvalidRelayConfigError(`PORT and RELAY_PORT must differ (both are ${port})`)
+  }
+  const host = get('host') ?? '127.0.0.1'
+  if (!/^[\w.:-]+$/.test(host)) {
+    throw new InvalidRelayConfigError(`HOST (--host) "${host}" is not a host name or IP address`)
+  }
+
+  let otlpTracesEndpoint: string | undefined
+  const tracesEndpoint = get('otel-traces-endpoint')
+  const baseEndpoint = get('otel-endpoint')
+  if (tracesEndpoint != null) {
+    otlpTracesEndpoint = parseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
+  } else if (baseEndpoint != null) {
+    // standard OTLP semantics: the base endpoint gets the signal path appended
+    otlpTracesEndpoint = parseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint.replace(/\/+$/, '') + '/v1/traces')
+  }
+
+  return {
+    port,
+    relayPort,
+    host,
+    dataDir: resolve(get('data-dir') ?? './.data'),
+    ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
+    otlpHeaders: parseHeaders(get('otel-headers')),
+    serviceName: get('service-name') ?? 'p2p-marketplace-relay',
+    staticDir: resolve(get('static-dir') ?? './dist')
+  }
+}
+
+function parsePort(name: string, value: string | undefined): number {
+  const port = Number(value)
+  if (value == null || !/^\d+$/.test(value) || port > 65535) {
+    throw new InvalidRelayConfigError(`${name} must be a whole number from 0 to 65535, got "${value}"`)
+  }
+  return port
+}
+
+function parseUrl(name: string, value: string): string {
+  try {
+    const url = new URL(value)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
+    return url.href
+  } catch {
+    throw new InvalidRelayConfigError(`${name} must be an http(s) URL, got "${value}"`)
+  }
+}
+
+/** `OTEL_EXPORTER_OTLP_HEADERS` format: comma-separated `key=value`, values URL-encoded. */
+export function parseHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (value == null || value.trim() === '') return headers
+  for (const pair of value.split(',')) {
+    const at = pair.indexOf('=')
+    if (at <= 0) {
+      throw new InvalidRelayConfigError(`OTEL_EXPORTER_OTLP_HEADERS: "${pair.trim()}" is not key=value`)
+    }
+    headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+  }
+  return headers
+}

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import sirv from 'sirv'
+import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
+import type { RuntimeConfig } from '../src/core/config.ts'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+
+export interface HttpServerInit {
+  staticDir: string
+  /** Computed per request: the relay's addresses can change (e.g. after a restart). */
+  runtimeConfig: () => RuntimeConfig
+  health: () => Record<string, unknown>
+}
+
+/**
+ * The relay's HTTP side: the runtime configuration (readable from any origin,
+ * so embedding sites can bootstrap), a health document and the built web app.
+ */
+export function createHttpServer(init: HttpServerInit): Server {
+  const serveStatic = existsSync(init.staticDir)
+    ? sirv(init.staticDir, { single: true, etag: true, gzip: false, brotli: false, dev: false })
+    : undefined
+
+  return createServer((req, res) => {
+    handle(req, res).catch(err => {
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: String(err) })
+      } else {
+        res.destroy(err as Error)
+      }
+    })
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://relay')
+    if (url.pathname === RUNTIME_CONFIG_PATH) {
+      res.setHeader('Access-Control-Allow-Origin', '*')
+      res.setHeader('Cache-Control', 'no-store')
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'GET')
+        res.writeHead(204).end()
+        return
+      }
+      sendJson(res, 200, init.runtimeConfig())
+      return
+    }
+    if (url.pathname === '/healthz') {
+      sendJson(res, 200, init.health())
+      return
+    }
+    if (serveStatic == null) {
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(`The web app is not built (${init.staticDir} is missing). Run "npm run build" or start with "npm start".\n`)
+      return
+    }
+    await new Promise<void>(resolve => {
+      serveStatic(req, res, () => {
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found\n')
+        resolve()
+      })
+      res.once('finish', resolve)
+    })
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
+  res.end(JSON.stringify(body))
+}

@@ -1,0 +1,83 @@
+import { isIP } from 'node:net'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { DHT_PROTOCOL } from '../src/core/constants.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+import type { Libp2pOptions } from 'libp2p'
+
+export type RelayServices = {
+  identify: Identify
+  identifyPush: IdentifyPush
+  ping: Ping
+  relay: CircuitRelayService
+  pubsub: GossipSub
+  dht: KadDHT
+}
+
+/** Sized for a real crowd of tabs, not libp2p's defaults (15 reservations, 128 KiB relayed). */
+export const RELAY_LIMITS = {
+  maxReservations: 1024,
+  maxConnections: 2048,
+  /** Relayed connections carry signalling and the odd fallback; direct WebRTC carries the rest. */
+  relayedDurationMs: 10 * 60_000,
+  relayedDataBytes: 4n * 1024n * 1024n
+} as const
+
+export function listenAddress(host: string, port: number): string {
+  const family = isIP(host)
+  const proto = family === 6 ? 'ip6' : family === 4 ? 'ip4' : 'dns'
+  return `/${proto}/${host}/tcp/${port}/ws`
+}
+
+export function relayLibp2pOptions(init: {
+  privateKey: PrivateKey
+  datastore: Datastore
+  host: string
+  relayPort: number
+}): Libp2pOptions<RelayServices> {
+  return {
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    addresses: { listen: [listenAddress(init.host, init.relayPort)] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: RELAY_LIMITS.maxConnections,
+      // every tab of a local test comes from 127.0.0.1: the default per-host
+      // rate limit (5/s) would turn a relay restart into refused reconnections
+      inboundConnectionThreshold: 1000,
+      maxIncomingPendingConnections: 256
+    },
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      // libp2p's connection monitor and kad-dht both ping; with the default limit of
+      // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: RELAY_LIMITS.maxReservations,
+          defaultDurationLimit: RELAY_LIMITS.relayedDurationMs,
+          defaultDataLimit: RELAY_LIMITS.relayedDataBytes
+        },
+        maxInboundHopStreams: 1024,
+        maxOutboundStopStreams: 1024
+      }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs'
+import { createRelay } from './relay.ts'
+import { InvalidRelayConfigError, helpText, parseRelayConfig } from './config.ts'
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/** Runs the relay until SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 start-up failure, 2 bad configuration. */
+async function main(): Promise<void> {
+  let config
+  try {
+    config = parseRelayConfig(process.argv.slice(2), process.env)
+  } catch (err) {
+    if (err instanceof InvalidRelayConfigError) {
+      console.error(`relay: ${err.message}`)
+      process.exit(2)
+    }
+    throw err
+  }
+  if (config == null) {
+    console.log(helpText())
+    return
+  }
+
+  let relay
+  try {
+    relay = await createRelay(config, version)
+  } catch (err) {
+    console.error(`relay: ${(err as Error).message}`)
+    process.exit(err instanceof InvalidRelayConfigError ? 2 : 1)
+  }
+
+  console.log(`relay: peer id ${relay.peerId}`)
+  for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
+  console.log(`relay: data in ${config.dataDir}`)
+  console.log(`relay: open ${relay.httpUrl}/ in a browser`)
+
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      console.error('relay: second signal, exiting now')
+      process.exit(1)
+    }
+    stopping = true
+    console.log(`relay: ${signal} received, shutting down`)
+    relay
+      .stop()
+      .then(() => {
+        console.log('relay: stopped')
+        process.exit(0)
+      })
+      .catch((err: unknown) => {
+        console.error(`relay: error while stopping: ${String(err)}`)
+        process.exit(1)
+      })
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+await main()

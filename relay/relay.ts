@@ -1,0 +1,118 @@
+import { join } from 'node:path'
+import { LevelDatastore } from 'datastore-level'
+import { createLibp2p } from 'libp2p'
+import { DISCOVERY_TOPIC, PACKAGES_TOPIC } from '../src/core/constants.ts'
+import { createHttpServer } from './http.ts'
+import { loadRelayIdentity } from './identity.ts'
+import { relayLibp2pOptions } from './libp2p-options.ts'
+import type { RelayConfig } from './config.ts'
+import type { RelayServices } from './libp2p-options.ts'
+import type { RuntimeConfig } from '../src/core/config.ts'
+import type { Libp2p } from '@libp2p/interface'
+import type { Server } from 'node:http'
+
+/** A running relay. */
+export interface Relay {
+  readonly libp2p: Libp2p<RelayServices>
+  readonly peerId: string
+  /** The relay's libp2p addresses, each ending in `/p2p/<peer id>`. */
+  multiaddrs(): string[]
+  /** Base URL of the HTTP side (web app, config, collector). */
+  readonly httpUrl: string
+  runtimeConfig(): RuntimeConfig
+  stop(): Promise<void>
+}
+
+/** The port is taken, or the interface cannot be bound. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ListenError'
+  }
+}
+
+/**
+ * Starts a relay: circuit-relay-v2 server, DHT server, gossipsub hub, and the
+ * HTTP server. Its identity and datastore live in `config.dataDir`.
+ */
+export async function createRelay(config: RelayConfig, version = '0.0.0'): Promise<Relay> {
+  const privateKey = await loadRelayIdentity(config.dataDir)
+  const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
+  await datastore.open()
+
+  let libp2p: Libp2p<RelayServices>
+  try {
+    libp2p = await createLibp2p(
+      relayLibp2pOptions({ privateKey, datastore, host: config.host, relayPort: config.relayPort })
+    )
+  } catch (err) {
+    await datastore.close()
+    throw explainListenError(err, 'RELAY_PORT', config.host, config.relayPort)
+  }
+  // the relay is the hub through which tabs first meet: it must subscribe to
+  // forward (gossipsub only relays topics it is subscribed to)
+  libp2p.services.pubsub.subscribe(DISCOVERY_TOPIC)
+  libp2p.services.pubsub.subscribe(PACKAGES_TOPIC)
+
+  const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
+  const runtimeConfig = (): RuntimeConfig => ({ relays: multiaddrs(), iceServers: [], version })
+
+  const server = createHttpServer({
+    staticDir: config.staticDir,
+    runtimeConfig,
+    health: () => ({
+      peerId: libp2p.peerId.toString(),
+      connections: libp2p.getConnections().length,
+      reservations: libp2p.services.relay.reservations.size
+    })
+  })
+  try {
+    await listen(server, config.port, config.host)
+  } catch (err) {
+    await libp2p.stop()
+    await datastore.close()
+    throw explainListenError(err, 'PORT', config.host, config.port)
+  }
+  const address = server.address()
+  const port = typeof address === 'object' && address != null ? address.port : config.port
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
+
+  return {
+    libp2p,
+    peerId: libp2p.peerId.toString(),
+    multiaddrs,
+    httpUrl: `http://${hostForUrl}:${port}`,
+    runtimeConfig,
+    async stop() {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await libp2p.stop()
+      await datastore.close()
+    }
+  }
+}
+
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+function explainListenError(err: unknown, name: string, host: string, port: number): Error {
+  const text = String((err as Error)?.message ?? err)
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
+    return new ListenError(`${name} ${port} on ${host} is already in use: stop the other process or choose another ${name}`)
+  }
+  if (code === 'EADDRNOTAVAIL' || text.includes('EADDRNOTAVAIL') || code === 'ENOTFOUND') {
+    return new ListenError(`cannot listen on ${host}:${port} (${name}): no such local interface`)
+  }
+  if (code === 'EACCES' || text.includes('EACCES')) {
+    return new ListenError(`not allowed to listen on ${host}:${port} (${name}): choose a port above 1023`)
+  }
+  return err instanceof Error ? err : new Error(text)
+}

@@ -1,0 +1,16 @@
+/**
+ * Wire-level names of the marketplace network. Changing any of these forks
+ * the network: nodes on different values cannot see each other.
+ */
+
+/** Kademlia protocol id: private, so the marketplace stays off the public IPFS DHT. */
+export const DHT_PROTOCOL = '/p2p-marketplace/kad/1.0.0'
+
+/** Gossipsub topic on which tabs announce their (relay-circuit) addresses to each other. */
+export const DISCOVERY_TOPIC = '/p2p-marketplace/discovery/1.0.0'
+
+/** Gossipsub topic on which packages are announced. */
+export const PACKAGES_TOPIC = '/p2p-marketplace/packages/1.0.0'
+
+/** Path of the runtime configuration document served by the relay. */
+export const RUNTIME_CONFIG_PATH = '/config.json'

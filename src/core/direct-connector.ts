@@ -1,0 +1,217 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { WebRTC } from '@multiformats/multiaddr-matcher'
+import { Backoff, withTimeout } from './backoff.ts'
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Counters of {@link DirectConnector}, for the UI and benchmarks. */
+export interface DirectDialStats {
+  /** Dials started. */
+  attempts: number
+  /** Dials that ended in a direct WebRTC connection. */
+  successes: number
+  /** Dials that failed or did not end direct. */
+  failures: number
+  /** Peers whose very first dial was attempted / succeeded. */
+  firstDials: number
+  firstDialSuccesses: number
+}
+
+export interface DirectConnectorComponents {
+  libp2p: Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  log: Logger
+}
+
+export interface DirectConnectorInit {
+  /** Peers that are never upgraded (the relays). */
+  isRelay: (peerId: string) => boolean
+  /** How often (ms) the peer store is walked for peers to upgrade. @default 750 */
+  scanIntervalMs?: number
+  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores. @default 20000 */
+  dialTimeoutMs?: number
+  /**
+   * A peer we are not the designated dialer for is dialled by us anyway once it
+   * has been known this long (ms) without a direct connection. @default 10000
+   */
+  fallbackAfterMs?: number
+  /** Consecutive failures after which a peer is forgotten until rediscovered. @default 6 */
+  maxFailures?: number
+  onChange: () => void
+}
+
+interface Candidate {
+  firstSeen: number
+  backoff: Backoff
+  nextAt: number
+  dialing: boolean
+  dialled: boolean
+}
+
+/**
+ * Upgrades every discovered tab to a direct WebRTC connection.
+ *
+ * One side of each pair dials (the lower peer id) so the two sides do not
+ * race each other; the peer store is rescanned on an interval because libp2p
+ * does not re-emit `peer:discovery` for known peers; at most one dial per peer
+ * is in flight; failures back off exponentially with jitter; and a direct
+ * connection that closes is re-dialled.
+ */
+export class DirectConnector {
+  readonly stats: DirectDialStats = { attempts: 0, successes: 0, failures: 0, firstDials: 0, firstDialSuccesses: 0 }
+  private readonly libp2p: DirectConnectorComponents['libp2p']
+  private readonly log: Logger
+  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange'>> & Pick<DirectConnectorInit, 'isRelay' | 'onChange'>
+  private readonly candidates = new Map<string, Candidate>()
+  private timer?: ReturnType<typeof setInterval>
+  private controller = new AbortController()
+
+  constructor(components: DirectConnectorComponents, init: DirectConnectorInit) {
+    this.libp2p = components.libp2p
+    this.log = components.log
+    this.init = {
+      scanIntervalMs: 750,
+      dialTimeoutMs: 20_000,
+      fallbackAfterMs: 10_000,
+      maxFailures: 6,
+      ...init
+    }
+  }
+
+  start(): void {
+    this.controller = new AbortController()
+    this.libp2p.addEventListener('peer:discovery', this.onDiscovery)
+    this.libp2p.addEventListener('connection:close', this.onConnectionClose)
+    this.timer = setInterval(() => {
+      this.scan().catch(err => {
+        this.log.error('direct connector scan failed - %e', err)
+      })
+    }, this.init.scanIntervalMs)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.controller.abort()
+    this.libp2p.removeEventListener('peer:discovery', this.onDiscovery)
+    this.libp2p.removeEventListener('connection:close', this.onConnectionClose)
+  }
+
+  private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
+    const id = evt.detail.id.toString()
+    const known = this.candidates.get(id)
+    if (known != null) {
+      // rediscovered: whatever failed before may work now
+      known.backoff.reset()
+      known.nextAt = 0
+    }
+    this.consider(id)
+  }
+
+  private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    if (isDirectWebRTC(conn)) {
+      this.init.onChange()
+      // re-dial soon if the peer is still around; the scan finds out
+      const candidate = this.candidates.get(conn.remotePeer.toString())
+      if (candidate != null) {
+        candidate.nextAt = Date.now() + candidate.backoff.fail()
+      }
+    }
+  }
+
+  private async scan(): Promise<void> {
+    const peers = await this.libp2p.peerStore.all({
+      filters: [peer => peer.addresses.some(a => WebRTC.matches(a.multiaddr))]
+    })
+    for (const peer of peers) {
+      this.consider(peer.id.toString())
+    }
+  }
+
+  /** Dials `id` if it is our turn, nothing is in flight and it is not direct yet. */
+  private consider(id: string): void {
+    if (id === this.libp2p.peerId.toString() || this.init.isRelay(id)) {
+      return
+    }
+    let candidate = this.candidates.get(id)
+    if (candidate == null) {
+      candidate = { firstSeen: Date.now(), backoff: new Backoff({ initialMs: 500, maxMs: 15_000 }), nextAt: 0, dialing: false, dialled: false }
+      this.candidates.set(id, candidate)
+    }
+    const now = Date.now()
+    if (candidate.dialing || now < candidate.nextAt || this.hasDirect(id)) {
+      return
+    }
+    const designated = this.libp2p.peerId.toString() < id
+    if (!designated && now - candidate.firstSeen < this.init.fallbackAfterMs) {
+      return
+    }
+    candidate.dialing = true
+    this.dial(id, candidate)
+      .catch(err => {
+        this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
+      })
+      .finally(() => {
+        candidate.dialing = false
+      })
+  }
+
+  private async dial(id: string, candidate: Candidate): Promise<void> {
+    const addr = await this.webrtcAddress(id)
+    if (addr == null) {
+      return
+    }
+    const first = !candidate.dialled
+    candidate.dialled = true
+    this.stats.attempts++
+    if (first) {
+      this.stats.firstDials++
+    }
+    const started = Date.now()
+    try {
+      const conn = await withTimeout(this.init.dialTimeoutMs, async signal => await this.libp2p.dial(addr, { signal }), this.controller.signal)
+      if (!isDirectWebRTC(conn)) {
+        throw new Error(`dial returned a ${conn.remoteAddr.toString()} connection, not a direct one`)
+      }
+      this.stats.successes++
+      if (first) {
+        this.stats.firstDialSuccesses++
+      }
+      candidate.backoff.reset()
+      this.log('direct WebRTC connection to %s in %d ms', id, Date.now() - started)
+      this.init.onChange()
+    } catch (err) {
+      if (this.controller.signal.aborted) {
+        return
+      }
+      this.stats.failures++
+      const delay = candidate.backoff.fail()
+      candidate.nextAt = Date.now() + delay
+      this.log('direct dial to %s failed after %d ms (attempt %d), next in %d ms - %e', id, Date.now() - started, candidate.backoff.attempts, delay, err)
+      if (candidate.backoff.attempts >= this.init.maxFailures) {
+        // the tab is most likely gone; forget it until it is announced again
+        this.candidates.delete(id)
+        await this.libp2p.peerStore.delete(peerIdFromString(id))
+      }
+    }
+  }
+
+  private async webrtcAddress(id: string): Promise<Multiaddr | undefined> {
+    const peer = await this.libp2p.peerStore.get(peerIdFromString(id)).catch(() => undefined)
+    const addr = peer?.addresses.map(a => a.multiaddr).find(ma => WebRTC.matches(ma))
+    if (addr == null) {
+      return undefined
+    }
+    // peer store addresses lack the target: without it the dial silently
+    // returns the existing relayed connection instead of upgrading
+    return addr.toString().endsWith(`/p2p/${id}`) ? addr : addr.encapsulate(`/p2p/${id}`)
+  }
+
+  private hasDirect(id: string): boolean {
+    return this.libp2p.getConnections().some(c => c.remotePeer.toString() === id && isDirectWebRTC(c))
+  }
+}
+
+/** A connection that goes straight to the peer over WebRTC (not through a relay). */
+export function isDirectWebRTC(conn: Pick<Connection, 'remoteAddr' | 'direct' | 'status'>): boolean {
+  return conn.status === 'open' && conn.direct && conn.remoteAddr.toString().includes('/webrtc')
+}

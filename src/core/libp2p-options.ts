@@ -1,0 +1,87 @@
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { DHT_PROTOCOL, DISCOVERY_TOPIC } from './constants.ts'
+import { relayAwareGater } from './gater.ts'
+import type { RuntimeConfig } from './config.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+import type { Libp2pOptions } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The services every marketplace node runs. */
+// a type alias (not an interface) so it satisfies libp2p's `ServiceMap` index signature
+export type MarketplaceServices = {
+  identify: Identify
+  identifyPush: IdentifyPush
+  ping: Ping
+  pubsub: GossipSub
+  dht: KadDHT
+}
+
+export interface NodeLibp2pInit {
+  privateKey: PrivateKey
+  datastore: Datastore
+  config: RuntimeConfig
+  relays: Multiaddr[]
+  /** How often (ms) a tab re-announces its addresses on the discovery topic. */
+  discoveryIntervalMs: number
+}
+
+/**
+ * libp2p options of a tab (or a Node peer acting like one): WebSockets to the
+ * relay, circuit-relay for signalling, WebRTC between tabs, a client-mode DHT
+ * on the marketplace's private protocol, and gossipsub.
+ */
+export function nodeLibp2pOptions(init: NodeLibp2pInit): Libp2pOptions<MarketplaceServices> {
+  return {
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    addresses: {
+      // `/p2p-circuit` asks for a reservation on a discovered relay, `/webrtc`
+      // makes us dialable over WebRTC through that reservation
+      listen: ['/p2p-circuit', '/webrtc']
+    },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: init.config.iceServers } }),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: relayAwareGater(init.relays),
+    connectionManager: {
+      // tabs are small: a few dozen peers is plenty
+      maxConnections: 64,
+      dialTimeout: 20_000
+    },
+    peerDiscovery: [
+      pubsubPeerDiscovery({ interval: init.discoveryIntervalMs, topics: [DISCOVERY_TOPIC] })
+    ],
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      // libp2p's connection monitor and kad-dht both ping; with the default limit of
+      // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: true,
+        // local networks (and tests) run on 127.0.0.1: keep those addresses
+        peerInfoMapper: passthroughMapper
+      })
+    }
+  }
+}

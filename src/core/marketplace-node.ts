@@ -1,0 +1,314 @@
+import { MemoryDatastore } from 'datastore-core'
+import { createLibp2p } from 'libp2p'
+import { TypedEventEmitter } from 'main-event'
+import { multiaddr } from '@multiformats/multiaddr'
+import { fetchRuntimeConfig } from './config.ts'
+import { DirectConnector, isDirectWebRTC } from './direct-connector.ts'
+import { InvalidConfigError, NodeStoppedError } from './errors.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { nodeLibp2pOptions } from './libp2p-options.ts'
+import { RelayKeeper } from './relay-keeper.ts'
+import { ReputationBook } from './reputation.ts'
+import type { RuntimeConfig } from './config.ts'
+import type { DirectDialStats } from './direct-connector.ts'
+import type { MarketplaceServices } from './libp2p-options.ts'
+import type { RelayState } from './relay-keeper.ts'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+export type NodeState = 'starting' | 'bootstrapping' | 'online' | 'offline'
+
+/** `status()` of the contract, plus what a UI needs to explain it. */
+export interface NodeStatus {
+  state: NodeState
+  /** Relays holding a reservation for us. */
+  relays: number
+  /** Connected peers other than relays. */
+  peers: number
+  /** Of those, peers with a direct (WebRTC) connection. */
+  directPeers: number
+  /** One line saying what the node is doing, e.g. "dialing relay (attempt 3)". */
+  progress: string
+  /** Per-relay connection and reservation state. */
+  relayStates: RelayState[]
+}
+
+/** One connected peer, as `peers()` reports it. */
+export interface PeerSummary {
+  peerId: string
+  /** A direct connection (not through a relay) is open. */
+  direct: boolean
+  /** Transport of the best open connection: `webrtc`, `websockets`, `circuit-relay`, `memory`, … */
+  transport: string
+  /** 0..1, the seed formula fed by our requests to this peer. */
+  reputation: number
+  avgResponseMs?: number
+  /** The peer is one of our relays. */
+  relay: boolean
+}
+
+export interface PeerChange {
+  peerId: string
+  change: 'connected' | 'disconnected' | 'upgraded'
+}
+
+/** Milestones of a node's start-up, in ms since the node was created (`performance.now()` clock). */
+export interface NodeTimings {
+  createdAt: number
+  startedAt?: number
+  relayConnectedAt?: number
+  onlineAt?: number
+  firstDirectAt?: number
+}
+
+export interface MarketplaceEvents {
+  status: CustomEvent<NodeStatus>
+  peer: CustomEvent<PeerChange>
+}
+
+/** Options of {@link createMarketplaceNode}. */
+export interface MarketplaceNodeInit {
+  /** Runtime configuration, as served by a relay. Either this or `configUrl`. */
+  config?: RuntimeConfig
+  /** URL of a relay (its HTTP origin) or of its `/config.json`. */
+  configUrl?: string
+  /** Where the node keeps its identity and state. @default an in-memory datastore */
+  datastore?: Datastore
+  /** Identity to use instead of the one stored in `datastore`. */
+  privateKey?: PrivateKey
+  /** Discovery announcement interval (ms). @default 1000 */
+  discoveryIntervalMs?: number
+}
+
+/**
+ * A marketplace peer: a libp2p node that keeps its relay connection and
+ * reservation, upgrades other tabs to direct WebRTC, and reports its state.
+ */
+export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
+  readonly timings: NodeTimings = { createdAt: now() }
+  readonly reputation = new ReputationBook()
+  private _libp2p?: Libp2p<MarketplaceServices>
+  private keeper?: RelayKeeper
+  private connector?: DirectConnector
+  private state: NodeState = 'starting'
+  private progress = 'loading identity'
+  private stopped = false
+  private lastStatusJson = ''
+
+  private readonly init: MarketplaceNodeInit
+
+  constructor(init: MarketplaceNodeInit) {
+    super()
+    this.init = init
+    if (init.config == null && init.configUrl == null) {
+      throw new InvalidConfigError('createMarketplaceNode: pass either `config` or `configUrl`')
+    }
+  }
+
+  /** The peer id, once started. */
+  get peerId(): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  /** The underlying libp2p node (for diagnostics and tests; not part of the stable API). */
+  get libp2p(): Libp2p<MarketplaceServices> {
+    if (this._libp2p == null) {
+      throw new Error('the node has not started yet')
+    }
+    return this._libp2p
+  }
+
+  get dialStats(): DirectDialStats | undefined {
+    return this.connector?.stats
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) {
+      throw new NodeStoppedError()
+    }
+    const datastore = this.init.datastore ?? new MemoryDatastore()
+    const privateKey = this.init.privateKey ?? (await loadOrCreateIdentity(datastore))
+    this.setProgress('fetching runtime config')
+    const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
+    const relays = config.relays.map(r => multiaddr(r))
+
+    this._libp2p = await createLibp2p(
+      nodeLibp2pOptions({ privateKey, datastore, config, relays, discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000 })
+    )
+    const libp2p = this._libp2p
+    const log = libp2p.logger.forComponent('marketplace:node')
+    this.keeper = new RelayKeeper({ libp2p, log }, { relays, onChange: () => this.update() })
+    const relayIds = this.keeper.relayPeerIds
+    this.connector = new DirectConnector(
+      { libp2p, log },
+      {
+        isRelay: id => relayIds.has(id),
+        onChange: () => this.update()
+      }
+    )
+    libp2p.addEventListener('connection:open', evt => this.onConnection(evt.detail, 'open'))
+    libp2p.addEventListener('connection:close', evt => this.onConnection(evt.detail, 'close'))
+    this.timings.startedAt = now()
+    this.state = 'bootstrapping'
+    this.setProgress('dialing relay')
+    this.keeper.start()
+    this.connector.start()
+  }
+
+  status(): NodeStatus {
+    const relayStates = this.keeper?.states() ?? []
+    const peers = this.peers().filter(p => !p.relay)
+    return {
+      state: this.state,
+      relays: relayStates.filter(r => r.reserved).length,
+      peers: peers.length,
+      directPeers: peers.filter(p => p.direct).length,
+      progress: this.progress,
+      relayStates
+    }
+  }
+
+  peers(): PeerSummary[] {
+    if (this._libp2p == null) {
+      return []
+    }
+    const relayIds = this.keeper?.relayPeerIds ?? new Set<string>()
+    const byPeer = new Map<string, Connection[]>()
+    for (const conn of this._libp2p.getConnections()) {
+      if (conn.status !== 'open') continue
+      const id = conn.remotePeer.toString()
+      byPeer.set(id, [...(byPeer.get(id) ?? []), conn])
+    }
+    return [...byPeer.entries()].map(([peerId, conns]) => {
+      const best = conns.find(c => c.direct) ?? conns[0]
+      const stats = this.reputation.get(peerId)
+      return {
+        peerId,
+        direct: best?.direct === true,
+        transport: best == null ? 'none' : transportOf(best),
+        reputation: this.reputation.score(peerId),
+        ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
+        relay: relayIds.has(peerId)
+      }
+    })
+  }
+
+  /** Re-dials disconnected relays now instead of waiting for the backoff. */
+  retry(): void {
+    this.keeper?.retryNow()
+  }
+
+  /** Resolves once the node is `online` (relay reserved). */
+  async waitFor(state: NodeState, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.state === state) return
+    await new Promise<void>((resolve, reject) => {
+      const onStatus = (evt: CustomEvent<NodeStatus>): void => {
+        if (evt.detail.state === state) {
+          cleanup()
+          resolve()
+        }
+      }
+      const onAbort = (): void => {
+        cleanup()
+        reject(options.signal?.reason as Error)
+      }
+      const cleanup = (): void => {
+        this.removeEventListener('status', onStatus)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      this.addEventListener('status', onStatus)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.keeper?.stop()
+    this.connector?.stop()
+    await this._libp2p?.stop()
+    this.state = 'offline'
+    this.setProgress('stopped')
+  }
+
+  private onConnection(conn: Connection, what: 'open' | 'close'): void {
+    const peerId = conn.remotePeer.toString()
+    if (what === 'open' && isDirectWebRTC(conn) && this.timings.firstDirectAt == null) {
+      this.timings.firstDirectAt = now()
+    }
+    if (what === 'open') this.reputation.seen(peerId)
+    const stillConnected = this._libp2p?.getConnections(conn.remotePeer).some(c => c.status === 'open') ?? false
+    const change: PeerChange['change'] =
+      what === 'close' ? (stillConnected ? 'upgraded' : 'disconnected') : isDirectWebRTC(conn) ? 'upgraded' : 'connected'
+    if (what === 'close' && stillConnected && isDirectWebRTC(conn)) {
+      // the direct connection went away but a relayed one remains
+      this.safeDispatchEvent('peer', { detail: { peerId, change: 'disconnected' } })
+    } else {
+      this.safeDispatchEvent('peer', { detail: { peerId, change } })
+    }
+    this.update()
+  }
+
+  /** Derives the state from the relay keeper and announces any change. */
+  private update(): void {
+    if (this.stopped || this.keeper == null) return
+    const relays = this.keeper.states()
+    const reserved = relays.some(r => r.reserved)
+    const connected = relays.some(r => r.connected)
+    if (connected && this.timings.relayConnectedAt == null) this.timings.relayConnectedAt = now()
+    if (reserved) {
+      if (this.timings.onlineAt == null) this.timings.onlineAt = now()
+      this.state = 'online'
+      this.progress = 'online'
+    } else if (connected) {
+      this.state = 'bootstrapping'
+      this.progress = 'reserving a relay slot'
+    } else {
+      const attempts = Math.max(...relays.map(r => r.attempts), 0)
+      const retryAt = Math.min(...relays.map(r => r.retryAt ?? Infinity))
+      const lastError = relays.find(r => r.lastError != null)?.lastError
+      // the first attempt is still bootstrapping; after a failure or a loss we are offline
+      this.state = attempts <= 1 && lastError == null && this.timings.onlineAt == null ? 'bootstrapping' : 'offline'
+      this.progress =
+        this.state === 'bootstrapping'
+          ? 'dialing relay'
+          : `relay unreachable${lastError != null ? ` (${lastError})` : ''}${Number.isFinite(retryAt) ? `, retrying in ${Math.max(0, Math.round((retryAt - Date.now()) / 1000))} s` : ''}`
+    }
+    this.emitStatus()
+  }
+
+  private setProgress(progress: string): void {
+    this.progress = progress
+    this.emitStatus()
+  }
+
+  private emitStatus(): void {
+    const status = this.status()
+    const json = JSON.stringify(status)
+    if (json === this.lastStatusJson) return
+    this.lastStatusJson = json
+    this.safeDispatchEvent('status', { detail: status })
+  }
+}
+
+/** Creates and starts a marketplace node; it keeps bootstrapping in the background. */
+export async function createMarketplaceNode(init: MarketplaceNodeInit): Promise<MarketplaceNode> {
+  const node = new MarketplaceNode(init)
+  await node.start()
+  return node
+}
+
+/** Short transport name of a connection, for people. */
+export function transportOf(conn: Pick<Connection, 'remoteAddr'>): string {
+  const addr = conn.remoteAddr.toString()
+  if (addr.includes('/webrtc')) return 'webrtc'
+  if (addr.includes('/p2p-circuit')) return 'circuit-relay'
+  if (addr.includes('/ws') || addr.includes('/wss')) return 'websockets'
+  if (addr.includes('/memory')) return 'memory'
+  if (addr.includes('/tcp')) return 'tcp'
+  return 'other'
+}
+
+function now(): number {
+  return globalThis.performance.now()
+}
