@@ -72,8 +72,13 @@ export async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Pr
   const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms)
   const onParentAbort = (): void => controller.abort(parent?.reason)
   parent?.addEventListener('abort', onParentAbort, { once: true })
+  // a dial that joins another one already in libp2p's dial queue does not
+  // always honour our signal: give up on it ourselves
+  const aborted = new Promise<never>((_resolve, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
+  })
   try {
-    return await fn(controller.signal)
+    return await Promise.race([fn(controller.signal), aborted])
   } finally {
     clearTimeout(timer)
     parent?.removeEventListener('abort', onParentAbort)

@@ -1,5 +1,6 @@
 import { Backoff, withTimeout } from './backoff.ts'
-import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import { describeError } from './errors.ts'
+import type { Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What {@link RelayKeeper} reports about one relay. */
@@ -8,6 +9,7 @@ export interface RelayState {
   peerId: string
   connected: boolean
   reserved: boolean
+  /** Dials since the last time the relay was connected. */
   attempts: number
   lastError?: string
   /** When the next dial is due (epoch ms), while disconnected. */
@@ -25,13 +27,15 @@ export interface RelayKeeperInit {
   onChange: () => void
   /** Dial timeout per attempt, in ms. @default 10000 */
   dialTimeoutMs?: number
+  /** How often (ms) the keeper checks its relays besides reacting to events. @default 500 */
+  checkIntervalMs?: number
 }
 
 interface KeptRelay {
   addr: Multiaddr
   state: RelayState
   backoff: Backoff
-  timer?: ReturnType<typeof setTimeout>
+  nextAt: number
   dialing: boolean
 }
 
@@ -41,6 +45,10 @@ interface KeptRelay {
  * whether our reservation is in place. libp2p keeps neither on its own: once
  * the relay connection closes nothing dials it again, and without a connection
  * the circuit transport cannot re-reserve.
+ *
+ * It works as a small control loop (events only make it look sooner) because
+ * the events alone race: a relay that closes two connections at once, or a
+ * dial that joins one libp2p already has in flight, can leave nothing scheduled.
  */
 export class RelayKeeper {
   private readonly libp2p: RelayKeeperComponents['libp2p']
@@ -48,6 +56,8 @@ export class RelayKeeper {
   private readonly relays: KeptRelay[]
   private readonly onChange: () => void
   private readonly dialTimeoutMs: number
+  private readonly checkIntervalMs: number
+  private timer?: ReturnType<typeof setInterval>
   private running = false
 
   constructor(components: RelayKeeperComponents, init: RelayKeeperInit) {
@@ -55,6 +65,7 @@ export class RelayKeeper {
     this.log = components.log
     this.onChange = init.onChange
     this.dialTimeoutMs = init.dialTimeoutMs ?? 10_000
+    this.checkIntervalMs = init.checkIntervalMs ?? 500
     this.relays = init.relays.map(addr => {
       const peerId = addr.getComponents().findLast(c => c.name === 'p2p')?.value
       if (peerId == null) {
@@ -64,6 +75,7 @@ export class RelayKeeper {
         addr,
         state: { addr: addr.toString(), peerId, connected: false, reserved: false, attempts: 0 },
         backoff: new Backoff({ initialMs: 250, maxMs: 5_000 }),
+        nextAt: 0,
         dialing: false
       }
     })
@@ -76,22 +88,19 @@ export class RelayKeeper {
 
   start(): void {
     this.running = true
-    this.libp2p.addEventListener('connection:close', this.onConnectionClose)
-    this.libp2p.addEventListener('connection:open', this.onConnectionOpen)
-    this.libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
-    for (const relay of this.relays) {
-      this.schedule(relay, 0)
-    }
+    this.libp2p.addEventListener('connection:close', this.check)
+    this.libp2p.addEventListener('connection:open', this.check)
+    this.libp2p.addEventListener('self:peer:update', this.check)
+    this.timer = setInterval(this.check, this.checkIntervalMs)
+    this.check()
   }
 
   stop(): void {
     this.running = false
-    this.libp2p.removeEventListener('connection:close', this.onConnectionClose)
-    this.libp2p.removeEventListener('connection:open', this.onConnectionOpen)
-    this.libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
-    for (const relay of this.relays) {
-      clearTimeout(relay.timer)
-    }
+    clearInterval(this.timer)
+    this.libp2p.removeEventListener('connection:close', this.check)
+    this.libp2p.removeEventListener('connection:open', this.check)
+    this.libp2p.removeEventListener('self:peer:update', this.check)
   }
 
   states(): RelayState[] {
@@ -100,85 +109,60 @@ export class RelayKeeper {
 
   /** Dials every disconnected relay now, skipping its backoff (the "retry" button). */
   retryNow(): void {
-    for (const relay of this.relays) {
-      if (!relay.state.connected) {
-        this.schedule(relay, 0)
-      }
-    }
+    for (const relay of this.relays) relay.nextAt = 0
+    this.check()
   }
 
-  private schedule(relay: KeptRelay, delayMs: number): void {
-    if (!this.running) {
-      return
-    }
-    clearTimeout(relay.timer)
-    relay.state.retryAt = Date.now() + delayMs
-    relay.timer = setTimeout(() => {
-      this.dial(relay).catch(err => {
-        this.log.error('relay keeper failed for %s - %e', relay.state.addr, err)
-      })
-    }, delayMs)
-  }
-
-  private async dial(relay: KeptRelay): Promise<void> {
-    if (!this.running || relay.dialing || this.isConnected(relay.state.peerId)) {
-      return
-    }
-    relay.dialing = true
-    relay.state.attempts++
-    this.onChange()
-    try {
-      await withTimeout(this.dialTimeoutMs, async signal => await this.libp2p.dial(relay.addr, { signal }))
-      relay.backoff.reset()
-      delete relay.state.lastError
-      delete relay.state.retryAt
-    } catch (err) {
-      const delay = relay.backoff.fail()
-      relay.state.lastError = err instanceof Error ? err.message : String(err)
-      this.log('dialing relay %s failed, retrying in %d ms - %s', relay.state.addr, delay, relay.state.lastError)
-      this.schedule(relay, delay)
-    } finally {
-      relay.dialing = false
-      this.refresh()
-    }
-  }
-
-  private isConnected(peerId: string): boolean {
-    return this.libp2p.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open')
-  }
-
-  private readonly onConnectionOpen = (): void => {
-    this.refresh()
-  }
-
-  private readonly onConnectionClose = (evt: CustomEvent<{ remotePeer: PeerId }>): void => {
-    const relay = this.relays.find(r => r.state.peerId === evt.detail.remotePeer.toString())
-    this.refresh()
-    if (relay != null && !relay.state.connected) {
-      this.log('lost connection to relay %s, re-dialing', relay.state.addr)
-      this.schedule(relay, relay.backoff.fail())
-    }
-  }
-
-  private readonly onSelfUpdate = (): void => {
-    this.refresh()
-  }
-
-  /** Recomputes connected/reserved from libp2p's own state and reports changes. */
-  private refresh(): void {
+  /** Recomputes each relay's state from libp2p's, reports changes, and dials what is due. */
+  private readonly check = (): void => {
+    if (!this.running) return
     const addrs = this.libp2p.getMultiaddrs().map(ma => ma.toString())
+    const now = Date.now()
     let changed = false
     for (const relay of this.relays) {
-      const connected = this.isConnected(relay.state.peerId)
+      const connected = this.libp2p.getConnections().some(c => c.remotePeer.toString() === relay.state.peerId && c.status === 'open')
       const reserved = connected && addrs.some(a => a.includes(`/p2p/${relay.state.peerId}/p2p-circuit`))
       if (connected !== relay.state.connected || reserved !== relay.state.reserved) {
+        if (relay.state.connected && !connected) {
+          this.log('lost connection to relay %s', relay.state.addr)
+          relay.nextAt = now
+        }
         relay.state.connected = connected
         relay.state.reserved = reserved
         changed = true
       }
+      if (connected) {
+        if (relay.state.attempts !== 0 || relay.state.lastError != null) changed = true
+        relay.state.attempts = 0
+        relay.backoff.reset()
+        delete relay.state.lastError
+        delete relay.state.retryAt
+      } else if (!relay.dialing && now >= relay.nextAt) {
+        this.dial(relay)
+        changed = true
+      }
     }
-    if (changed) {
-      this.onChange()
-    }
+    if (changed) this.onChange()
+  }
+
+  private dial(relay: KeptRelay): void {
+    relay.dialing = true
+    relay.state.attempts++
+    delete relay.state.retryAt
+    withTimeout(this.dialTimeoutMs, async signal => await this.libp2p.dial(relay.addr, { signal }))
+      .then(() => {
+        this.log('connected to relay %s', relay.state.addr)
+      })
+      .catch((err: unknown) => {
+        const delay = relay.backoff.fail()
+        relay.nextAt = Date.now() + delay
+        relay.state.retryAt = relay.nextAt
+        relay.state.lastError = describeError(err)
+        this.log('dialing relay %s failed, retrying in %d ms - %s', relay.state.addr, delay, relay.state.lastError)
+      })
+      .finally(() => {
+        relay.dialing = false
+        this.check()
+      })
   }
 }

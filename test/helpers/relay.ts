@@ -37,3 +37,16 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
     await new Promise(resolve => setTimeout(resolve, 50))
   }
 }
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address != null ? address.port : 0))
+    })
+  })
+}
