@@ -19,5 +19,7 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }]
     }
   },
+  // Playwright fixtures must destructure their dependencies, even when there are none
+  { files: ['e2e/**/*.ts'], rules: { 'no-empty-pattern': 'off' } },
   { files: ['eslint.config.js'], extends: [tseslint.configs.disableTypeChecked] }
 )

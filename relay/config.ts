@@ -29,21 +29,63 @@ export class InvalidRelayConfigError extends Error {
 }
 
 const OPTIONS = {
-  port: { type: 'string', env: 'PORT', default: '8080', help: 'HTTP port: web app, runtime config, embedded collector (/v1/traces) and its query API' },
-  'relay-port': { type: 'string', env: 'RELAY_PORT', default: '9090', help: 'libp2p WebSockets port of the relay' },
+  port: {
+    type: 'string',
+    env: 'PORT',
+    default: '8080',
+    help: 'HTTP port: web app, runtime config, embedded collector (/v1/traces) and its query API'
+  },
+  'relay-port': {
+    type: 'string',
+    env: 'RELAY_PORT',
+    default: '9090',
+    help: 'libp2p WebSockets port of the relay'
+  },
   host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
-  'data-dir': { type: 'string', env: 'DATA_DIR', default: './.data', help: 'relay identity key and datastore (records survive restarts)' },
-  'otel-endpoint': { type: 'string', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', help: 'upstream OTLP/HTTP collector base URL (/v1/traces is appended)' },
-  'otel-traces-endpoint': { type: 'string', env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', help: 'upstream OTLP/HTTP traces URL, used as is' },
-  'otel-headers': { type: 'string', env: 'OTEL_EXPORTER_OTLP_HEADERS', help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers' },
-  'service-name': { type: 'string', env: 'OTEL_SERVICE_NAME', default: 'p2p-marketplace-relay', help: "service name of the relay's spans" },
-  'static-dir': { type: 'string', env: 'STATIC_DIR', default: './dist', help: 'directory of the built web app' },
+  'data-dir': {
+    type: 'string',
+    env: 'DATA_DIR',
+    default: './.data',
+    help: 'relay identity key and datastore (records survive restarts)'
+  },
+  'otel-endpoint': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    help: 'upstream OTLP/HTTP collector base URL (/v1/traces is appended)'
+  },
+  'otel-traces-endpoint': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    help: 'upstream OTLP/HTTP traces URL, used as is'
+  },
+  'otel-headers': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_HEADERS',
+    help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers'
+  },
+  'service-name': {
+    type: 'string',
+    env: 'OTEL_SERVICE_NAME',
+    default: 'p2p-marketplace-relay',
+    help: "service name of the relay's spans"
+  },
+  'static-dir': {
+    type: 'string',
+    env: 'STATIC_DIR',
+    default: './dist',
+    help: 'directory of the built web app'
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 } as const
 
 /** The `--help` text, generated from the option table so it cannot drift. */
 export function helpText(): string {
-  const lines = ['Usage: npm start -- [options]   (or: node relay/main.ts [options])', '', 'Every option can also be set by its environment variable; a flag wins over the variable.', '']
+  const lines = [
+    'Usage: npm start -- [options]   (or: node relay/main.ts [options])',
+    '',
+    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    ''
+  ]
   for (const [name, spec] of Object.entries(OPTIONS)) {
     const env = 'env' in spec ? spec.env : ''
     const def = 'default' in spec ? ` (default: ${spec.default})` : ''
@@ -59,7 +101,10 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     values = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type, ...('short' in spec ? { short: spec.short } : {}) }])
+        Object.entries(OPTIONS).map(([name, spec]) => [
+          name,
+          { type: spec.type, ...('short' in spec ? { short: spec.short } : {}) }
+        ])
       ),
       strict: true,
       allowPositionals: false
@@ -95,7 +140,10 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     otlpTracesEndpoint = parseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
   } else if (baseEndpoint != null) {
     // standard OTLP semantics: the base endpoint gets the signal path appended
-    otlpTracesEndpoint = parseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint.replace(/\/+$/, '') + '/v1/traces')
+    otlpTracesEndpoint = parseUrl(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      baseEndpoint.replace(/\/+$/, '') + '/v1/traces'
+    )
   }
 
   return {

@@ -50,7 +50,9 @@ export function createHttpServer(init: HttpServerInit): Server {
     }
     if (serveStatic == null) {
       res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
-      res.end(`The web app is not built (${init.staticDir} is missing). Run "npm run build" or start with "npm start".\n`)
+      res.end(
+        `The web app is not built (${init.staticDir} is missing). Run "npm run build" or start with "npm start".\n`
+      )
       return
     }
     await new Promise<void>(resolve => {

@@ -16,7 +16,9 @@ export async function loadRelayIdentity(dataDir: string): Promise<PrivateKey> {
     bytes = await readFile(path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new InvalidRelayConfigError(`cannot read the relay identity key ${path}: ${(err as Error).message}`)
+      throw new InvalidRelayConfigError(
+        `cannot read the relay identity key ${path}: ${(err as Error).message}`
+      )
     }
     await mkdir(dataDir, { recursive: true })
     const key = await generateKeyPair('Ed25519')

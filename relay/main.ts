@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs'
 import { createRelay } from './relay.ts'
 import { InvalidRelayConfigError, helpText, parseRelayConfig } from './config.ts'
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
 
 /** Runs the relay until SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 start-up failure, 2 bad configuration. */
 async function main(): Promise<void> {
@@ -29,11 +31,6 @@ async function main(): Promise<void> {
     process.exit(err instanceof InvalidRelayConfigError ? 2 : 1)
   }
 
-  console.log(`relay: peer id ${relay.peerId}`)
-  for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
-  console.log(`relay: data in ${config.dataDir}`)
-  console.log(`relay: open ${relay.httpUrl}/ in a browser`)
-
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) {
@@ -55,6 +52,12 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
+
+  // printed last: the URL line tells scripts the relay is ready (and stoppable)
+  console.log(`relay: peer id ${relay.peerId}`)
+  for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
+  console.log(`relay: data in ${config.dataDir}`)
+  console.log(`relay: open ${relay.httpUrl}/ in a browser`)
 }
 
 await main()

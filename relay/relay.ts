@@ -106,7 +106,9 @@ function explainListenError(err: unknown, name: string, host: string, port: numb
   const text = String((err as Error)?.message ?? err)
   const code = (err as NodeJS.ErrnoException)?.code
   if (code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
-    return new ListenError(`${name} ${port} on ${host} is already in use: stop the other process or choose another ${name}`)
+    return new ListenError(
+      `${name} ${port} on ${host} is already in use: stop the other process or choose another ${name}`
+    )
   }
   if (code === 'EADDRNOTAVAIL' || text.includes('EADDRNOTAVAIL') || code === 'ENOTFOUND') {
     return new ListenError(`cannot listen on ${host}:${port} (${name}): no such local interface`)

@@ -67,15 +67,24 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * signal attached to the connection they return, so a plain
  * `AbortSignal.timeout()` would later close a connection that succeeded.
  */
-export async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>, parent?: AbortSignal): Promise<T> {
+export async function withTimeout<T>(
+  ms: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+  parent?: AbortSignal
+): Promise<T> {
   const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms)
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+    ms
+  )
   const onParentAbort = (): void => controller.abort(parent?.reason)
   parent?.addEventListener('abort', onParentAbort, { once: true })
   // a dial that joins another one already in libp2p's dial queue does not
   // always honour our signal: give up on it ourselves
   const aborted = new Promise<never>((_resolve, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true })
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), {
+      once: true
+    })
   })
   try {
     return await Promise.race([fn(controller.signal), aborted])

@@ -39,7 +39,9 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
         throw new Error('it has no /p2p/<peer id> component')
       }
     } catch (err) {
-      throw new InvalidConfigError(`runtime config: relays[${i}] "${value}" is not a relay multiaddr: ${String(err)}`)
+      throw new InvalidConfigError(
+        `runtime config: relays[${i}] "${value}" is not a relay multiaddr: ${String(err)}`
+      )
     }
     return value
   })
@@ -62,7 +64,10 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
  * Fetches the runtime configuration from a relay's HTTP origin (or a full URL
  * to the document). Relative `otlpTracesEndpoint` values are resolved against it.
  */
-export async function fetchRuntimeConfig(url: string, options: { signal?: AbortSignal } = {}): Promise<RuntimeConfig> {
+export async function fetchRuntimeConfig(
+  url: string,
+  options: { signal?: AbortSignal } = {}
+): Promise<RuntimeConfig> {
   const target = new URL(url, globalThis.location?.href)
   if (target.pathname === '/' || target.pathname === '') {
     target.pathname = RUNTIME_CONFIG_PATH
@@ -71,10 +76,14 @@ export async function fetchRuntimeConfig(url: string, options: { signal?: AbortS
   try {
     response = await fetch(target, { signal: options.signal ?? AbortSignal.timeout(10_000) })
   } catch (err) {
-    throw new InvalidConfigError(`could not fetch runtime config from ${target.href}: ${String(err)}`, { cause: err })
+    throw new InvalidConfigError(`could not fetch runtime config from ${target.href}: ${String(err)}`, {
+      cause: err
+    })
   }
   if (!response.ok) {
-    throw new InvalidConfigError(`could not fetch runtime config from ${target.href}: HTTP ${response.status}`)
+    throw new InvalidConfigError(
+      `could not fetch runtime config from ${target.href}: HTTP ${response.status}`
+    )
   }
   const config = parseRuntimeConfig(await response.json())
   if (config.otlpTracesEndpoint != null) {

@@ -18,7 +18,10 @@ export interface DirectDialStats {
 }
 
 export interface DirectConnectorComponents {
-  libp2p: Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  libp2p: Pick<
+    Libp2p,
+    'peerId' | 'dial' | 'getConnections' | 'peerStore' | 'addEventListener' | 'removeEventListener'
+  >
   log: Logger
 }
 
@@ -57,10 +60,17 @@ interface Candidate {
  * connection that closes is re-dialled.
  */
 export class DirectConnector {
-  readonly stats: DirectDialStats = { attempts: 0, successes: 0, failures: 0, firstDials: 0, firstDialSuccesses: 0 }
+  readonly stats: DirectDialStats = {
+    attempts: 0,
+    successes: 0,
+    failures: 0,
+    firstDials: 0,
+    firstDialSuccesses: 0
+  }
   private readonly libp2p: DirectConnectorComponents['libp2p']
   private readonly log: Logger
-  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange'>> & Pick<DirectConnectorInit, 'isRelay' | 'onChange'>
+  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange'>> &
+    Pick<DirectConnectorInit, 'isRelay' | 'onChange'>
   private readonly candidates = new Map<string, Candidate>()
   private timer?: ReturnType<typeof setInterval>
   private controller = new AbortController()
@@ -134,7 +144,13 @@ export class DirectConnector {
     }
     let candidate = this.candidates.get(id)
     if (candidate == null) {
-      candidate = { firstSeen: Date.now(), backoff: new Backoff({ initialMs: 500, maxMs: 15_000 }), nextAt: 0, dialing: false, dialled: false }
+      candidate = {
+        firstSeen: Date.now(),
+        backoff: new Backoff({ initialMs: 500, maxMs: 15_000 }),
+        nextAt: 0,
+        dialing: false,
+        dialled: false
+      }
       this.candidates.set(id, candidate)
     }
     const now = Date.now()
@@ -168,7 +184,11 @@ export class DirectConnector {
     }
     const started = Date.now()
     try {
-      const conn = await withTimeout(this.init.dialTimeoutMs, async signal => await this.libp2p.dial(addr, { signal }), this.controller.signal)
+      const conn = await withTimeout(
+        this.init.dialTimeoutMs,
+        async signal => await this.libp2p.dial(addr, { signal }),
+        this.controller.signal
+      )
       if (!isDirectWebRTC(conn)) {
         throw new Error(`dial returned a ${conn.remoteAddr.toString()} connection, not a direct one`)
       }
@@ -186,7 +206,14 @@ export class DirectConnector {
       this.stats.failures++
       const delay = candidate.backoff.fail()
       candidate.nextAt = Date.now() + delay
-      this.log('direct dial to %s failed after %d ms (attempt %d), next in %d ms - %e', id, Date.now() - started, candidate.backoff.attempts, delay, err)
+      this.log(
+        'direct dial to %s failed after %d ms (attempt %d), next in %d ms - %e',
+        id,
+        Date.now() - started,
+        candidate.backoff.attempts,
+        delay,
+        err
+      )
       if (candidate.backoff.attempts >= this.init.maxFailures) {
         // the tab is most likely gone; forget it until it is announced again
         this.candidates.delete(id)

@@ -17,9 +17,12 @@ export async function loadOrCreateIdentity(datastore: Datastore): Promise<Privat
     try {
       return privateKeyFromProtobuf(bytes)
     } catch (err) {
-      throw new InvalidIdentityError(`stored identity key ${IDENTITY_KEY.toString()} cannot be decoded: ${String(err)}`, {
-        cause: err
-      })
+      throw new InvalidIdentityError(
+        `stored identity key ${IDENTITY_KEY.toString()} cannot be decoded: ${String(err)}`,
+        {
+          cause: err
+        }
+      )
     }
   }
   const key = await generateKeyPair('Ed25519')

@@ -1,5 +1,13 @@
 export { createMarketplaceNode, MarketplaceNode, transportOf } from './marketplace-node.ts'
-export type { MarketplaceEvents, MarketplaceNodeInit, NodeState, NodeStatus, NodeTimings, PeerChange, PeerSummary } from './marketplace-node.ts'
+export type {
+  MarketplaceEvents,
+  MarketplaceNodeInit,
+  NodeState,
+  NodeStatus,
+  NodeTimings,
+  PeerChange,
+  PeerSummary
+} from './marketplace-node.ts'
 export { fetchRuntimeConfig, parseRuntimeConfig } from './config.ts'
 export type { RuntimeConfig } from './config.ts'
 export { InvalidConfigError, InvalidIdentityError, NodeStoppedError } from './errors.ts'

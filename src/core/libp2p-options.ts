@@ -66,9 +66,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): Libp2pOptions<Marketpla
       maxConnections: 64,
       dialTimeout: 20_000
     },
-    peerDiscovery: [
-      pubsubPeerDiscovery({ interval: init.discoveryIntervalMs, topics: [DISCOVERY_TOPIC] })
-    ],
+    peerDiscovery: [pubsubPeerDiscovery({ interval: init.discoveryIntervalMs, topics: [DISCOVERY_TOPIC] })],
     services: {
       identify: identify(),
       identifyPush: identifyPush(),

@@ -133,7 +133,13 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     const relays = config.relays.map(r => multiaddr(r))
 
     this._libp2p = await createLibp2p(
-      nodeLibp2pOptions({ privateKey, datastore, config, relays, discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000 })
+      nodeLibp2pOptions({
+        privateKey,
+        datastore,
+        config,
+        relays,
+        discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000
+      })
     )
     const libp2p = this._libp2p
     const log = libp2p.logger.forComponent('marketplace:node')
@@ -237,9 +243,16 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       this.timings.firstDirectAt = now()
     }
     if (what === 'open') this.reputation.seen(peerId)
-    const stillConnected = this._libp2p?.getConnections(conn.remotePeer).some(c => c.status === 'open') ?? false
+    const stillConnected =
+      this._libp2p?.getConnections(conn.remotePeer).some(c => c.status === 'open') ?? false
     const change: PeerChange['change'] =
-      what === 'close' ? (stillConnected ? 'upgraded' : 'disconnected') : isDirectWebRTC(conn) ? 'upgraded' : 'connected'
+      what === 'close'
+        ? stillConnected
+          ? 'upgraded'
+          : 'disconnected'
+        : isDirectWebRTC(conn)
+          ? 'upgraded'
+          : 'connected'
     if (what === 'close' && stillConnected && isDirectWebRTC(conn)) {
       // the direct connection went away but a relayed one remains
       this.safeDispatchEvent('peer', { detail: { peerId, change: 'disconnected' } })
@@ -268,7 +281,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       const retryAt = Math.min(...relays.map(r => r.retryAt ?? Infinity))
       const lastError = relays.find(r => r.lastError != null)?.lastError
       // the first attempt is still bootstrapping; after a failure or a loss we are offline
-      this.state = attempts <= 1 && lastError == null && this.timings.onlineAt == null ? 'bootstrapping' : 'offline'
+      this.state =
+        attempts <= 1 && lastError == null && this.timings.onlineAt == null ? 'bootstrapping' : 'offline'
       this.progress =
         this.state === 'bootstrapping'
           ? 'dialing relay'

@@ -17,7 +17,10 @@ export interface RelayState {
 }
 
 export interface RelayKeeperComponents {
-  libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'>
+  libp2p: Pick<
+    Libp2p,
+    'dial' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'
+  >
   log: Logger
 }
 
@@ -120,7 +123,9 @@ export class RelayKeeper {
     const now = Date.now()
     let changed = false
     for (const relay of this.relays) {
-      const connected = this.libp2p.getConnections().some(c => c.remotePeer.toString() === relay.state.peerId && c.status === 'open')
+      const connected = this.libp2p
+        .getConnections()
+        .some(c => c.remotePeer.toString() === relay.state.peerId && c.status === 'open')
       const reserved = connected && addrs.some(a => a.includes(`/p2p/${relay.state.peerId}/p2p-circuit`))
       if (connected !== relay.state.connected || reserved !== relay.state.reserved) {
         if (relay.state.connected && !connected) {
@@ -158,7 +163,12 @@ export class RelayKeeper {
         relay.nextAt = Date.now() + delay
         relay.state.retryAt = relay.nextAt
         relay.state.lastError = describeError(err)
-        this.log('dialing relay %s failed, retrying in %d ms - %s', relay.state.addr, delay, relay.state.lastError)
+        this.log(
+          'dialing relay %s failed, retrying in %d ms - %s',
+          relay.state.addr,
+          delay,
+          relay.state.lastError
+        )
       })
       .finally(() => {
         relay.dialing = false

@@ -6,7 +6,9 @@ import type { RelayConfig } from '../../relay/config.ts'
 import type { Relay } from '../../relay/relay.ts'
 
 /** A relay on free ports (0 = chosen by the OS) over a temporary DATA_DIR. */
-export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<{ relay: Relay; config: RelayConfig; cleanup: () => Promise<void> }> {
+export async function startTestRelay(
+  overrides: Partial<RelayConfig> = {}
+): Promise<{ relay: Relay; config: RelayConfig; cleanup: () => Promise<void> }> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'mp-relay-')))
   const config: RelayConfig = {
     port: 0,
@@ -30,7 +32,11 @@ export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Prom
 }
 
 /** Polls `check` until it returns true, or fails with `what` after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)

@@ -34,12 +34,16 @@ describe('a relay and five Node peers', () => {
   })
 
   test('every node bootstraps from the runtime config and goes online with a reservation', async () => {
-    await Promise.all(nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) })))
+    await Promise.all(
+      nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) }))
+    )
     for (const node of nodes) {
       const status = node.status()
       expect(status.state).toBe('online')
       expect(status.relays).toBe(1)
-      expect(node.libp2p.getMultiaddrs().some(ma => ma.toString().includes(`/p2p/${relay.peerId}/p2p-circuit`))).toBe(true)
+      expect(
+        node.libp2p.getMultiaddrs().some(ma => ma.toString().includes(`/p2p/${relay.peerId}/p2p-circuit`))
+      ).toBe(true)
     }
     expect(relay.libp2p.services.relay.reservations.size).toBe(NODES)
   })
@@ -47,7 +51,9 @@ describe('a relay and five Node peers', () => {
   test('every pair of nodes upgrades to a direct WebRTC connection', async () => {
     await waitUntil('full direct mesh', () => nodes.every(n => n.status().directPeers === NODES - 1), 30_000)
     for (const node of nodes) {
-      const direct = node.libp2p.getConnections().filter(c => c.direct && c.remoteAddr.toString().includes('/webrtc'))
+      const direct = node.libp2p
+        .getConnections()
+        .filter(c => c.direct && c.remoteAddr.toString().includes('/webrtc'))
       expect(new Set(direct.map(c => c.remotePeer.toString())).size).toBe(NODES - 1)
       expect(direct.every(c => c.limits == null)).toBe(true)
       for (const peer of node.peers().filter(p => !p.relay)) {
@@ -67,10 +73,21 @@ describe('a relay and five Node peers', () => {
     }
     const [sender, ...others] = nodes
     if (sender == null) throw new Error('no nodes')
-    await waitUntil('gossip mesh', () => sender.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).length >= NODES - 1, 20_000)
-    const result = await sender.libp2p.services.pubsub.publish(PACKAGES_TOPIC, fromString('hello from the first node'))
+    await waitUntil(
+      'gossip mesh',
+      () => sender.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).length >= NODES - 1,
+      20_000
+    )
+    const result = await sender.libp2p.services.pubsub.publish(
+      PACKAGES_TOPIC,
+      fromString('hello from the first node')
+    )
     expect(result.recipients.length).toBeGreaterThan(0)
-    await waitUntil('delivery to every other node', () => others.every(n => received.get(n.peerId)?.includes('hello from the first node') === true), 10_000)
+    await waitUntil(
+      'delivery to every other node',
+      () => others.every(n => received.get(n.peerId)?.includes('hello from the first node') === true),
+      10_000
+    )
     expect(received.has(sender.peerId)).toBe(false)
   })
 
@@ -95,8 +112,14 @@ describe('a relay and five Node peers', () => {
     relay = (await startTestRelay(config)).relay
     expect(relay.peerId).toBe(oldPeerId)
 
-    await Promise.all(nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(30_000) })))
-    await waitUntil('all reservations back on the relay', () => relay.libp2p.services.relay.reservations.size === NODES, 15_000)
+    await Promise.all(
+      nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(30_000) }))
+    )
+    await waitUntil(
+      'all reservations back on the relay',
+      () => relay.libp2p.services.relay.reservations.size === NODES,
+      15_000
+    )
     for (const node of nodes) {
       expect(node.status()).toMatchObject({ state: 'online', relays: 1 })
     }

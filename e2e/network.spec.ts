@@ -1,0 +1,37 @@
+import { expect, test } from './fixtures.ts'
+
+test('three tabs go online and form a full mesh of direct WebRTC connections', async ({ peer }) => {
+  const tabs = [await peer(), await peer(), await peer()]
+  const ids = await Promise.all(tabs.map(async t => await t.waitOnline()))
+  expect(new Set(ids).size).toBe(3)
+
+  for (const [i, tab] of tabs.entries()) {
+    const others = ids.filter((_, j) => j !== i).sort()
+    await expect.poll(async () => (await tab.directWebRTCPeers()).sort(), { timeout: 30_000 }).toEqual(others)
+  }
+  // the page shows it too, for a person
+  await expect(tabs[0]!.page.getByRole('table')).toContainText('webrtc')
+  await expect(tabs[0]!.page.getByRole('table')).toContainText('direct')
+})
+
+test('closing a tab is noticed by the others', async ({ peer }) => {
+  const [a, b, c] = [await peer(), await peer(), await peer()]
+  const [, , idC] = await Promise.all([a.waitOnline(), b.waitOnline(), c.waitOnline()])
+  await expect.poll(async () => await a.directWebRTCPeers(), { timeout: 30_000 }).toContain(idC)
+  await expect.poll(async () => await b.directWebRTCPeers(), { timeout: 30_000 }).toContain(idC)
+
+  await c.context.close()
+
+  await expect.poll(async () => await a.connectedPeers(), { timeout: 30_000 }).not.toContain(idC)
+  await expect.poll(async () => await b.connectedPeers(), { timeout: 30_000 }).not.toContain(idC)
+  await expect(a.page.locator(`tr[data-peer-id="${idC}"]`)).toHaveCount(0)
+})
+
+test('reloading a tab keeps its peer id', async ({ peer }) => {
+  const tab = await peer()
+  const before = await tab.waitOnline()
+  await expect(tab.page.getByTestId('peer-id')).toHaveText(before)
+  await tab.page.reload()
+  const after = await tab.waitOnline()
+  expect(after).toBe(before)
+})

@@ -1,0 +1,32 @@
+import type { MarketplaceNode } from '../core/marketplace-node.ts'
+
+/**
+ * The one place the UI learns about the node: components subscribe here and
+ * never import libp2p, so the first paint does not wait for it.
+ */
+export class NodeStore extends EventTarget {
+  node?: MarketplaceNode
+  /** A fatal start-up error (bad runtime config, storage refused, …). */
+  error?: string
+  /** Whether the identity is persisted (false when another tab of this browser owns it). */
+  persistentIdentity = true
+
+  setNode(node: MarketplaceNode, persistentIdentity: boolean): void {
+    this.node = node
+    this.persistentIdentity = persistentIdentity
+    node.addEventListener('status', () => this.changed())
+    node.addEventListener('peer', () => this.changed())
+    this.changed()
+  }
+
+  setError(error: string): void {
+    this.error = error
+    this.changed()
+  }
+
+  changed(): void {
+    this.dispatchEvent(new Event('change'))
+  }
+}
+
+export const nodeStore = new NodeStore()

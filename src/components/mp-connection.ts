@@ -1,0 +1,144 @@
+import { LitElement, css, html, nothing } from 'lit'
+import { NodeController } from '../app/node-controller.ts'
+import { cardStyles } from './shared-styles.ts'
+import type { NodeState } from '../core/marketplace-node.ts'
+
+const STATE_LABEL: Record<NodeState, string> = {
+  starting: 'Starting',
+  bootstrapping: 'Connecting',
+  online: 'Online',
+  offline: 'Offline'
+}
+
+/** Bootstrap progress, peer id, relay reservation and a retry button when offline. */
+export class MpConnection extends LitElement {
+  static override styles = [
+    cardStyles,
+    css`
+      .state {
+        display: inline-block;
+        padding: 0.1rem 0.6rem;
+        border-radius: 999px;
+        font-weight: 600;
+        background: #e8ebf1;
+      }
+      .state[data-state='online'] {
+        background: #d7f5df;
+        color: #135c2a;
+      }
+      .state[data-state='offline'] {
+        background: #fde2e1;
+        color: #8a1c17;
+      }
+      ol.steps {
+        display: flex;
+        gap: 0.5rem;
+        padding: 0;
+        list-style: none;
+        flex-wrap: wrap;
+      }
+      ol.steps li {
+        padding: 0.1rem 0.5rem;
+        border-radius: 4px;
+        border: 1px solid var(--mp-border, #d9dee8);
+      }
+      ol.steps li[data-done] {
+        background: #eef7f0;
+        border-color: #9ed4ad;
+      }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.35rem 1rem;
+        margin: 0.75rem 0 0;
+      }
+      dt {
+        font-weight: 600;
+      }
+      dd {
+        margin: 0;
+      }
+    `
+  ]
+
+  private readonly ctl = new NodeController(this)
+  private copied = false
+
+  override render(): unknown {
+    const { node, error, persistentIdentity } = this.ctl.store
+    if (error != null) {
+      return html`<section aria-labelledby="conn-title">
+        <h2 id="conn-title">Connection</h2>
+        <p role="alert"><span class="state" data-state="offline">Failed</span> ${error}</p>
+        <button @click=${() => location.reload()}>Reload</button>
+      </section>`
+    }
+    const status = node?.status()
+    const state: NodeState = status?.state ?? 'starting'
+    const relay = status?.relayStates[0]
+    const steps = [
+      { label: 'Started', done: state !== 'starting' },
+      { label: 'Relay connected', done: relay?.connected === true },
+      { label: 'Slot reserved', done: (status?.relays ?? 0) > 0 },
+      { label: 'Peers', done: (status?.peers ?? 0) > 0 }
+    ]
+    const peerId = state === 'starting' ? undefined : node?.libp2p.peerId.toString()
+    return html`<section aria-labelledby="conn-title">
+      <h2 id="conn-title">Connection</h2>
+      <p>
+        <span class="state" data-state=${state} role="status" aria-live="polite" data-testid="node-state"
+          >${STATE_LABEL[state]}</span
+        >
+        <span class="muted">${status?.progress ?? 'loading the peer-to-peer node'}</span>
+        ${state === 'offline' ? html`<button @click=${() => node?.retry()}>Retry now</button>` : nothing}
+      </p>
+      <ol class="steps" aria-label="Bootstrap progress">
+        ${steps.map(s => html`<li ?data-done=${s.done}>${s.done ? '✓ ' : ''}${s.label}</li>`)}
+      </ol>
+      <dl>
+        <dt>Peer id</dt>
+        <dd>
+          ${
+            peerId != null
+              ? html`<code data-testid="peer-id">${peerId}</code>
+                  <button @click=${() => this.copy(peerId)} aria-label="Copy peer id">
+                    ${this.copied ? 'Copied' : 'Copy'}
+                  </button>`
+              : html`<span class="muted">…</span>`
+          }
+          ${persistentIdentity ? nothing : html`<div class="muted">Another tab of this browser owns the saved identity; this tab uses a temporary one.</div>`}
+        </dd>
+        <dt>Relay</dt>
+        <dd>
+          ${
+            relay == null
+              ? html`<span class="muted">…</span>`
+              : html`<code>${relay.addr}</code><br />
+                  <span data-testid="reservation"
+                    >${relay.reserved ? 'reservation held' : relay.connected ? 'connected, reserving a slot' : 'not connected'}</span
+                  >
+                  ${relay.lastError != null && !relay.connected ? html`<div class="muted">${relay.lastError}</div>` : nothing}`
+          }
+        </dd>
+        <dt>Peers</dt>
+        <dd>${status?.peers ?? 0} connected, ${status?.directPeers ?? 0} direct</dd>
+      </dl>
+    </section>`
+  }
+
+  private copy(text: string): void {
+    navigator.clipboard
+      .writeText(text)
+      .then(() => {
+        this.copied = true
+        this.requestUpdate()
+        setTimeout(() => {
+          this.copied = false
+          this.requestUpdate()
+        }, 1500)
+      })
+      .catch(() => {})
+  }
+}
+
+if (customElements.get('mp-connection') == null) customElements.define('mp-connection', MpConnection)

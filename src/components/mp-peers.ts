@@ -1,0 +1,76 @@
+import { LitElement, css, html } from 'lit'
+import { NodeController } from '../app/node-controller.ts'
+import { cardStyles } from './shared-styles.ts'
+
+/** Connected peers: transport, direct or relayed, reputation. */
+export class MpPeers extends LitElement {
+  static override styles = [
+    cardStyles,
+    css`
+      table {
+        width: 100%;
+        border-collapse: collapse;
+      }
+      th,
+      td {
+        text-align: left;
+        padding: 0.3rem 0.5rem;
+        border-bottom: 1px solid var(--mp-border, #d9dee8);
+      }
+      meter {
+        width: 5rem;
+      }
+      @media (max-width: 600px) {
+        .wide {
+          display: none;
+        }
+      }
+    `
+  ]
+
+  private readonly ctl = new NodeController(this)
+
+  override render(): unknown {
+    const peers = this.ctl.store.node?.peers() ?? []
+    return html`<section aria-labelledby="peers-title">
+      <h2 id="peers-title">Peers (${peers.length})</h2>
+      ${
+        peers.length === 0
+          ? html`<p class="muted">No peers yet.</p>`
+          : html`<table>
+              <thead>
+                <tr>
+                  <th scope="col">Peer</th>
+                  <th scope="col">Transport</th>
+                  <th scope="col">Path</th>
+                  <th scope="col" class="wide">Reputation</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${peers.map(
+                  p =>
+                    html`<tr data-peer-id=${p.peerId}>
+                      <td>
+                        <code title=${p.peerId}>…${p.peerId.slice(-10)}</code>${p.relay ? ' (relay)' : ''}
+                      </td>
+                      <td>${p.transport}</td>
+                      <td>${p.direct ? 'direct' : 'relayed'}</td>
+                      <td class="wide">
+                        <meter
+                          min="0"
+                          max="1"
+                          value=${p.reputation}
+                          aria-label="Reputation of …${p.peerId.slice(-10)}"
+                        ></meter>
+                        ${p.reputation.toFixed(2)}
+                      </td>
+                    </tr>`
+                )}
+              </tbody>
+            </table>`
+      }
+    </section>`
+  }
+}
+
+if (customElements.get('mp-peers') == null) customElements.define('mp-peers', MpPeers)

@@ -1,0 +1,8 @@
+import './components/mp-connection.ts'
+import './components/mp-peers.ts'
+import { nodeStore } from './app/node-store.ts'
+
+// The shell above renders at once; libp2p arrives in its own chunk.
+import('./app/boot.ts')
+  .then(async ({ boot }) => await boot(nodeStore))
+  .catch((err: unknown) => nodeStore.setError(`could not load the node: ${String(err)}`))

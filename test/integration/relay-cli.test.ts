@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+import { freePort } from '../helpers/relay.ts'
+
+let dataDir: string
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'mp-cli-'))
+})
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+/** Runs the relay CLI until it prints `until` (then SIGTERMs it) or exits on its own. */
+async function runRelay(
+  args: string[],
+  env: Record<string, string>,
+  until?: string
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['relay/main.ts', ...args], {
+    env: { ...process.env, DATA_DIR: dataDir, STATIC_DIR: join(dataDir, 'none'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  let signalled = false
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString()
+    if (until != null && !signalled && output.includes(until)) {
+      signalled = true
+      child.kill('SIGTERM')
+    }
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  return { code, output }
+}
+
+test('--help lists the configuration and exits 0', async () => {
+  const { code, output } = await runRelay(['--help'], {})
+  expect(code).toBe(0)
+  expect(output).toContain('RELAY_PORT')
+  expect(output).toContain('OTEL_EXPORTER_OTLP_HEADERS')
+})
+
+test('a bad value exits 2 naming the variable', async () => {
+  const { code, output } = await runRelay([], { PORT: 'http' })
+  expect(code).toBe(2)
+  expect(output).toMatch(/PORT \(--port\) must be a whole number/)
+})
+
+test('a port in use exits 1 with a message saying which', async () => {
+  const port = await freePort()
+  const blocker = createServer()
+  await new Promise<void>(resolve => blocker.listen(port, '127.0.0.1', resolve))
+  try {
+    const { code, output } = await runRelay([], { PORT: String(port), RELAY_PORT: String(await freePort()) })
+    expect(code).toBe(1)
+    expect(output).toContain(`PORT ${port} on 127.0.0.1 is already in use`)
+  } finally {
+    blocker.close()
+  }
+})
+
+test('an unreadable identity key exits 2 and is left untouched', async () => {
+  await writeFile(join(dataDir, 'identity.key'), 'not a key')
+  const { code, output } = await runRelay([], {
+    PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort())
+  })
+  expect(code).toBe(2)
+  expect(output).toMatch(/identity\.key is not a libp2p private key/)
+})
+
+test('SIGTERM shuts the relay down cleanly and a restart keeps the peer id', async () => {
+  const env = { PORT: String(await freePort()), RELAY_PORT: String(await freePort()) }
+  const first = await runRelay([], env, 'in a browser')
+  expect(first.code, first.output).toBe(0)
+  expect(first.output).toContain('relay: stopped')
+  const second = await runRelay([], env, 'in a browser')
+  const peerId = (text: string): string | undefined => /peer id (\S+)/.exec(text)?.[1]
+  expect(peerId(second.output)).toBeDefined()
+  expect(peerId(second.output)).toBe(peerId(first.output))
+})
