@@ -17,25 +17,37 @@ interface Totals {
   skipped: number
 }
 const totals: Totals = { passed: 0, failed: 0, skipped: 0 }
+const TEST_STAGES = new Set(['unit', 'integration', 'e2e'])
 
 function run(name: string, command: string, args: string[], env: Record<string, string> = {}): boolean {
   const started = Date.now()
   console.log(`\n=== ${name}: ${[command, ...args].join(' ')}`)
   const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } })
   const ok = result.status === 0
-  console.log(`=== ${name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(
+    `=== ${name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`
+  )
+  // a failing check that is not a test runner (lint, build, …) counts as one failure
+  if (!ok && !TEST_STAGES.has(name)) totals.failed++
   return ok
 }
 
 function addVitest(file: string): void {
-  const report = JSON.parse(readFileSync(file, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number }
+  const report = JSON.parse(readFileSync(file, 'utf8')) as {
+    numPassedTests: number
+    numFailedTests: number
+    numPendingTests: number
+    numTodoTests: number
+  }
   totals.passed += report.numPassedTests
   totals.failed += report.numFailedTests
   totals.skipped += report.numPendingTests + report.numTodoTests
 }
 
 function addPlaywright(file: string): void {
-  const report = JSON.parse(readFileSync(file, 'utf8')) as { stats: { expected: number; unexpected: number; flaky: number; skipped: number } }
+  const report = JSON.parse(readFileSync(file, 'utf8')) as {
+    stats: { expected: number; unexpected: number; flaky: number; skipped: number }
+  }
   totals.passed += report.stats.expected + report.stats.flaky
   totals.failed += report.stats.unexpected
   totals.skipped += report.stats.skipped
@@ -77,10 +89,14 @@ const ok =
   run('build', npx('vite'), ['build', '--logLevel', 'warn']) &&
   (() => {
     const file = join(reports, 'e2e.json')
-    const passed = run('e2e', npx('playwright'), ['test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file })
+    const passed = run('e2e', npx('playwright'), ['test', '--reporter=list,json'], {
+      PLAYWRIGHT_JSON_OUTPUT_NAME: file
+    })
     safely(addPlaywright, file)
     return passed
   })()
 
-console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`)
+console.log(
+  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`
+)
 process.exit(ok && totals.failed === 0 ? 0 : 1)
