@@ -1,65 +1,9 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
-import type { ChildProcess } from 'node:child_process'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
-
-/** A relay process as `npm start` runs it, on free ports, over a temporary DATA_DIR. */
-export class RelayProcess {
-  readonly dataDir: string
-  readonly port: number
-  readonly relayPort: number
-  private child?: ChildProcess
-  output = ''
-
-  constructor(dataDir: string, port: number, relayPort: number) {
-    this.dataDir = dataDir
-    this.port = port
-    this.relayPort = relayPort
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['relay/main.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(this.port),
-        RELAY_PORT: String(this.relayPort),
-        HOST: '127.0.0.1',
-        DATA_DIR: this.dataDir,
-        STATIC_DIR: 'dist'
-      },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    this.child = child
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        this.output += chunk.toString()
-        if (this.output.includes('in a browser')) resolve()
-      }
-      child.stdout?.on('data', onData)
-      child.stderr?.on('data', (chunk: Buffer) => {
-        this.output += chunk.toString()
-      })
-      child.once('exit', code => reject(new Error(`relay exited with ${code}:\n${this.output}`)))
-    })
-  }
-
-  /** SIGTERM (graceful) or SIGKILL (a crash); resolves when the process is gone. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child
-    if (child == null || child.exitCode != null || child.signalCode != null) return
-    const exited = new Promise(resolve => child.once('exit', resolve))
-    child.kill(signal)
-    await exited
-  }
-}
 
 /** One tab in its own browser context, as a person (or a test) sees it. */
 export class PeerPage {
@@ -106,17 +50,6 @@ export class PeerPage {
   }
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address != null ? address.port : 0))
-    })
-  })
-}
-
 interface Fixtures {
   /** Opens a new tab in a fresh browser context. */
   peer: () => Promise<PeerPage>
@@ -151,4 +84,4 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   }
 })
 
-export { expect }
+export { expect, RelayProcess }

@@ -1,9 +1,9 @@
 import { expect, test } from './fixtures.ts'
 
-test('three tabs go online and form a full mesh of direct WebRTC connections', async ({ peer }) => {
-  const tabs = [await peer(), await peer(), await peer()]
+test('six tabs go online and form a full mesh of direct WebRTC connections', async ({ peer }) => {
+  const tabs = await Promise.all(Array.from({ length: 6 }, async () => await peer()))
   const ids = await Promise.all(tabs.map(async t => await t.waitOnline()))
-  expect(new Set(ids).size).toBe(3)
+  expect(new Set(ids).size).toBe(6)
 
   for (const [i, tab] of tabs.entries()) {
     const others = ids.filter((_, j) => j !== i).sort()
@@ -20,6 +20,7 @@ test('closing a tab is noticed by the others', async ({ peer }) => {
   await expect.poll(async () => await a.directWebRTCPeers(), { timeout: 30_000 }).toContain(idC)
   await expect.poll(async () => await b.directWebRTCPeers(), { timeout: 30_000 }).toContain(idC)
 
+  // the harshest way: the whole browser context goes, no pagehide, no goodbye
   await c.context.close()
 
   await expect.poll(async () => await a.connectedPeers(), { timeout: 30_000 }).not.toContain(idC)

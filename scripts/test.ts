@@ -94,7 +94,9 @@ const ok =
     })
     safely(addPlaywright, file)
     return passed
-  })()
+  })() &&
+  // every benchmark once, tiny: proves they still run (figures are not judged here)
+  run('bench-smoke', process.execPath, ['bench/run.ts', '--smoke'])
 
 console.log(
   `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`

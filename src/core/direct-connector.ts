@@ -107,6 +107,7 @@ export class DirectConnector {
 
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
     const id = evt.detail.id.toString()
+    this.log.trace('discovered %s', id)
     const known = this.candidates.get(id)
     if (known != null) {
       // rediscovered: whatever failed before may work now
@@ -162,6 +163,7 @@ export class DirectConnector {
       return
     }
     candidate.dialing = true
+    this.log.trace('dialing %s directly', id)
     this.dial(id, candidate)
       .catch(err => {
         this.log.error('direct dial to %s failed unexpectedly - %e', id, err)

@@ -30,6 +30,11 @@ export type MarketplaceServices = {
   dht: KadDHT
 }
 
+/** The discovery service's broadcast, to announce new addresses at once instead of at the next interval. */
+export interface Announcer {
+  _broadcast: () => void
+}
+
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
   datastore: Datastore
@@ -44,8 +49,12 @@ export interface NodeLibp2pInit {
  * relay, circuit-relay for signalling, WebRTC between tabs, a client-mode DHT
  * on the marketplace's private protocol, and gossipsub.
  */
-export function nodeLibp2pOptions(init: NodeLibp2pInit): Libp2pOptions<MarketplaceServices> {
-  return {
+export function nodeLibp2pOptions(init: NodeLibp2pInit): {
+  options: Libp2pOptions<MarketplaceServices>
+  discovery: () => Announcer | undefined
+} {
+  let discovery: Announcer | undefined
+  const options: Libp2pOptions<MarketplaceServices> = {
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: {
@@ -61,12 +70,24 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): Libp2pOptions<Marketpla
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: relayAwareGater(init.relays),
+    // a tab that crashes or loses its network says nothing: find out within ~5 s
+    // instead of libp2p's default 10 s heartbeat
+    connectionMonitor: { pingInterval: 5_000 },
     connectionManager: {
       // tabs are small: a few dozen peers is plenty
       maxConnections: 64,
       dialTimeout: 20_000
     },
-    peerDiscovery: [pubsubPeerDiscovery({ interval: init.discoveryIntervalMs, topics: [DISCOVERY_TOPIC] })],
+    peerDiscovery: [
+      components => {
+        const instance = pubsubPeerDiscovery({
+          interval: init.discoveryIntervalMs,
+          topics: [DISCOVERY_TOPIC]
+        })(components)
+        discovery = instance as unknown as Announcer
+        return instance
+      }
+    ],
     services: {
       identify: identify(),
       identifyPush: identifyPush(),
@@ -82,4 +103,5 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): Libp2pOptions<Marketpla
       })
     }
   }
+  return { options, discovery: () => discovery }
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRelay } from '../../relay/relay.ts'
+export { freePort } from './relay-process.ts'
 import type { RelayConfig } from '../../relay/config.ts'
 import type { Relay } from '../../relay/relay.ts'
 
@@ -42,17 +43,4 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
     await new Promise(resolve => setTimeout(resolve, 50))
   }
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address != null ? address.port : 0))
-    })
-  })
 }

@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { summarize } from './stats.ts'
+import type { Summary } from './stats.ts'
+import type { Browser } from 'playwright-core'
+
+/** What one tab reports at the end of a run (its `performance.now()` clock starts at navigation). */
+interface TabReport {
+  relayConnectedAt?: number
+  onlineAt?: number
+  firstDirectAt?: number
+  directPeers: number
+  dials: { attempts: number; successes: number; firstDials: number; firstDialSuccesses: number }
+}
+
+export interface NetworkFigures {
+  tabs: number
+  runs: number
+  /** navigation → WebSocket connection to the relay, per tab (ms). */
+  navigationToRelayConnectedMs: Summary
+  /** navigation → relay reservation held (`online`), per tab (ms). */
+  navigationToOnlineMs: Summary
+  /** navigation → the tab's first direct WebRTC connection, per tab (ms). */
+  navigationToFirstDirectMs: Summary
+  /** first navigation → every tab directly connected to every other, per run (ms). */
+  fullDirectMeshMs: Summary
+  /** share of peers whose very first dial ended direct. */
+  firstDialSuccessRate: number
+  /** runs whose mesh did not complete within the limit. */
+  incompleteMeshes: number
+}
+
+/**
+ * Opens `tabs` tabs (each its own browser context) on a fresh relay, `runs`
+ * times, and measures bootstrap and direct-mesh formation.
+ */
+export async function benchNetwork(
+  browser: Browser,
+  tabs: number,
+  runs: number,
+  meshLimitMs = 60_000
+): Promise<NetworkFigures> {
+  const relayConnected: number[] = []
+  const online: number[] = []
+  const firstDirect: number[] = []
+  const mesh: number[] = []
+  let firstDials = 0
+  let firstDialSuccesses = 0
+  let incomplete = 0
+
+  for (let run = 0; run < runs; run++) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-'))
+    const relay = new RelayProcess(dataDir, await freePort(), await freePort())
+    await relay.start()
+    const contexts = await Promise.all(Array.from({ length: tabs }, async () => await browser.newContext()))
+    try {
+      const pages = await Promise.all(contexts.map(async c => await c.newPage()))
+      const started = Date.now()
+      await Promise.all(pages.map(async p => await p.goto(relay.url)))
+      let meshMs: number | undefined
+      while (Date.now() - started < meshLimitMs) {
+        const direct = await Promise.all(
+          pages.map(async p => await p.evaluate(() => window.p2pMarketplace?.status().directPeers ?? 0))
+        )
+        if (direct.every(d => d === tabs - 1)) {
+          meshMs = Date.now() - started
+          break
+        }
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      if (meshMs == null) incomplete++
+      else mesh.push(meshMs)
+
+      const reports = await Promise.all(
+        pages.map(
+          async p =>
+            await p.evaluate((): TabReport => {
+              const node = window.p2pMarketplace
+              const dials = node?.dialStats ?? {
+                attempts: 0,
+                successes: 0,
+                firstDials: 0,
+                firstDialSuccesses: 0
+              }
+              return { ...node?.timings, directPeers: node?.status().directPeers ?? 0, dials }
+            })
+        )
+      )
+      for (const r of reports) {
+        if (r.relayConnectedAt != null) relayConnected.push(r.relayConnectedAt)
+        if (r.onlineAt != null) online.push(r.onlineAt)
+        if (r.firstDirectAt != null) firstDirect.push(r.firstDirectAt)
+        firstDials += r.dials.firstDials
+        firstDialSuccesses += r.dials.firstDialSuccesses
+      }
+      console.log(
+        `  ${tabs} tabs, run ${run + 1}/${runs}: mesh ${meshMs != null ? `${meshMs} ms` : 'INCOMPLETE'}`
+      )
+    } finally {
+      await Promise.all(contexts.map(async c => await c.close()))
+      await relay.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+
+  return {
+    tabs,
+    runs,
+    navigationToRelayConnectedMs: summarize(relayConnected),
+    navigationToOnlineMs: summarize(online),
+    navigationToFirstDirectMs: summarize(firstDirect),
+    fullDirectMeshMs: summarize(mesh),
+    firstDialSuccessRate:
+      firstDials === 0 ? Number.NaN : Math.round((firstDialSuccesses / firstDials) * 1000) / 1000,
+    incompleteMeshes: incomplete
+  }
+}

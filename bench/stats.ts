@@ -1,0 +1,27 @@
+/** Summary statistics of a sample, in the sample's unit. */
+export interface Summary {
+  n: number
+  min: number
+  median: number
+  p95: number
+  max: number
+}
+
+/** Nearest-rank percentile (p in 0..100) of a sample. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[rank] ?? Number.NaN
+}
+
+export function summarize(values: number[]): Summary {
+  const round = (v: number): number => Math.round(v * 10) / 10
+  return {
+    n: values.length,
+    min: round(Math.min(...values)),
+    median: round(percentile(values, 50)),
+    p95: round(percentile(values, 95)),
+    max: round(Math.max(...values))
+  }
+}
