@@ -12,7 +12,13 @@ interface TabReport {
   onlineAt?: number
   firstDirectAt?: number
   directPeers: number
-  dials: { attempts: number; successes: number; firstDials: number; firstDialSuccesses: number }
+  dials: {
+    attempts: number
+    successes: number
+    firstDials: number
+    firstDialSuccesses: number
+    recentErrors: string[]
+  }
 }
 
 export interface NetworkFigures {
@@ -30,6 +36,8 @@ export interface NetworkFigures {
   firstDialSuccessRate: number
   /** runs whose mesh did not complete within the limit. */
   incompleteMeshes: number
+  /** why dials failed, as the tabs reported it. */
+  dialErrors: string[]
 }
 
 /**
@@ -49,6 +57,7 @@ export async function benchNetwork(
   let firstDials = 0
   let firstDialSuccesses = 0
   let incomplete = 0
+  const dialErrors: string[] = []
 
   for (let run = 0; run < runs; run++) {
     const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-'))
@@ -82,7 +91,8 @@ export async function benchNetwork(
                 attempts: 0,
                 successes: 0,
                 firstDials: 0,
-                firstDialSuccesses: 0
+                firstDialSuccesses: 0,
+                recentErrors: []
               }
               return { ...node?.timings, directPeers: node?.status().directPeers ?? 0, dials }
             })
@@ -94,6 +104,7 @@ export async function benchNetwork(
         if (r.firstDirectAt != null) firstDirect.push(r.firstDirectAt)
         firstDials += r.dials.firstDials
         firstDialSuccesses += r.dials.firstDialSuccesses
+        dialErrors.push(...r.dials.recentErrors)
       }
       console.log(
         `  ${tabs} tabs, run ${run + 1}/${runs}: mesh ${meshMs != null ? `${meshMs} ms` : 'INCOMPLETE'}`
@@ -114,6 +125,7 @@ export async function benchNetwork(
     fullDirectMeshMs: summarize(mesh),
     firstDialSuccessRate:
       firstDials === 0 ? Number.NaN : Math.round((firstDialSuccesses / firstDials) * 1000) / 1000,
-    incompleteMeshes: incomplete
+    incompleteMeshes: incomplete,
+    dialErrors
   }
 }

@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
+import { describeError } from './errors.ts'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -15,6 +16,8 @@ export interface DirectDialStats {
   /** Peers whose very first dial was attempted / succeeded. */
   firstDials: number
   firstDialSuccesses: number
+  /** Why the last few dials failed (newest last). */
+  recentErrors: string[]
 }
 
 export interface DirectConnectorComponents {
@@ -65,7 +68,8 @@ export class DirectConnector {
     successes: 0,
     failures: 0,
     firstDials: 0,
-    firstDialSuccesses: 0
+    firstDialSuccesses: 0,
+    recentErrors: []
   }
   private readonly libp2p: DirectConnectorComponents['libp2p']
   private readonly log: Logger
@@ -206,6 +210,10 @@ export class DirectConnector {
         return
       }
       this.stats.failures++
+      this.stats.recentErrors = [
+        ...this.stats.recentErrors.slice(-9),
+        `${first ? 'first dial' : 'dial'} after ${Date.now() - started} ms: ${describeError(err)}`
+      ]
       const delay = candidate.backoff.fail()
       candidate.nextAt = Date.now() + delay
       this.log(
