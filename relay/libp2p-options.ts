@@ -12,7 +12,7 @@ import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
@@ -46,6 +46,7 @@ export function relayLibp2pOptions(init: {
   datastore: Datastore
   host: string
   relayPort: number
+  dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
 }): Libp2pOptions<RelayServices> {
   return {
     privateKey: init.privateKey,
@@ -77,7 +78,12 @@ export function relayLibp2pOptions(init: {
         maxOutboundStopStreams: 1024
       }),
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
-      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        ...init.dhtRecords
+      })
     }
   }
 }

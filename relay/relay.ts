@@ -1,7 +1,11 @@
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
-import { DISCOVERY_TOPIC, PACKAGES_TOPIC } from '../src/core/constants.ts'
+import { PackageCatalog } from '../src/core/catalog/catalog.ts'
+import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
+import { dhtRecordOptions } from '../src/core/dht-records.ts'
+import { MarketplaceService } from '../src/core/marketplace-service.ts'
+import { ReputationBook } from '../src/core/reputation.ts'
 import { createHttpServer } from './http.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { relayLibp2pOptions } from './libp2p-options.ts'
@@ -20,6 +24,8 @@ export interface Relay {
   /** Base URL of the HTTP side (web app, config, collector). */
   readonly httpUrl: string
   runtimeConfig(): RuntimeConfig
+  /** The relay's copy of the package catalog. */
+  readonly catalog: PackageCatalog
   stop(): Promise<void>
 }
 
@@ -40,10 +46,23 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
   await datastore.open()
 
+  // the relay keeps the whole catalog (persisted), answers search and sync
+  // requests, and stores DHT records: late joiners always find a full copy here
+  const catalog = new PackageCatalog(datastore)
+  await catalog.load()
+  const reputation = new ReputationBook(datastore)
+  await reputation.load()
+
   let libp2p: Libp2p<RelayServices>
   try {
     libp2p = await createLibp2p(
-      relayLibp2pOptions({ privateKey, datastore, host: config.host, relayPort: config.relayPort })
+      relayLibp2pOptions({
+        privateKey,
+        datastore,
+        host: config.host,
+        relayPort: config.relayPort,
+        dhtRecords: dhtRecordOptions(catalog)
+      })
     )
   } catch (err) {
     await datastore.close()
@@ -52,7 +71,14 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   // the relay is the hub through which tabs first meet: it must subscribe to
   // forward (gossipsub only relays topics it is subscribed to)
   libp2p.services.pubsub.subscribe(DISCOVERY_TOPIC)
-  libp2p.services.pubsub.subscribe(PACKAGES_TOPIC)
+  const marketplace = new MarketplaceService({
+    libp2p,
+    catalog,
+    reputation,
+    datastore,
+    log: libp2p.logger.forComponent('marketplace:relay')
+  })
+  await marketplace.start()
 
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
   const runtimeConfig = (): RuntimeConfig => ({ relays: multiaddrs(), iceServers: [], version })
@@ -63,7 +89,8 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
     health: () => ({
       peerId: libp2p.peerId.toString(),
       connections: libp2p.getConnections().length,
-      reservations: libp2p.services.relay.reservations.size
+      reservations: libp2p.services.relay.reservations.size,
+      packages: catalog.size
     })
   })
   try {
@@ -83,9 +110,11 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
     multiaddrs,
     httpUrl: `http://${hostForUrl}:${port}`,
     runtimeConfig,
+    catalog,
     async stop() {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
+      await marketplace.stop()
       await libp2p.stop()
       await datastore.close()
     }

@@ -15,3 +15,22 @@ export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
 export { reputationScore, ReputationBook } from './reputation.ts'
 export type { MarketplaceServices } from './libp2p-options.ts'
+export {
+  MarketplaceService,
+  InvalidQueryError,
+  SEARCH_PROTOCOL,
+  SYNC_PROTOCOL,
+  PROTOCOL_LIMITS
+} from './marketplace-service.ts'
+export type { PublishResult, SearchHit, SearchResult, MarketplaceServiceInit } from './marketplace-service.ts'
+export { PackageCatalog } from './catalog/catalog.ts'
+export type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
+export {
+  InvalidManifestError,
+  InvalidRecordError,
+  NamespaceOwnedError,
+  VersionConflictError
+} from './package/errors.ts'
+export { manifestSchema, parseManifest, LIMITS } from './package/schema.ts'
+export type { PackageManifest, PackageRecord } from './package/schema.ts'
+export { decodeRecord, encodeRecord, signRecord, verifyRecord } from './package/record.ts'

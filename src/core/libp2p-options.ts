@@ -14,7 +14,7 @@ import type { RuntimeConfig } from './config.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
@@ -42,6 +42,8 @@ export interface NodeLibp2pInit {
   relays: Multiaddr[]
   /** How often (ms) a tab re-announces its addresses on the discovery topic. */
   discoveryIntervalMs: number
+  /** kad-dht validators and selectors of the marketplace's record namespace. */
+  dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
 }
 
 /**
@@ -98,6 +100,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: true,
+        ...init.dhtRecords,
         // local networks (and tests) run on 127.0.0.1: keep those addresses
         peerInfoMapper: passthroughMapper
       })

@@ -9,6 +9,12 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { nodeLibp2pOptions } from './libp2p-options.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { ReputationBook } from './reputation.ts'
+import { PackageCatalog } from './catalog/catalog.ts'
+import { dhtRecordOptions } from './dht-records.ts'
+import { MarketplaceService } from './marketplace-service.ts'
+import type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
+import type { MarketplaceServiceInit, PublishResult, SearchResult } from './marketplace-service.ts'
+import type { PackageManifest, PackageRecord } from './package/schema.ts'
 import type { RuntimeConfig } from './config.ts'
 import type { DirectDialStats } from './direct-connector.ts'
 import type { MarketplaceServices } from './libp2p-options.ts'
@@ -64,6 +70,8 @@ export interface NodeTimings {
 export interface MarketplaceEvents {
   status: CustomEvent<NodeStatus>
   peer: CustomEvent<PeerChange>
+  /** A new valid package record arrived (published here, gossiped, synced or found). */
+  package: CustomEvent<PackageEvent>
 }
 
 /** Options of {@link createMarketplaceNode}. */
@@ -78,6 +86,8 @@ export interface MarketplaceNodeInit {
   privateKey?: PrivateKey
   /** Discovery announcement interval (ms). @default 1000 */
   discoveryIntervalMs?: number
+  /** Search fan-out, timeouts and sync pacing. */
+  service?: MarketplaceServiceInit
 }
 
 /**
@@ -86,7 +96,10 @@ export interface MarketplaceNodeInit {
  */
 export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   readonly timings: NodeTimings = { createdAt: now() }
-  readonly reputation = new ReputationBook()
+  readonly reputation: ReputationBook
+  readonly catalog: PackageCatalog
+  private readonly datastore: Datastore
+  private service?: MarketplaceService
   private _libp2p?: Libp2p<MarketplaceServices>
   private keeper?: RelayKeeper
   private connector?: DirectConnector
@@ -103,6 +116,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     if (init.config == null && init.configUrl == null) {
       throw new InvalidConfigError('createMarketplaceNode: pass either `config` or `configUrl`')
     }
+    this.datastore = init.datastore ?? new MemoryDatastore()
+    this.catalog = new PackageCatalog(this.datastore)
+    this.reputation = new ReputationBook(this.datastore)
+    this.catalog.addEventListener('package', evt => this.safeDispatchEvent('package', { detail: evt.detail }))
   }
 
   /** The peer id, once started. */
@@ -126,8 +143,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     if (this.stopped) {
       throw new NodeStoppedError()
     }
-    const datastore = this.init.datastore ?? new MemoryDatastore()
+    const datastore = this.datastore
     const privateKey = this.init.privateKey ?? (await loadOrCreateIdentity(datastore))
+    this.setProgress('loading the catalog')
+    await Promise.all([this.catalog.load(), this.reputation.load()])
     this.setProgress('fetching runtime config')
     const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
     const relays = config.relays.map(r => multiaddr(r))
@@ -137,7 +156,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       datastore,
       config,
       relays,
-      discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000
+      discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000,
+      dhtRecords: dhtRecordOptions(this.catalog)
     })
     this._libp2p = await createLibp2p(options)
     const libp2p = this._libp2p
@@ -163,6 +183,18 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     )
     libp2p.addEventListener('connection:open', evt => this.onConnection(evt.detail, 'open'))
     libp2p.addEventListener('connection:close', evt => this.onConnection(evt.detail, 'close'))
+    this.service = new MarketplaceService(
+      {
+        libp2p,
+        catalog: this.catalog,
+        reputation: this.reputation,
+        datastore,
+        privateKey,
+        log: libp2p.logger.forComponent('marketplace:service')
+      },
+      this.init.service
+    )
+    await this.service.start()
     this.timings.startedAt = now()
     this.state = 'bootstrapping'
     this.setProgress('dialing relay')
@@ -236,11 +268,47 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     })
   }
 
+  /**
+   * Publishes a package: validates the manifest (throwing `InvalidManifestError`
+   * naming each bad field), signs it with this node's key, checks namespace
+   * ownership and version order, then stores it locally, in the DHT and
+   * announces it. Nothing is stored when any check fails.
+   */
+  async publish(manifest: PackageManifest, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+    return await this.running().publish(manifest, options)
+  }
+
+  /** Ranked search: local index, a parallel fan-out to reputable peers, and the DHT for an exact id. */
+  async search(query: SearchQuery, options: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+    return await this.running().search(query, options)
+  }
+
+  /** One version of a package (the latest when `version` is omitted), from here, the DHT or peers. */
+  async getPackage(
+    id: string,
+    version?: string,
+    options: { signal?: AbortSignal } = {}
+  ): Promise<PackageRecord | undefined> {
+    return await this.running().getPackage(id, version, options)
+  }
+
+  /** Every version of a package known here or to peers, highest first. */
+  async listVersions(id: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    return await this.running().listVersions(id, options)
+  }
+
+  private running(): MarketplaceService {
+    if (this.stopped) throw new NodeStoppedError()
+    if (this.service == null) throw new NodeStoppedError('the marketplace node has not started yet')
+    return this.service
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.keeper?.stop()
     this.connector?.stop()
+    await this.service?.stop().catch(() => {})
     await this._libp2p?.stop()
     this.state = 'offline'
     this.setProgress('stopped')

@@ -1,3 +1,7 @@
+import { Key } from 'interface-datastore'
+import { fromString, toString } from 'uint8arrays'
+import type { Datastore } from 'interface-datastore'
+
 /** What we know about how a peer has answered our requests. */
 export interface PeerRecordStats {
   successes: number
@@ -31,9 +35,45 @@ export function nextAverage(previous: number | undefined, sampleMs: number): num
   return previous == null ? sampleMs : 0.7 * previous + 0.3 * sampleMs
 }
 
-/** Reputation of every peer we have dealt with. */
+const STORE_KEY = new Key('/marketplace/reputation')
+
+/** Reputation of every peer we have dealt with; persisted when given a datastore. */
 export class ReputationBook {
   private readonly peers = new Map<string, PeerRecordStats>()
+  private readonly datastore?: Datastore
+  private saveTimer?: ReturnType<typeof setTimeout>
+
+  constructor(datastore?: Datastore) {
+    this.datastore = datastore
+  }
+
+  /** Loads the scores saved by an earlier run. */
+  async load(): Promise<void> {
+    if (this.datastore == null || !(await this.datastore.has(STORE_KEY))) return
+    try {
+      const saved = JSON.parse(toString(await this.datastore.get(STORE_KEY))) as Record<
+        string,
+        PeerRecordStats
+      >
+      for (const [peerId, stats] of Object.entries(saved)) this.peers.set(peerId, stats)
+    } catch {
+      // a corrupt entry only loses history: start afresh
+    }
+  }
+
+  /** Writes the scores now (also done, debounced, after every change). */
+  async flush(): Promise<void> {
+    clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    await this.datastore?.put(STORE_KEY, fromString(JSON.stringify(Object.fromEntries(this.peers))))
+  }
+
+  private changed(): void {
+    if (this.datastore == null || this.saveTimer != null) return
+    this.saveTimer = setTimeout(() => {
+      this.flush().catch(() => {})
+    }, 1000)
+  }
 
   get(peerId: string): PeerRecordStats {
     let stats = this.peers.get(peerId)
@@ -55,6 +95,7 @@ export class ReputationBook {
     stats.avgResponseMs = nextAverage(stats.avgResponseMs, responseMs)
     stats.packagesProvided += packagesProvided
     stats.lastSeen = Date.now()
+    this.changed()
     return this.score(peerId)
   }
 
@@ -62,6 +103,7 @@ export class ReputationBook {
   recordFailure(peerId: string): number {
     const stats = this.get(peerId)
     stats.failures++
+    this.changed()
     return this.score(peerId)
   }
 

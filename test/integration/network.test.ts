@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { fromString, toString } from 'uint8arrays'
-import { createMarketplaceNode, PACKAGES_TOPIC } from '../../src/core/index.ts'
+import { createMarketplaceNode } from '../../src/core/index.ts'
 import { freePort, startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode, NodeStatus } from '../../src/core/index.ts'
 import type { RelayConfig } from '../../relay/config.ts'
 import type { Relay } from '../../relay/relay.ts'
 
 const NODES = 5
+// raw gossip on a topic of its own: the packages topic only carries valid signed records
+const TOPIC = '/p2p-marketplace/test-chat/1.0.0'
 
 describe('a relay and five Node peers', () => {
   let dataDir: string
@@ -65,9 +67,9 @@ describe('a relay and five Node peers', () => {
   test('a gossip message published by one node reaches all the others', async () => {
     const received = new Map<string, string[]>()
     for (const node of nodes) {
-      node.libp2p.services.pubsub.subscribe(PACKAGES_TOPIC)
+      node.libp2p.services.pubsub.subscribe(TOPIC)
       node.libp2p.services.pubsub.addEventListener('message', evt => {
-        if (evt.detail.topic !== PACKAGES_TOPIC) return
+        if (evt.detail.topic !== TOPIC) return
         received.set(node.peerId, [...(received.get(node.peerId) ?? []), toString(evt.detail.data)])
       })
     }
@@ -75,11 +77,11 @@ describe('a relay and five Node peers', () => {
     if (sender == null) throw new Error('no nodes')
     await waitUntil(
       'gossip mesh',
-      () => sender.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).length >= NODES - 1,
+      () => sender.libp2p.services.pubsub.getSubscribers(TOPIC).length >= NODES - 1,
       20_000
     )
     const result = await sender.libp2p.services.pubsub.publish(
-      PACKAGES_TOPIC,
+      TOPIC,
       fromString('hello from the first node')
     )
     expect(result.recipients.length).toBeGreaterThan(0)

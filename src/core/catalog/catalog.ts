@@ -1,0 +1,258 @@
+import { Key } from 'interface-datastore'
+import { TypedEventEmitter } from 'main-event'
+import MiniSearch from 'minisearch'
+import semver from 'semver'
+import { fromString, toString } from 'uint8arrays'
+import { NamespaceOwnedError, VersionConflictError } from '../package/errors.ts'
+import { encodeRecord } from '../package/record.ts'
+import { namespaceOf, recordSchema } from '../package/schema.ts'
+import type { PackageRecord } from '../package/schema.ts'
+import type { Datastore } from 'interface-datastore'
+
+/** Where a record came from. */
+export type RecordSource = 'local' | 'gossip' | 'sync' | 'dht' | 'peer'
+
+export interface PackageEvent {
+  record: PackageRecord
+  source: RecordSource
+  /** Peer that gave it to us, when it came from the network. */
+  from?: string
+}
+
+export interface CatalogEvents {
+  package: CustomEvent<PackageEvent>
+}
+
+/** A search over the catalog (contract §2). */
+export interface SearchQuery {
+  text: string
+  categories?: string[]
+  tags?: string[]
+  limit?: number
+  offset?: number
+}
+
+export const DEFAULT_LIMIT = 20
+export const MAX_LIMIT = 100
+
+const RECORDS = '/marketplace/catalog/records'
+const SEQ = '/marketplace/catalog/seq'
+const EPOCH = new Key('/marketplace/catalog/epoch')
+
+interface IndexedPackage {
+  id: string
+  title: string
+  description: string
+  tags: string
+}
+
+/**
+ * Every package record this node knows: persisted in its datastore, indexed
+ * for ranked full-text search (MiniSearch) over the latest version of each
+ * package, with the marketplace's rules: a namespace belongs to the first key
+ * seen publishing in it, a version is immutable, and versions only move
+ * forward (semver order agrees with publication order).
+ *
+ * Records must be verified (`decodeRecord`) before they are added.
+ */
+export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
+  private readonly datastore: Datastore
+  private readonly versions = new Map<string, Map<string, PackageRecord>>()
+  private readonly latest = new Map<string, PackageRecord>()
+  private readonly owners = new Map<string, string>()
+  private readonly index = new MiniSearch<IndexedPackage>({
+    fields: ['id', 'title', 'description', 'tags'],
+    storeFields: [],
+    searchOptions: { boost: { id: 3, title: 3, tags: 2 }, prefix: true, fuzzy: 0.2, combineWith: 'AND' },
+    // ids like "acme/left-pad" should match "left", "pad" and "acme"
+    tokenize: text => text.split(/[\s\-_./@,;:!?()[\]{}"'`]+/u).filter(t => t.length > 0)
+  })
+  private seq = 0
+  private loaded = false
+  /** Identifies this catalog's sequence numbers: a sync cursor is only valid for the same epoch. */
+  epoch = ''
+
+  constructor(datastore: Datastore) {
+    super()
+    this.datastore = datastore
+  }
+
+  /** Number of records (all versions). */
+  get size(): number {
+    let n = 0
+    for (const v of this.versions.values()) n += v.size
+    return n
+  }
+
+  /** The sequence number of the newest record: a sync cursor for this catalog. */
+  get cursor(): number {
+    return this.seq
+  }
+
+  /** Loads the persisted catalog (in arrival order, so namespace ownership is kept). */
+  async load(): Promise<void> {
+    if (this.loaded) return
+    this.loaded = true
+    if (await this.datastore.has(EPOCH)) {
+      this.epoch = toString(await this.datastore.get(EPOCH))
+    } else {
+      this.epoch = toString(crypto.getRandomValues(new Uint8Array(12)), 'base64url')
+      await this.datastore.put(EPOCH, fromString(this.epoch))
+    }
+    for await (const { key, value } of this.datastore.query({ prefix: SEQ, orders: [] })) {
+      const seq = Number(key.baseNamespace())
+      const ref = toString(value)
+      let parsed
+      try {
+        parsed = recordSchema.safeParse(
+          JSON.parse(toString(await this.datastore.get(new Key(`${RECORDS}/${ref}`))))
+        )
+      } catch {
+        continue
+      }
+      if (!parsed.success) continue
+      this.remember(parsed.data, seq)
+      this.seq = Math.max(this.seq, seq)
+    }
+  }
+
+  /** Throws when `record` breaks a rule; returns `'known'` when it is already here. */
+  check(record: PackageRecord): 'new' | 'known' {
+    const namespace = namespaceOf(record.id)
+    const owner = this.owners.get(namespace)
+    if (owner != null && owner !== record.publisher) {
+      throw new NamespaceOwnedError(namespace, owner)
+    }
+    const existing = this.versions.get(record.id)
+    const same = existing?.get(record.version)
+    if (same != null) {
+      if (same.signature === record.signature) return 'known'
+      throw new VersionConflictError(
+        record.id,
+        record.version,
+        `${record.id}@${record.version} is already published; versions are immutable, publish a higher version`
+      )
+    }
+    for (const other of existing?.values() ?? []) {
+      const byVersion = semver.compare(other.version, record.version)
+      const byTime = Date.parse(other.publishedAt) - Date.parse(record.publishedAt)
+      if (byVersion > 0 && byTime <= 0) {
+        throw new VersionConflictError(
+          record.id,
+          record.version,
+          `${record.id}@${record.version} goes backwards: ${other.version} was published before it; publish a version above ${this.latest.get(record.id)?.version ?? other.version}`
+        )
+      }
+      if (byVersion < 0 && byTime > 0) {
+        throw new VersionConflictError(
+          record.id,
+          record.version,
+          `${record.id}@${record.version} claims a time before ${other.version}, which is lower and was published later`
+        )
+      }
+    }
+    return 'new'
+  }
+
+  /**
+   * Adds a verified record; returns `'added'`, or `'known'` for one already
+   * here. Throws `NamespaceOwnedError` / `VersionConflictError` on a rule.
+   */
+  async add(record: PackageRecord, source: RecordSource, from?: string): Promise<'added' | 'known'> {
+    if (this.check(record) === 'known') return 'known'
+    const seq = ++this.seq
+    this.remember(record, seq)
+    const ref = `${record.id}/${record.version}`
+    await this.datastore.put(new Key(`${RECORDS}/${ref}`), encodeRecord(record))
+    await this.datastore.put(new Key(`${SEQ}/${String(seq).padStart(12, '0')}`), fromString(ref))
+    this.safeDispatchEvent('package', { detail: { record, source, ...(from != null ? { from } : {}) } })
+    return 'added'
+  }
+
+  /** The record of `id` at `version`, or its latest version. */
+  get(id: string, version?: string): PackageRecord | undefined {
+    return version == null ? this.latest.get(id) : this.versions.get(id)?.get(version)
+  }
+
+  /** Every known version of `id`, highest first. */
+  listVersions(id: string): string[] {
+    return [...(this.versions.get(id)?.keys() ?? [])].sort(semver.rcompare)
+  }
+
+  /** Publisher that owns `namespace`, if anyone published in it. */
+  owner(namespace: string): string | undefined {
+    return this.owners.get(namespace)
+  }
+
+  /**
+   * Ranked search over the latest version of every package. Every category and
+   * tag given must be present. Empty text lists everything, newest first.
+   */
+  search(query: SearchQuery): { records: PackageRecord[]; total: number } {
+    const limit = Math.min(Math.max(query.limit ?? DEFAULT_LIMIT, 0), MAX_LIMIT)
+    const offset = Math.max(query.offset ?? 0, 0)
+    const categories = query.categories ?? []
+    const tags = (query.tags ?? []).map(t => t.toLowerCase())
+    const matches = (r: PackageRecord): boolean =>
+      categories.every(c => r.categories?.includes(c) === true) &&
+      tags.every(t => r.tags?.some(rt => rt.toLowerCase() === t) === true)
+
+    let ranked: PackageRecord[]
+    if (query.text.trim() === '') {
+      ranked = [...this.latest.values()]
+        .filter(matches)
+        .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt))
+    } else {
+      ranked = []
+      for (const hit of this.index.search(query.text)) {
+        const record = this.latest.get(hit.id as string)
+        if (record != null && matches(record)) ranked.push(record)
+      }
+    }
+    return { records: ranked.slice(offset, offset + limit), total: ranked.length }
+  }
+
+  /** Records added after `cursor` (exclusive), oldest first: a page of catalog sync. */
+  since(cursor: number, limit: number): { records: PackageRecord[]; next: number; done: boolean } {
+    // arrival order is append-only, so the first entry after the cursor is found by bisection
+    let lo = 0
+    let hi = this.arrivals.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.arrivals[mid]?.seq ?? 0) <= cursor) lo = mid + 1
+      else hi = mid
+    }
+    const page = this.arrivals.slice(lo, lo + limit)
+    return {
+      records: page.map(e => e.record),
+      next: page.at(-1)?.seq ?? cursor,
+      done: lo + limit >= this.arrivals.length
+    }
+  }
+
+  private readonly arrivals: Array<{ seq: number; record: PackageRecord }> = []
+
+  private remember(record: PackageRecord, seq: number): void {
+    const namespace = namespaceOf(record.id)
+    if (!this.owners.has(namespace)) this.owners.set(namespace, record.publisher)
+    let versions = this.versions.get(record.id)
+    if (versions == null) {
+      versions = new Map()
+      this.versions.set(record.id, versions)
+    }
+    versions.set(record.version, record)
+    this.arrivals.push({ seq, record })
+    const latest = this.latest.get(record.id)
+    if (latest == null || semver.gt(record.version, latest.version)) {
+      this.latest.set(record.id, record)
+      const doc: IndexedPackage = {
+        id: record.id,
+        title: record.title,
+        description: record.description,
+        tags: (record.tags ?? []).join(' ')
+      }
+      if (latest != null) this.index.discard(record.id)
+      this.index.add(doc)
+    }
+  }
+}

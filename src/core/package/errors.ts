@@ -1,0 +1,50 @@
+/** One problem with one field of a manifest or record. */
+export interface FieldIssue {
+  /** Dotted path of the field, e.g. `version` or `dependencies.acme/util`. */
+  field: string
+  message: string
+}
+
+/** The manifest given to `publish()` is not valid; `issues` names each field and why. */
+export class InvalidManifestError extends Error {
+  readonly issues: FieldIssue[]
+  constructor(issues: FieldIssue[]) {
+    super(`invalid manifest: ${issues.map(i => `${i.field}: ${i.message}`).join('; ')}`)
+    this.name = 'InvalidManifestError'
+    this.issues = issues
+  }
+}
+
+/** A record from the network (or storage) fails validation: schema, size, signature or rules. */
+export class InvalidRecordError extends Error {
+  readonly reason: 'schema' | 'size' | 'signature' | 'encoding' | 'key'
+  constructor(reason: InvalidRecordError['reason'], message: string) {
+    super(message)
+    this.name = 'InvalidRecordError'
+    this.reason = reason
+  }
+}
+
+/** The namespace of the id belongs to another publisher key. */
+export class NamespaceOwnedError extends Error {
+  readonly namespace: string
+  readonly owner: string
+  constructor(namespace: string, owner: string) {
+    super(`namespace "${namespace}" belongs to publisher ${owner}; publish under a namespace of your own`)
+    this.name = 'NamespaceOwnedError'
+    this.namespace = namespace
+    this.owner = owner
+  }
+}
+
+/** The version does not move forward: it exists already, or a higher one was published before it. */
+export class VersionConflictError extends Error {
+  readonly id: string
+  readonly version: string
+  constructor(id: string, version: string, message: string) {
+    super(message)
+    this.name = 'VersionConflictError'
+    this.id = id
+    this.version = version
+  }
+}

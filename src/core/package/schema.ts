@@ -1,0 +1,145 @@
+import semver from 'semver'
+import parseSpdx from 'spdx-expression-parse'
+import { z } from 'zod'
+import { InvalidManifestError } from './errors.ts'
+import type { FieldIssue } from './errors.ts'
+
+/** Limits of a manifest; a record adds publisher, time and signature (~200 bytes). */
+export const LIMITS = {
+  idLength: 128,
+  titleLength: 120,
+  descriptionLength: 4_000,
+  listItems: 20,
+  itemLength: 64,
+  urlLength: 512,
+  dependencies: 100,
+  /** Largest encoded record accepted anywhere (DHT, gossip, sync, storage). */
+  recordBytes: 16 * 1024
+} as const
+
+/** `namespace/name`: lowercase letters, digits, `-`, `_`, `.`; each part starts with a letter or digit. */
+export const PACKAGE_ID = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/
+
+const text = (max: number, what: string): z.ZodString =>
+  z
+    .string({ error: `${what} must be a string` })
+    .trim()
+    .min(1, { error: `${what} is required` })
+    .max(max, { error: `${what} must be at most ${max} characters` })
+
+const packageId = z
+  .string({ error: 'must be a string like "namespace/name"' })
+  .max(LIMITS.idLength, { error: `must be at most ${LIMITS.idLength} characters` })
+  .regex(PACKAGE_ID, { error: 'must be "namespace/name" in lowercase letters, digits, ".", "_" or "-"' })
+
+const httpUrl = z
+  .string({ error: 'must be a URL string' })
+  .max(LIMITS.urlLength, { error: `must be at most ${LIMITS.urlLength} characters` })
+  .refine(
+    value => {
+      try {
+        const url = new URL(value)
+        return url.protocol === 'https:' || url.protocol === 'http:'
+      } catch {
+        return false
+      }
+    },
+    { error: 'must be an http(s) URL' }
+  )
+
+const list = (what: string, item: z.ZodType<string>): z.ZodType<string[]> =>
+  z
+    .array(item, { error: `${what} must be an array of strings` })
+    .max(LIMITS.listItems, { error: `at most ${LIMITS.listItems} ${what}` })
+
+/** The manifest a publisher writes (contract §2). Unknown fields are refused, not dropped. */
+export const manifestSchema = z.strictObject(
+  {
+    id: packageId,
+    version: z
+      .string({ error: 'must be a semantic version string' })
+      .max(64, { error: 'must be at most 64 characters' })
+      .refine(v => semver.valid(v) === v, {
+        error: 'must be a semantic version such as 1.2.3 (no "v" prefix, no spaces)'
+      }),
+    title: text(LIMITS.titleLength, 'title'),
+    description: text(LIMITS.descriptionLength, 'description'),
+    license: z
+      .string({ error: 'must be an SPDX license expression' })
+      .max(128, { error: 'must be at most 128 characters' })
+      .refine(
+        value => {
+          try {
+            parseSpdx(value)
+            return true
+          } catch {
+            return false
+          }
+        },
+        { error: 'must be an SPDX license expression such as "MIT" or "Apache-2.0 OR MIT"' }
+      ),
+    categories: list(
+      'categories',
+      z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+        error: 'each category is lowercase letters, digits and "-", at most 32 characters'
+      })
+    ).optional(),
+    tags: list('tags', text(LIMITS.itemLength, 'a tag')).optional(),
+    authors: list('authors', text(LIMITS.itemLength * 2, 'an author')).optional(),
+    homepage: httpUrl.optional(),
+    repository: httpUrl.optional(),
+    dependencies: z
+      .record(
+        packageId,
+        z.string().refine(range => semver.validRange(range) != null, {
+          error: 'must be a semver range such as ^1.2.0'
+        })
+      )
+      .refine(deps => Object.keys(deps).length <= LIMITS.dependencies, {
+        error: `at most ${LIMITS.dependencies} dependencies`
+      })
+      .optional(),
+    contentHash: z
+      .string()
+      .regex(/^sha256-[0-9a-f]{64}$/, { error: 'must be "sha256-" followed by 64 lowercase hex digits' })
+      .optional()
+  },
+  {
+    error: issue =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}`
+        : 'the manifest must be an object'
+  }
+)
+
+/** What a publisher writes. */
+export type PackageManifest = z.infer<typeof manifestSchema>
+
+/** A signed record: the manifest plus who published it, when, and the signature (contract §2). */
+export const recordSchema = manifestSchema.extend({
+  publisher: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, { error: 'must be an Ed25519 peer id' }),
+  publishedAt: z.iso.datetime({ error: 'must be an ISO 8601 UTC time' }),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, { error: 'must be a base64url Ed25519 signature' })
+})
+
+export type PackageRecord = z.infer<typeof recordSchema>
+
+/** Turns zod's issues into `{ field, message }` with readable paths. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map(issue => ({
+    field: issue.path.length === 0 ? '(manifest)' : issue.path.map(String).join('.'),
+    message: issue.message
+  }))
+}
+
+/** Validates a manifest, returning it normalised (trimmed strings) or throwing `InvalidManifestError`. */
+export function parseManifest(input: unknown): PackageManifest {
+  const result = manifestSchema.safeParse(input)
+  if (!result.success) throw new InvalidManifestError(fieldIssues(result.error))
+  return result.data
+}
+
+/** Splits `namespace/name`. */
+export function namespaceOf(id: string): string {
+  return id.slice(0, id.indexOf('/'))
+}

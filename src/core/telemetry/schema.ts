@@ -1,0 +1,75 @@
+/**
+ * The span schema of ../shared/spec/p2p-otel-instrumentation.md, written once:
+ * span names, attribute keys and `operation` values exactly as the spec spells
+ * them. Code, tests and the UI use these constants, never string literals.
+ */
+
+export const SPAN = {
+  bootstrap: 'bootstrap',
+  publish: 'publish',
+  storeInDht: 'store_in_dht',
+  announcePackage: 'announce_package',
+  search: 'search',
+  queryDhtParallel: 'query_dht_parallel',
+  dhtPeerQuery: 'dht_peer_query',
+  recordPeerSuccess: 'record_peer_success',
+  recordPeerFailure: 'record_peer_failure',
+  processEvents: 'process_events',
+  behaviourEvent: 'behaviour_event',
+  connectionEstablished: 'connection_established',
+  connectionClosed: 'connection_closed',
+  incomingConnectionError: 'incoming_connection_error'
+} as const
+
+export type SpanName = (typeof SPAN)[keyof typeof SPAN]
+
+/** Values of the `operation` attribute, per span. */
+export const OPERATION = {
+  bootstrap: 'bootstrap',
+  gossipsubPublish: 'gossipsub_publish',
+  dhtPut: 'dht_put',
+  dhtQueryParallel: 'dht_query_parallel',
+  peerReputationUpdate: 'peer_reputation_update',
+  p2pSearch: 'p2p_search',
+  publish: 'publish',
+  processEvents: 'process_events'
+} as const
+
+export const ATTR = {
+  operation: 'operation',
+  error: 'error',
+  peerId: 'peer_id',
+  bootstrapNodeCount: 'bootstrap_node_count',
+  connectionTimeMs: 'connection_time_ms',
+  connectedPeers: 'connected_peers',
+  packageId: 'package_id',
+  packageVersion: 'package_version',
+  announcementSizeBytes: 'announcement_size_bytes',
+  latencyMs: 'latency_ms',
+  recordSizeBytes: 'record_size_bytes',
+  fanOut: 'fan_out',
+  peersQueried: 'peers_queried',
+  successfulResponses: 'successful_responses',
+  queryLatencyMs: 'query_latency_ms',
+  responseTimeMs: 'response_time_ms',
+  result: 'result',
+  newReputationScore: 'new_reputation_score',
+  queryText: 'query_text',
+  queryLimit: 'query_limit',
+  categoryCount: 'category_count',
+  tagCount: 'tag_count',
+  localResults: 'local_results',
+  dhtResults: 'dht_results',
+  totalResults: 'total_results',
+  peerCount: 'peer_count',
+  dhtStorageSuccess: 'dht_storage_success',
+  gossipsubSuccess: 'gossipsub_success',
+  eventType: 'event_type',
+  eventCategory: 'event_category',
+  numEstablished: 'num_established',
+  isDialer: 'is_dialer',
+  cause: 'cause'
+} as const
+
+/** Instrumentation scope of the node's tracer. */
+export const TRACER_NAME = 'p2p-marketplace'

@@ -1,0 +1,59 @@
+import { SpanStatusCode, context as otelContext, propagation, trace } from '@opentelemetry/api'
+import { ATTR, TRACER_NAME } from './schema.ts'
+import { describeError } from '../errors.ts'
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
+
+/** The node's tracer; without an SDK registered its spans are no-ops (and cost next to nothing). */
+export function tracer(): Tracer {
+  return trace.getTracer(TRACER_NAME)
+}
+
+/**
+ * Runs `fn` inside a new span that is a child of `parent` (passed explicitly:
+ * in the browser the active context does not survive `await`). The span ends
+ * when `fn` settles; a thrown error is recorded as the `error` attribute and
+ * the span status, then rethrown.
+ */
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  parent: Context | undefined,
+  fn: (span: Span, ctx: Context) => Promise<T>
+): Promise<T> {
+  const base = parent ?? otelContext.active()
+  const span = tracer().startSpan(name, { attributes }, base)
+  const ctx = trace.setSpan(base, span)
+  try {
+    return await fn(span, ctx)
+  } catch (err) {
+    failSpan(span, err)
+    throw err
+  } finally {
+    span.end()
+  }
+}
+
+/** Marks a span failed with the spec's `error` attribute and an error status. */
+export function failSpan(span: Span, err: unknown): void {
+  const message = describeError(err)
+  span.setAttribute(ATTR.error, message)
+  span.setStatus({ code: SpanStatusCode.ERROR, message })
+}
+
+/** The W3C `traceparent` of a context, to carry inside protocol messages. */
+export function traceparentOf(ctx: Context): string | undefined {
+  const carrier: Record<string, string> = {}
+  propagation.inject(ctx, carrier)
+  return carrier.traceparent
+}
+
+/** The context a received `traceparent` describes (the remote span becomes our parent). */
+export function contextFrom(traceparent: string | undefined): Context {
+  if (traceparent == null) return otelContext.active()
+  return propagation.extract(otelContext.active(), { traceparent })
+}
+
+/** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */
+export function elapsedMs(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10
+}
