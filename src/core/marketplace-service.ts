@@ -349,7 +349,7 @@ export class MarketplaceService {
         for (const r of records) if (!sources.has(r.id)) sources.set(r.id, { source, from })
       }
 
-      const candidates = this.searchPeers()
+      const candidates = await this.searchPeers()
       const peers = this.pickPeers(candidates)
       span.setAttributes({ [ATTR.peerCount]: candidates.length, [ATTR.fanOut]: peers.length })
       const id = q.text.trim()
@@ -383,17 +383,19 @@ export class MarketplaceService {
     })
   }
 
-  /** Connected peers that speak the search protocol. */
-  private searchPeers(): PeerId[] {
-    const seen = new Set<string>()
-    const peers: PeerId[] = []
+  /** Connected peers that speak the search protocol (as identify and identify-push told the peer store). */
+  private async searchPeers(): Promise<PeerId[]> {
+    const peers = new Map<string, PeerId>()
     for (const conn of this.libp2p.getConnections()) {
-      const id = conn.remotePeer.toString()
-      if (seen.has(id) || conn.status !== 'open') continue
-      seen.add(id)
-      peers.push(conn.remotePeer)
+      if (conn.status === 'open') peers.set(conn.remotePeer.toString(), conn.remotePeer)
     }
-    return peers.filter(p => this.speaks.get(p.toString())?.has(SEARCH_PROTOCOL) === true)
+    const speaking = await Promise.all(
+      [...peers.values()].map(async peer => {
+        const info = await this.libp2p.peerStore.get(peer).catch(() => undefined)
+        return info?.protocols.includes(SEARCH_PROTOCOL) === true ? peer : undefined
+      })
+    )
+    return speaking.filter(p => p != null)
   }
 
   /** The fan-out: the most reputable peers, skipping those under 0.5 while others are available. */
@@ -565,7 +567,7 @@ export class MarketplaceService {
   }
 
   private async askForVersions(id: string, signal?: AbortSignal): Promise<void> {
-    const peers = this.pickPeers(this.searchPeers())
+    const peers = this.pickPeers(await this.searchPeers())
     if (peers.length > 0)
       await this.queryPeers({ type: 'versions', id }, peers, id, contextFrom(undefined), signal, () => {})
   }
@@ -580,12 +582,13 @@ export class MarketplaceService {
 
   // ------------------------------------------------------------------ sync
 
-  private readonly speaks = new Map<string, Set<string>>()
-
-  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    const { peerId, protocols } = evt.detail
-    this.speaks.set(peerId.toString(), new Set(protocols))
-    if (protocols.includes(SYNC_PROTOCOL)) {
+  private readonly onIdentify = (
+    evt: CustomEvent<{ peerId: PeerId; protocols: string[]; connection: { limits?: unknown } }>
+  ): void => {
+    const { peerId, protocols, connection } = evt.detail
+    // a relayed (limited) connection is short-lived while tabs upgrade to WebRTC:
+    // sync on the connection that replaces it
+    if (protocols.includes(SYNC_PROTOCOL) && connection.limits == null) {
       this.syncWith(peerId).catch(err => {
         this.log('sync with %p failed - %s', peerId, describeError(err))
       })

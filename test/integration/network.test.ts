@@ -80,10 +80,7 @@ describe('a relay and five Node peers', () => {
       () => sender.libp2p.services.pubsub.getSubscribers(TOPIC).length >= NODES - 1,
       20_000
     )
-    const result = await sender.libp2p.services.pubsub.publish(
-      TOPIC,
-      fromString('hello from the first node')
-    )
+    const result = await sender.libp2p.services.pubsub.publish(TOPIC, fromString('hello from the first node'))
     expect(result.recipients.length).toBeGreaterThan(0)
     await waitUntil(
       'delivery to every other node',

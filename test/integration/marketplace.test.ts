@@ -1,0 +1,251 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { fromString } from 'uint8arrays'
+import {
+  InvalidManifestError,
+  NamespaceOwnedError,
+  PACKAGES_TOPIC,
+  SEARCH_PROTOCOL,
+  VersionConflictError,
+  createMarketplaceNode,
+  signRecord
+} from '../../src/core/index.ts'
+import { startTestRelay, waitUntil } from '../helpers/relay.ts'
+import type { MarketplaceNode, PackageManifest, PackageRecord } from '../../src/core/index.ts'
+import type { Relay } from '../../relay/relay.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+const manifest = (over: Partial<PackageManifest> = {}): PackageManifest => ({
+  id: 'alice/left-pad',
+  version: '1.0.0',
+  title: 'Left pad',
+  description: 'Pads strings on the left, peer to peer',
+  license: 'MIT',
+  categories: ['text'],
+  tags: ['string', 'padding'],
+  ...over
+})
+
+const gossip = async (node: MarketplaceNode, payload: unknown): Promise<void> => {
+  const data = payload instanceof Uint8Array ? payload : fromString(JSON.stringify(payload))
+  await node.libp2p.services.pubsub.publish(PACKAGES_TOPIC, data)
+}
+
+describe('publishing and finding packages across a relay and five nodes', () => {
+  let dataDir: string
+  let relay: Relay
+  let cleanup: () => Promise<void>
+  let aliceKey: PrivateKey
+  const nodes: MarketplaceNode[] = []
+  const late: MarketplaceNode[] = []
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'mp-market-'))
+    ;({ relay, cleanup } = await startTestRelay({ dataDir }))
+    aliceKey = await generateKeyPair('Ed25519')
+    for (let i = 0; i < 5; i++) {
+      nodes.push(
+        await createMarketplaceNode({
+          configUrl: relay.httpUrl,
+          ...(i === 0 ? { privateKey: aliceKey } : {})
+        })
+      )
+    }
+    await Promise.all(
+      nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) }))
+    )
+    await waitUntil('direct mesh', () => nodes.every(n => n.status().directPeers === 4), 30_000)
+    // gossip mesh on the packages topic
+    await waitUntil(
+      'gossip mesh',
+      () => nodes.every(n => n.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).length >= 4),
+      20_000
+    )
+  })
+
+  afterAll(async () => {
+    await Promise.all([...nodes, ...late].map(async n => await n.stop()))
+    await cleanup()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  test('a package published on one node is stored in the DHT, announced, and found by search on every other', async () => {
+    const [alice, ...others] = nodes
+    const result = await alice!.publish(manifest())
+    expect(result).toMatchObject({ id: 'alice/left-pad', version: '1.0.0', dhtStored: true, announced: true })
+    await waitUntil(
+      'gossip delivery',
+      () => others.every(n => n.catalog.get('alice/left-pad') != null),
+      10_000
+    )
+
+    for (const node of others) {
+      const byText = await node.search({ text: 'left pad' })
+      expect(byText.packages.map(p => p.id)).toContain('alice/left-pad')
+      const hit = byText.packages.find(p => p.id === 'alice/left-pad')!
+      expect(hit.publisher).toBe(alice!.peerId)
+      expect(hit.source).toBe('local')
+      expect(byText.peersQueried).toBeGreaterThan(0)
+      expect((await node.search({ text: '', tags: ['padding'] })).packages.map(p => p.id)).toContain(
+        'alice/left-pad'
+      )
+      expect((await node.search({ text: 'pad', categories: ['text'] })).packages.map(p => p.id)).toContain(
+        'alice/left-pad'
+      )
+      expect((await node.search({ text: 'pad', categories: ['crypto'] })).packages).toHaveLength(0)
+    }
+    // the relay keeps the catalog too
+    expect(relay.catalog.get('alice/left-pad')?.version).toBe('1.0.0')
+  })
+
+  test('a node started after the publish finds it (catalog sync and search fan-out)', async () => {
+    const joiner = await createMarketplaceNode({ configUrl: relay.httpUrl })
+    late.push(joiner)
+    await joiner.waitFor('online', { signal: AbortSignal.timeout(20_000) })
+    await waitUntil('catalog sync from the relay', () => joiner.catalog.get('alice/left-pad') != null, 15_000)
+    const result = await joiner.search({ text: 'left-pad' })
+    expect(result.packages.map(p => p.id)).toContain('alice/left-pad')
+
+    // a second late joiner that searches at once, before any sync: the fan-out or the DHT answers
+    const eager = await createMarketplaceNode({
+      configUrl: relay.httpUrl,
+      service: { resyncAfterMs: 3_600_000 }
+    })
+    late.push(eager)
+    await eager.waitFor('online', { signal: AbortSignal.timeout(20_000) })
+    const found = await eager.getPackage('alice/left-pad')
+    expect(found?.version).toBe('1.0.0')
+  })
+
+  test('two versions are both listed, and every version stays retrievable', async () => {
+    const [alice, bob] = nodes
+    await alice!.publish(manifest({ version: '1.1.0', description: 'Pads strings on the left, now faster' }))
+    await waitUntil(
+      '1.1.0 everywhere',
+      () => nodes.every(n => n.catalog.get('alice/left-pad', '1.1.0') != null),
+      10_000
+    )
+    expect(await bob!.listVersions('alice/left-pad')).toEqual(['1.1.0', '1.0.0'])
+    expect((await bob!.getPackage('alice/left-pad', '1.0.0'))?.description).toBe(
+      'Pads strings on the left, peer to peer'
+    )
+    expect((await bob!.getPackage('alice/left-pad'))?.version).toBe('1.1.0')
+    const late0 = late[0]!
+    expect(await late0.listVersions('alice/left-pad')).toEqual(['1.1.0', '1.0.0'])
+  })
+
+  test('bad input through the API gets a named error naming the field, and nothing is published', async () => {
+    const [alice, bob] = nodes
+    const before = alice!.catalog.size
+    const error = await alice!
+      .publish(manifest({ id: 'Alice/Bad Id', version: 'one', license: 'not a licence' }))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidManifestError)
+    expect((error as Error).name).toBe('InvalidManifestError')
+    expect((error as InvalidManifestError).issues.map(i => i.field).sort()).toEqual([
+      'id',
+      'license',
+      'version'
+    ])
+    await expect(
+      alice!.publish({ ...manifest({ id: 'alice/x' }), extra: 1 } as unknown as PackageManifest)
+    ).rejects.toThrow(/unknown field/)
+    await expect(alice!.publish(manifest({ version: '1.0.5' }))).rejects.toThrow(VersionConflictError)
+    await expect(alice!.publish(manifest({ version: '1.1.0' }))).rejects.toThrow(/immutable/)
+    await expect(bob!.publish(manifest({ id: 'alice/intruder' }))).rejects.toThrow(NamespaceOwnedError)
+    expect(alice!.catalog.size).toBe(before)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(
+      nodes.every(n => n.catalog.get('alice/x') == null && n.catalog.get('alice/intruder') == null)
+    ).toBe(true)
+  })
+
+  test('forged, tampered, malformed, oversized and backwards gossip is rejected, lowers the sender, and never reaches search', async () => {
+    const [alice, mallory, receiver] = nodes
+    const malloryId = mallory!.peerId
+    const failuresBefore = receiver!.reputation.get(malloryId).failures
+    const scoreBefore = receiver!.reputation.score(malloryId)
+    const genuine = alice!.catalog.get('alice/left-pad', '1.1.0')!
+
+    // a record claiming Alice as publisher but signed by Mallory's key
+    const malloryKey = await generateKeyPair('Ed25519')
+    const forgedBody = await signRecord(
+      manifest({ id: 'alice/forged', version: '9.0.0', title: 'Forged zebra' }),
+      malloryKey
+    )
+    const forged: PackageRecord = { ...forgedBody, publisher: alice!.peerId }
+    // a genuine record with its description changed
+    const tampered: PackageRecord = { ...genuine, description: 'Tampered quokka build' }
+    // Alice's key, but 1.0.9 published after 1.1.0: a version going backwards
+    const backwards = await signRecord(manifest({ version: '1.0.9', title: 'Backwards wombat' }), aliceKey)
+
+    await gossip(mallory!, { v: 1, record: forged })
+    await gossip(mallory!, { v: 1, record: tampered })
+    await gossip(mallory!, fromString('{ this is not json'))
+    await gossip(mallory!, {
+      v: 1,
+      record: { ...genuine, version: '7.0.0', description: 'x'.repeat(40_000) }
+    })
+    await gossip(mallory!, { v: 1, record: backwards })
+
+    await waitUntil(
+      'the receiver to reject all five',
+      () => receiver!.reputation.get(malloryId).failures >= failuresBefore + 5,
+      10_000
+    )
+    expect(receiver!.reputation.score(malloryId)).toBeLessThan(scoreBefore)
+    for (const node of [receiver!, nodes[3]!, nodes[4]!]) {
+      for (const text of ['zebra', 'quokka', 'wombat']) {
+        expect((await node.search({ text })).packages).toHaveLength(0)
+      }
+      expect(node.catalog.get('alice/forged')).toBeUndefined()
+      expect(node.catalog.get('alice/left-pad', '1.0.9')).toBeUndefined()
+      expect(node.catalog.get('alice/left-pad', '1.1.0')?.description).toBe(genuine.description)
+    }
+  })
+
+  test('reputation rises with fast answers and falls with timeouts', async () => {
+    const [, , , slow, fast] = nodes
+    // the slow node accepts search requests and never answers
+    await slow!.libp2p.unhandle(SEARCH_PROTOCOL)
+    await slow!.libp2p.handle(SEARCH_PROTOCOL, () => {}, { runOnLimitedConnection: true })
+
+    const asker = await createMarketplaceNode({
+      configUrl: relay.httpUrl,
+      service: { fanOut: 10, enoughAnswers: 10, peerTimeoutMs: 1_000 }
+    })
+    late.push(asker)
+    await asker.waitFor('online', { signal: AbortSignal.timeout(20_000) })
+    await waitUntil(
+      'asker directly connected to the slow and fast nodes',
+      () => {
+        const direct = asker
+          .peers()
+          .filter(p => p.direct)
+          .map(p => p.peerId)
+        return direct.includes(slow!.peerId) && direct.includes(fast!.peerId)
+      },
+      30_000
+    )
+    const slowBefore = asker.reputation.score(slow!.peerId)
+    const fastBefore = asker.reputation.score(fast!.peerId)
+
+    const result = await asker.search({ text: 'pad' })
+    expect(result.peersQueried).toBeGreaterThanOrEqual(2)
+
+    const slowAfter = asker.reputation.get(slow!.peerId)
+    const fastAfter = asker.reputation.get(fast!.peerId)
+    expect(slowAfter.failures).toBeGreaterThanOrEqual(1)
+    expect(asker.reputation.score(slow!.peerId)).toBeLessThan(slowBefore)
+    expect(fastAfter.successes).toBeGreaterThanOrEqual(1)
+    expect(fastAfter.avgResponseMs).toBeGreaterThanOrEqual(0)
+    expect(asker.reputation.score(fast!.peerId)).toBeGreaterThan(fastBefore)
+    // and peers() shows it
+    const shown = asker.peers().find(p => p.peerId === fast!.peerId)
+    expect(shown?.reputation).toBeCloseTo(asker.reputation.score(fast!.peerId))
+    expect(shown?.avgResponseMs).toBeDefined()
+  })
+})
