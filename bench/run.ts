@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: measures the marketplace in Debian's Chromium on this
- * machine, prints the figures and writes them as JSON under bench/results/.
+ * `npm run bench`: measures the marketplace in Debian's Chromium and in Node on
+ * this machine, prints the figures and writes them as JSON under bench/results/.
  * `--smoke` runs each benchmark once, tiny, to prove it still works (part of
  * `npm test`); its results go to test-results/ and assert nothing about speed.
  */
@@ -8,11 +8,29 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
+import { benchLocalSearch } from './local-search.ts'
+import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
+import type { LocalSearchFigures } from './local-search.ts'
+import type { MarketplaceFigures } from './marketplace.ts'
 import type { NetworkFigures } from './network.ts'
+import type { Summary } from './stats.ts'
 
 const smoke = process.argv.includes('--smoke')
 const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'results')
+const scale = smoke
+  ? { network: [[2, 1]], tabs: 2, publishes: 2, lateJoiners: 1, catalogs: [1_000], queries: 20 }
+  : {
+      network: [
+        [2, 5],
+        [6, 3]
+      ],
+      tabs: 6,
+      publishes: 12,
+      lateJoiners: 3,
+      catalogs: [10_000, 100_000],
+      queries: 300
+    }
 
 console.log('bench: building the web app…')
 const { build } = await import('vite')
@@ -29,21 +47,25 @@ const browser = await chromium.launch({
     '--no-first-run'
   ]
 })
-
-const plan: Array<[tabs: number, runs: number]> = smoke
-  ? [[2, 1]]
-  : [
-      [2, 5],
-      [6, 3]
-    ]
 const network: NetworkFigures[] = []
+let marketplace: MarketplaceFigures
 try {
-  for (const [tabs, runs] of plan) {
+  for (const [tabs = 2, runs = 1] of scale.network) {
     console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
     network.push(await benchNetwork(browser, tabs, runs))
   }
+  console.log(
+    `bench: publish → found, ${scale.tabs} tabs, ${scale.publishes} publishes, ${scale.lateJoiners} late joiners`
+  )
+  marketplace = await benchMarketplace(browser, scale.tabs, scale.publishes, scale.lateJoiners)
 } finally {
   await browser.close()
+}
+
+const localSearch: LocalSearchFigures[] = []
+for (const count of scale.catalogs) {
+  console.log(`bench: local search over ${count} packages`)
+  localSearch.push(await benchLocalSearch(count, scale.queries))
 }
 
 const result = {
@@ -56,21 +78,37 @@ const result = {
     browser: browser.version()
   },
   smoke,
-  network
+  network,
+  marketplace,
+  localSearch
 }
-
 mkdirSync(outDir, { recursive: true })
-writeFileSync(join(outDir, 'network.json'), JSON.stringify(result, null, 2) + '\n')
+writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\n')
 
-const fmt = (s: { median: number; p95: number }): string => `${s.median} / ${s.p95}`
-console.log('\nnetwork formation (ms, median / p95)')
-console.log(
-  '| tabs | nav→relay connected | nav→online | nav→first direct | full direct mesh | first-dial success | incomplete |'
-)
-console.log('|---|---|---|---|---|---|---|')
-for (const f of network) {
-  console.log(
-    `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} |`
-  )
-}
-console.log(`\nbench: wrote ${join(outDir, 'network.json')}`)
+const fmt = (s: Summary): string => `${s.median} / ${s.p95}`
+const lines = [
+  '### Network formation (ms, median / p95)',
+  '',
+  '| tabs | nav→relay connected | nav→online | nav→first direct | full direct mesh | first-dial success | incomplete |',
+  '|---|---|---|---|---|---|---|',
+  ...network.map(
+    f =>
+      `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} |`
+  ),
+  '',
+  `### Marketplace (${marketplace.tabs} tabs, ${marketplace.publishes} publishes; ms, median / p95)`,
+  '',
+  `- publish → found by search in another tab: ${fmt(marketplace.publishToFoundMs)} (found ${(marketplace.foundRatio * 100).toFixed(1)} %)`,
+  `- publish() call: ${fmt(marketplace.publishCallMs)}`,
+  `- late joiner's first search: ${fmt(marketplace.lateJoinerSearchMs)} (found ${marketplace.lateJoinerFound}/${marketplace.lateJoiners})`,
+  '',
+  '### Local search (ms, median / p95)',
+  '',
+  ...localSearch.map(
+    l =>
+      `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms`
+  ),
+  ''
+]
+writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
+console.log(`\n${lines.join('\n')}\nbench: wrote ${join(outDir, 'results.json')} and summary.md`)

@@ -63,7 +63,14 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   private readonly index = new MiniSearch<IndexedPackage>({
     fields: ['id', 'title', 'description', 'tags'],
     storeFields: [],
-    searchOptions: { boost: { id: 3, title: 3, tags: 2 }, prefix: true, fuzzy: 0.2, combineWith: 'AND' },
+    searchOptions: {
+      boost: { id: 3, title: 3, tags: 2 },
+      // typo tolerance only where it is cheap and useful: words of 5+ letters
+      fuzzy: term => (term.length >= 5 ? 0.2 : false),
+      // as-you-type: only the last word is a prefix, and only from 3 letters
+      prefix: (term, i, terms) => i === terms.length - 1 && term.length >= 3,
+      combineWith: 'AND'
+    },
     // ids like "acme/left-pad" should match "left", "pad" and "acme"
     tokenize: text => text.split(/[\s\-_./@,;:!?()[\]{}"'`]+/u).filter(t => t.length > 0)
   })
@@ -193,23 +200,28 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     const offset = Math.max(query.offset ?? 0, 0)
     const categories = query.categories ?? []
     const tags = (query.tags ?? []).map(t => t.toLowerCase())
-    const matches = (r: PackageRecord): boolean =>
+    const matches = (r: PackageRecord | undefined): r is PackageRecord =>
+      r != null &&
       categories.every(c => r.categories?.includes(c) === true) &&
       tags.every(t => r.tags?.some(rt => rt.toLowerCase() === t) === true)
 
-    let ranked: PackageRecord[]
+    const wanted = offset + limit
     if (query.text.trim() === '') {
-      ranked = [...this.latest.values()]
-        .filter(matches)
-        .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt))
-    } else {
-      ranked = []
-      for (const hit of this.index.search(query.text)) {
-        const record = this.latest.get(hit.id as string)
-        if (record != null && matches(record)) ranked.push(record)
-      }
+      // newest first; the candidates are the smallest filter set, or everything
+      const sets = [...categories.map(c => this.byCategory.get(c)), ...tags.map(t => this.byTag.get(t))]
+      if (sets.some(set => set == null)) return { records: [], total: 0 }
+      const smallest = (sets as Array<Set<string>>).sort((a, b) => a.size - b.size)[0]
+      const candidates = smallest == null ? [...this.latest.values()] : [...smallest].map(id => this.latest.get(id)).filter(r => r != null)
+      const all = candidates.filter(matches)
+      const top = all.length <= wanted * 4 ? all.sort(newestFirst) : topK(all, wanted, newestFirst)
+      return { records: top.slice(offset, wanted), total: all.length }
     }
-    return { records: ranked.slice(offset, offset + limit), total: ranked.length }
+    const ranked: PackageRecord[] = []
+    for (const hit of this.index.search(query.text, categories.length + tags.length > 0 ? { filter: hit => matches(this.latest.get(hit.id as string)) } : {})) {
+      const record = this.latest.get(hit.id as string)
+      if (record != null) ranked.push(record)
+    }
+    return { records: ranked.slice(offset, wanted), total: ranked.length }
   }
 
   /** Records added after `cursor` (exclusive), oldest first: a page of catalog sync. */
@@ -231,6 +243,19 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   }
 
   private readonly arrivals: Array<{ seq: number; record: PackageRecord }> = []
+  private readonly byTag = new Map<string, Set<string>>()
+  private readonly byCategory = new Map<string, Set<string>>()
+
+  /** Files the latest version of a package under its tags and categories. */
+  private file(record: PackageRecord): void {
+    for (const tag of record.tags ?? []) addTo(this.byTag, tag.toLowerCase(), record.id)
+    for (const category of record.categories ?? []) addTo(this.byCategory, category, record.id)
+  }
+
+  private unfile(record: PackageRecord): void {
+    for (const tag of record.tags ?? []) this.byTag.get(tag.toLowerCase())?.delete(record.id)
+    for (const category of record.categories ?? []) this.byCategory.get(category)?.delete(record.id)
+  }
 
   private remember(record: PackageRecord, seq: number): void {
     const namespace = namespaceOf(record.id)
@@ -251,8 +276,40 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
         description: record.description,
         tags: (record.tags ?? []).join(' ')
       }
-      if (latest != null) this.index.discard(record.id)
+      if (latest != null) {
+        this.index.discard(record.id)
+        this.unfile(latest)
+      }
       this.index.add(doc)
+      this.file(record)
     }
   }
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+  let set = map.get(key)
+  if (set == null) {
+    set = new Set()
+    map.set(key, set)
+  }
+  set.add(id)
+}
+
+function newestFirst(a: PackageRecord, b: PackageRecord): number {
+  return b.publishedAt.localeCompare(a.publishedAt)
+}
+
+/** The first `k` of `items` in `order`, without sorting all of them. */
+function topK<T>(items: T[], k: number, order: (a: T, b: T) => number): T[] {
+  const top: T[] = []
+  for (const item of items) {
+    if (top.length < k) {
+      top.push(item)
+      if (top.length === k) top.sort(order)
+    } else if (order(item, top[k - 1] as T) < 0) {
+      top[k - 1] = item
+      top.sort(order)
+    }
+  }
+  return top.length < k ? top.sort(order) : top
 }

@@ -1,0 +1,130 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryDatastore } from 'datastore-core'
+import { PackageCatalog } from '../src/core/catalog/catalog.ts'
+import { signRecord } from '../src/core/package/record.ts'
+import { summarize } from './stats.ts'
+import type { Summary } from './stats.ts'
+
+export interface LocalSearchFigures {
+  packages: number
+  /** Time to add every record (index + in-memory datastore), ms. */
+  buildMs: number
+  /** Latency of one ranked search, ms. */
+  searchMs: Summary
+  /** Latency of a tag-filtered listing (empty text), ms. */
+  filterMs: Summary
+}
+
+const SYLLABLES = [
+  'ba',
+  'ko',
+  'ri',
+  'tu',
+  'mel',
+  'san',
+  'dor',
+  'vix',
+  'lo',
+  'pen',
+  'gra',
+  'fi',
+  'zu',
+  'tra',
+  'nol',
+  'ke',
+  'sha',
+  'mo',
+  'ter',
+  'qui'
+]
+
+/**
+ * A vocabulary of 4,000 made-up words drawn with a Zipf distribution, like the
+ * words of real package descriptions: a few very common, a long tail of rare.
+ */
+const VOCABULARY = Array.from({ length: 4000 }, (_, i) => {
+  let word = ''
+  for (let n = i + 1; n > 0; n = Math.floor(n / SYLLABLES.length)) word += SYLLABLES[n % SYLLABLES.length]
+  return word
+})
+const ZIPF = (() => {
+  const weights = VOCABULARY.map((_, i) => 1 / (i + 1))
+  const total = weights.reduce((a, b) => a + b, 0)
+  let acc = 0
+  return weights.map(w => (acc += w / total))
+})()
+
+/** A deterministic pseudo-random generator (mulberry32), so every run indexes the same catalog. */
+function random(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Fills a catalog with `count` generated packages (one real signature reused:
+ * the catalog trusts what it is given, verification happens before) and times
+ * local searches over it.
+ */
+export async function benchLocalSearch(count: number, queries = 300): Promise<LocalSearchFigures> {
+  const key = await generateKeyPair('Ed25519')
+  const template = await signRecord(
+    { id: 'bench/template', version: '1.0.0', title: 'Template', description: 'template', license: 'MIT' },
+    key
+  )
+  const catalog = new PackageCatalog(new MemoryDatastore())
+  await catalog.load()
+  const rnd = random(42)
+  const word = (): string => {
+    const r = rnd()
+    let lo = 0
+    let hi = ZIPF.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((ZIPF[mid] ?? 1) < r) lo = mid + 1
+      else hi = mid
+    }
+    return VOCABULARY[lo] ?? 'x'
+  }
+  const words = (n: number): string => Array.from({ length: n }, word).join(' ')
+  const started = performance.now()
+  for (let i = 0; i < count; i++) {
+    await catalog.add(
+      {
+        ...template,
+        id: `ns${i % 997}/pkg-${i}`,
+        title: words(3),
+        description: words(12),
+        tags: [word(), word(), word()],
+        categories: [VOCABULARY[i % 12] ?? 'misc'],
+        publishedAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString()
+      },
+      'sync'
+    )
+  }
+  const buildMs = performance.now() - started
+  const search: number[] = []
+  const filter: number[] = []
+  for (let q = 0; q < queries; q++) {
+    // what people type: content words (ranks 20-2000), not the most frequent
+    // filler words of descriptions, which a real index treats as stop words
+    const pick = (): string => VOCABULARY[20 + Math.floor(rnd() * 1980)] ?? 'x'
+    const text = q % 2 === 0 ? pick() : `${pick()} ${pick()}`
+    let t = performance.now()
+    catalog.search({ text, limit: 20 })
+    search.push(performance.now() - t)
+    t = performance.now()
+    catalog.search({ text: '', tags: [pick()], limit: 20 })
+    filter.push(performance.now() - t)
+  }
+  return {
+    packages: count,
+    buildMs: Math.round(buildMs),
+    searchMs: summarize(search),
+    filterMs: summarize(filter)
+  }
+}

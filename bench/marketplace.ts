@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { summarize } from './stats.ts'
+import type { Summary } from './stats.ts'
+import type { Browser, Page } from 'playwright-core'
+
+export interface MarketplaceFigures {
+  tabs: number
+  publishes: number
+  /** publish() call in one tab → the package found by a search in each other tab (wall clock), ms. */
+  publishToFoundMs: Summary
+  /** Share of (publish, other tab) pairs found within 10 s. */
+  foundRatio: number
+  /** Duration of publish() itself (sign, store, DHT put, gossip), ms. */
+  publishCallMs: Summary
+  /** A tab opened after the publishes: its first search() call, ms, and whether it found the package. */
+  lateJoinerSearchMs: Summary
+  lateJoinerFound: number
+  lateJoiners: number
+}
+
+async function waitFor(page: Page, fn: string, timeoutMs = 60_000): Promise<void> {
+  await page.waitForFunction(fn, undefined, { timeout: timeoutMs })
+}
+
+/**
+ * `tabs` tabs on a fresh relay; each publish happens in one tab while every
+ * other tab records when a local search first returns the package (it arrives
+ * by gossip). Then `lateJoiners` new tabs search for it at once.
+ */
+export async function benchMarketplace(
+  browser: Browser,
+  tabs: number,
+  publishes: number,
+  lateJoiners: number
+): Promise<MarketplaceFigures> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-market-'))
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort())
+  await relay.start()
+  const contexts = await Promise.all(Array.from({ length: tabs }, async () => await browser.newContext()))
+  const found: number[] = []
+  const calls: number[] = []
+  const late: number[] = []
+  let lateFound = 0
+  let pairs = 0
+  try {
+    const pages = await Promise.all(contexts.map(async c => await c.newPage()))
+    await Promise.all(pages.map(async p => await p.goto(relay.url)))
+    await Promise.all(
+      pages.map(async p => await waitFor(p, `window.p2pMarketplace?.status().directPeers === ${tabs - 1}`))
+    )
+    // each tab notes when a local search first finds a package it is waiting for
+    await Promise.all(
+      pages.map(
+        async p =>
+          await p.evaluate(() => {
+            const seen: Record<string, number> = {}
+            ;(window as unknown as { benchSeen: Record<string, number> }).benchSeen = seen
+            window.p2pMarketplace!.addEventListener('package', evt => {
+              const { record } = evt.detail
+              if (
+                window
+                  .p2pMarketplace!.catalog.search({ text: record.title })
+                  .records.some(r => r.id === record.id)
+              ) {
+                seen[record.id] ??= Date.now()
+              }
+            })
+          })
+      )
+    )
+    for (let i = 0; i < publishes; i++) {
+      const publisher = pages[i % tabs]!
+      const id = `bench${i % tabs}/pkg-${i}`
+      const { startedAt, callMs } = await publisher.evaluate(async id => {
+        const startedAt = Date.now()
+        const t = performance.now()
+        await window.p2pMarketplace!.publish({
+          id,
+          version: '1.0.0',
+          title: `Bench package ${id}`,
+          description: 'benchmark',
+          license: 'MIT'
+        })
+        return { startedAt, callMs: performance.now() - t }
+      }, id)
+      calls.push(callMs)
+      for (const other of pages.filter(p => p !== publisher)) {
+        pairs++
+        const at = await other
+          .waitForFunction(
+            id => (window as unknown as { benchSeen: Record<string, number> }).benchSeen[id],
+            id,
+            { timeout: 10_000 }
+          )
+          .then(async handle => (await handle.jsonValue()) as number)
+          .catch(() => undefined)
+        if (at != null) found.push(at - startedAt)
+      }
+    }
+    for (let j = 0; j < lateJoiners; j++) {
+      const context = await browser.newContext()
+      contexts.push(context)
+      const page = await context.newPage()
+      await page.goto(relay.url)
+      await waitFor(page, "window.p2pMarketplace?.status().state === 'online'")
+      const { ms, hit } = await page.evaluate(async () => {
+        const t = performance.now()
+        const result = await window.p2pMarketplace!.search({ text: 'bench0/pkg-0' })
+        return { ms: performance.now() - t, hit: result.packages.some(p => p.id === 'bench0/pkg-0') }
+      })
+      late.push(ms)
+      if (hit) lateFound++
+      console.log(
+        `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${hit ? 'found' : 'NOT found'}`
+      )
+    }
+  } finally {
+    await Promise.all(contexts.map(async c => await c.close()))
+    await relay.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  return {
+    tabs,
+    publishes,
+    publishToFoundMs: summarize(found),
+    foundRatio: pairs === 0 ? Number.NaN : Math.round((found.length / pairs) * 1000) / 1000,
+    publishCallMs: summarize(calls),
+    lateJoinerSearchMs: summarize(late),
+    lateJoinerFound: lateFound,
+    lateJoiners
+  }
+}
