@@ -75,6 +75,8 @@ export interface MarketplaceServiceInit {
   peerTimeoutMs?: number
   /** Timeout of a DHT lookup or store, ms. @default 5000 */
   dhtTimeoutMs?: number
+  /** After the first peer answered, how long (ms) a search still waits for the others. @default 150 */
+  graceMs?: number
   /** A peer is synced with at most this often, ms. @default 30000 */
   resyncAfterMs?: number
 }
@@ -159,6 +161,7 @@ export class MarketplaceService {
   private readonly enoughAnswers: number
   private readonly peerTimeoutMs: number
   private readonly dhtTimeoutMs: number
+  private readonly graceMs: number
   private readonly resyncAfterMs: number
   private readonly lastSync = new Map<string, number>()
   private readonly syncing = new Set<string>()
@@ -174,6 +177,7 @@ export class MarketplaceService {
     this.enoughAnswers = init.enoughAnswers ?? 2
     this.peerTimeoutMs = init.peerTimeoutMs ?? 2_000
     this.dhtTimeoutMs = init.dhtTimeoutMs ?? 5_000
+    this.graceMs = init.graceMs ?? 150
     this.resyncAfterMs = init.resyncAfterMs ?? 30_000
   }
 
@@ -353,12 +357,21 @@ export class MarketplaceService {
       const peers = this.pickPeers(candidates)
       span.setAttributes({ [ATTR.peerCount]: candidates.length, [ATTR.fanOut]: peers.length })
       const id = q.text.trim()
-      await Promise.all([
-        peers.length > 0
-          ? this.queryPeers({ type: 'search', query: q }, peers, id, ctx, options.signal, remember)
-          : undefined,
-        PACKAGE_ID.test(id) ? this.lookupDht(latestKey(id), options.signal, remember) : undefined
-      ])
+      // an exact id is also looked up in the DHT, unless this node or the
+      // fan-out already has it (the DHT is the slowest source by far)
+      const exact = PACKAGE_ID.test(id) && this.catalog.get(id) == null
+      const dhtCancel = new AbortController()
+      const dht = exact
+        ? this.lookupDht(
+            latestKey(id),
+            AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
+            remember
+          )
+        : undefined
+      if (peers.length > 0)
+        await this.queryPeers({ type: 'search', query: q }, peers, id, ctx, options.signal, remember)
+      if (exact && this.catalog.get(id) != null) dhtCancel.abort()
+      await dht
 
       const { records } = this.catalog.search(q)
       const packages = records.map(record => ({
@@ -435,6 +448,7 @@ export class MarketplaceService {
       signal?.addEventListener('abort', onAbort, { once: true })
       const enough = Math.min(this.enoughAnswers, peers.length)
       let successes = 0
+      let grace: ReturnType<typeof setTimeout> | undefined
       await new Promise<void>(resolve => {
         let settled = 0
         for (const peer of peers) {
@@ -442,16 +456,24 @@ export class MarketplaceService {
             if (ok) successes++
             settled++
             if (successes >= enough || settled === peers.length) resolve()
+            // once one peer answered, a slow one only gets a short grace period
+            else if (successes === 1 && grace == null) grace = setTimeout(resolve, this.graceMs)
           })
         }
       })
+      clearTimeout(grace)
       cancel.abort(new DOMException('enough answers', 'AbortError'))
       signal?.removeEventListener('abort', onAbort)
       span.setAttributes({ [ATTR.successfulResponses]: successes, [ATTR.latencyMs]: elapsedMs(start) })
     })
   }
 
-  /** One peer's part of a fan-out, with its own span and timeout; true on a valid answer. */
+  /**
+   * One peer's part of a fan-out, with its own span and timeout; true on a
+   * valid answer. When the search stops waiting (`cancelled`) the span ends
+   * as cancelled but the request runs on to its own timeout, so a peer that
+   * never answers still loses reputation and a slow answer still counts.
+   */
   private async queryPeer(
     request: { type: 'search'; query: SearchQuery } | { type: 'versions'; id: string },
     peer: PeerId,
@@ -463,42 +485,60 @@ export class MarketplaceService {
     const span = tracer().startSpan(SPAN.dhtPeerQuery, { attributes: { [ATTR.peerId]: peerId } }, parent)
     const ctx = trace.setSpan(parent, span)
     const start = performance.now()
-    try {
-      const answer = await withTimeout(
-        this.peerTimeoutMs,
-        async timeout =>
-          await requestJson(
-            this.libp2p,
-            peer,
-            SEARCH_PROTOCOL,
-            { ...request, traceparent: traceparentOf(ctx) },
-            { signal: timeout, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
-          ),
-        cancelled
-      )
-      const latency = elapsedMs(start)
-      span.setAttribute(ATTR.queryLatencyMs, latency)
-      const parsed = recordsAnswerSchema.safeParse(answer)
-      if (!parsed.success) throw new ProtocolError('bad-answer', 'the answer is not { records: [...] }')
-      const intake = await this.intake(parsed.data.records, 'peer', peerId)
-      remember(intake.added, 'peer', peerId)
-      if (intake.invalid > 0)
-        throw new ProtocolError('invalid-record', `${intake.invalid} invalid record(s): ${intake.firstError}`)
-      this.recordSuccess(peerId, latency, intake.added.length, ctx)
-      return true
-    } catch (err) {
-      span.setAttribute(ATTR.queryLatencyMs, elapsedMs(start))
-      if (cancelled.aborted && !(err instanceof ProtocolError)) {
-        // we stopped waiting (enough answers): not the peer's fault
-        span.setAttribute('outcome', 'cancelled')
-        return false
-      }
-      failSpan(span, err)
-      this.recordFailure(peerId, err, ctx)
-      return false
-    } finally {
+    const outcome = withTimeout(
+      this.peerTimeoutMs,
+      async timeout =>
+        await requestJson(
+          this.libp2p,
+          peer,
+          SEARCH_PROTOCOL,
+          { ...request, traceparent: traceparentOf(ctx) },
+          { signal: timeout, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
+        )
+    ).then(async answer => await this.takeAnswer(answer, peerId, elapsedMs(start), remember, ctx))
+    const waited = await Promise.race([
+      outcome.then(
+        () => 'answered' as const,
+        (err: unknown) => err
+      ),
+      new Promise<'cancelled'>(resolve => {
+        if (cancelled.aborted) resolve('cancelled')
+        cancelled.addEventListener('abort', () => resolve('cancelled'), { once: true })
+      })
+    ])
+    span.setAttribute(ATTR.queryLatencyMs, elapsedMs(start))
+    if (waited === 'answered') {
       span.end()
+      return true
     }
+    if (waited === 'cancelled') {
+      span.setAttribute('outcome', 'cancelled')
+      span.end()
+      outcome.catch(err => this.recordFailure(peerId, err, ctx))
+      return false
+    }
+    failSpan(span, waited)
+    span.end()
+    this.recordFailure(peerId, waited, ctx)
+    return false
+  }
+
+  /** Verifies and keeps a peer's answer, recording the peer's success; throws when it is not valid. */
+  private async takeAnswer(
+    answer: unknown,
+    peerId: string,
+    latency: number,
+    remember: (records: PackageRecord[], source: 'peer', from: string) => void,
+    ctx: Context
+  ): Promise<void> {
+    const parsed = recordsAnswerSchema.safeParse(answer)
+    if (!parsed.success) throw new ProtocolError('bad-answer', 'the answer is not { records: [...] }')
+    const intake = await this.intake(parsed.data.records, 'peer', peerId)
+    remember(intake.added, 'peer', peerId)
+    if (intake.invalid > 0) {
+      throw new ProtocolError('invalid-record', `${intake.invalid} invalid record(s): ${intake.firstError}`)
+    }
+    this.recordSuccess(peerId, latency, intake.added.length, ctx)
   }
 
   /** Gets `key` from the DHT, adds the first valid record; undefined when none. */

@@ -211,13 +211,19 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
       const sets = [...categories.map(c => this.byCategory.get(c)), ...tags.map(t => this.byTag.get(t))]
       if (sets.some(set => set == null)) return { records: [], total: 0 }
       const smallest = (sets as Array<Set<string>>).sort((a, b) => a.size - b.size)[0]
-      const candidates = smallest == null ? [...this.latest.values()] : [...smallest].map(id => this.latest.get(id)).filter(r => r != null)
+      const candidates =
+        smallest == null
+          ? [...this.latest.values()]
+          : [...smallest].map(id => this.latest.get(id)).filter(r => r != null)
       const all = candidates.filter(matches)
       const top = all.length <= wanted * 4 ? all.sort(newestFirst) : topK(all, wanted, newestFirst)
       return { records: top.slice(offset, wanted), total: all.length }
     }
     const ranked: PackageRecord[] = []
-    for (const hit of this.index.search(query.text, categories.length + tags.length > 0 ? { filter: hit => matches(this.latest.get(hit.id as string)) } : {})) {
+    for (const hit of this.index.search(
+      query.text,
+      categories.length + tags.length > 0 ? { filter: hit => matches(this.latest.get(hit.id as string)) } : {}
+    )) {
       const record = this.latest.get(hit.id as string)
       if (record != null) ranked.push(record)
     }
