@@ -44,6 +44,16 @@ export class PeerPage {
     )
   }
 
+  /** The node's own view: status, peers, dial statistics and their errors. */
+  async diagnostics(): Promise<unknown> {
+    return await this.page.evaluate(() => {
+      const node = window.p2pMarketplace
+      return node == null
+        ? { started: false }
+        : { peerId: node.peerId, status: node.status(), peers: node.peers(), dials: node.dialStats }
+    })
+  }
+
   /** Peer ids of every connected peer. */
   async connectedPeers(): Promise<string[]> {
     return await this.page.evaluate(() => (window.p2pMarketplace?.peers() ?? []).map(p => p.peerId))
@@ -71,15 +81,26 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
     },
     { scope: 'worker' }
   ],
-  peer: async ({ browser, relay }: { browser: Browser; relay: RelayProcess }, use) => {
+  peer: async ({ browser, relay }: { browser: Browser; relay: RelayProcess }, use, testInfo) => {
     const contexts: BrowserContext[] = []
+    const peers: PeerPage[] = []
     await use(async () => {
       const context = await browser.newContext()
       contexts.push(context)
       const peer = new PeerPage(context, await context.newPage())
+      peers.push(peer)
       await peer.open(relay.url)
       return peer
     })
+    if (testInfo.status !== testInfo.expectedStatus) {
+      // what every tab thought of the network when the test failed
+      const states = await Promise.all(
+        peers.map(async p => await p.diagnostics().catch((err: unknown) => ({ closed: String(err) })))
+      )
+      const text = JSON.stringify(states, null, 2)
+      console.log(`tab diagnostics:\n${text}`)
+      await testInfo.attach('tab-diagnostics.json', { body: text, contentType: 'application/json' })
+    }
     await Promise.all(contexts.map(async c => await c.close().catch(() => {})))
   }
 })
