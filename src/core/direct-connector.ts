@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
+import { isDirectWebRTC } from './connection-info.ts'
 import { describeError } from './errors.ts'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -246,9 +247,4 @@ export class DirectConnector {
   private hasDirect(id: string): boolean {
     return this.libp2p.getConnections().some(c => c.remotePeer.toString() === id && isDirectWebRTC(c))
   }
-}
-
-/** A connection that goes straight to the peer over WebRTC (not through a relay). */
-export function isDirectWebRTC(conn: Pick<Connection, 'remoteAddr' | 'direct' | 'status'>): boolean {
-  return conn.status === 'open' && conn.direct && conn.remoteAddr.toString().includes('/webrtc')
 }

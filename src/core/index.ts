@@ -1,4 +1,5 @@
-export { createMarketplaceNode, MarketplaceNode, transportOf } from './marketplace-node.ts'
+export { createMarketplaceNode, MarketplaceNode } from './marketplace-node.ts'
+export { transportOf, isDirectWebRTC } from './connection-info.ts'
 export type {
   MarketplaceEvents,
   MarketplaceNodeInit,

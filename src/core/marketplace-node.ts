@@ -3,7 +3,16 @@ import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fetchRuntimeConfig } from './config.ts'
-import { DirectConnector, isDirectWebRTC } from './direct-connector.ts'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { isDirectWebRTC, transportOf } from './connection-info.ts'
+import { EventSpans } from './telemetry/event-spans.ts'
+import { createTracerProvider } from './telemetry/provider.ts'
+import { ATTR, OPERATION, SPAN, TRACER_NAME } from './telemetry/schema.ts'
+import { elapsedMs, failSpan, globalTracer } from './telemetry/tracing.ts'
+import type { SpanEventProcessor, TracingInit } from './telemetry/provider.ts'
+import type { Span, Tracer, TracerProvider } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { DirectConnector } from './direct-connector.ts'
 import { InvalidConfigError, NodeStoppedError } from './errors.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { nodeLibp2pOptions } from './libp2p-options.ts'
@@ -72,6 +81,8 @@ export interface MarketplaceEvents {
   peer: CustomEvent<PeerChange>
   /** A new valid package record arrived (published here, gossiped, synced or found). */
   package: CustomEvent<PackageEvent>
+  /** A span of this node ended (for live trace views). */
+  span: CustomEvent<ReadableSpan>
 }
 
 /** Options of {@link createMarketplaceNode}. */
@@ -88,6 +99,16 @@ export interface MarketplaceNodeInit {
   discoveryIntervalMs?: number
   /** Search fan-out, timeouts and sync pacing. */
   service?: MarketplaceServiceInit
+  /**
+   * How the node traces: an OTLP endpoint or exporter for a provider of its own
+   * (resource `service.instance.id` = peer id). Default: the runtime config's
+   * `otlpTracesEndpoint` if any, else the global tracer. `false` disables.
+   */
+  tracing?: TracingInit | false
+  /** A tracer provider assembled by the caller (the browser app's `WebTracerProvider`). */
+  tracerProvider?: TracerProvider
+  /** The caller's span-event processor, whose spans become this node's `span` events. */
+  spanEvents?: SpanEventProcessor
 }
 
 /**
@@ -100,6 +121,12 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   readonly catalog: PackageCatalog
   private readonly datastore: Datastore
   private service?: MarketplaceService
+  private events?: EventSpans
+  private tracer: Tracer = globalTracer()
+  private ownProvider?: { shutdown: () => Promise<void> }
+  private bootstrapSpan?: Span
+  private bootstrapStart = 0
+  private relayCount = 0
   private _libp2p?: Libp2p<MarketplaceServices>
   private keeper?: RelayKeeper
   private connector?: DirectConnector
@@ -150,6 +177,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.setProgress('fetching runtime config')
     const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
     const relays = config.relays.map(r => multiaddr(r))
+    this.relayCount = relays.length
+    this.setUpTracing(peerIdFromPrivateKey(privateKey).toString(), config)
 
     const { options, discovery } = nodeLibp2pOptions({
       privateKey,
@@ -190,13 +219,17 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         reputation: this.reputation,
         datastore,
         privateKey,
-        log: libp2p.logger.forComponent('marketplace:service')
+        log: libp2p.logger.forComponent('marketplace:service'),
+        tracer: this.tracer
       },
       this.init.service
     )
     await this.service.start()
+    this.events = new EventSpans(libp2p, this.tracer)
+    this.events.start()
     this.timings.startedAt = now()
     this.state = 'bootstrapping'
+    this.beginBootstrap()
     this.setProgress('dialing relay')
     this.keeper.start()
     this.connector.start()
@@ -309,7 +342,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.keeper?.stop()
     this.connector?.stop()
     await this.service?.stop().catch(() => {})
+    this.endBootstrap('stopped before going online')
+    this.events?.stop()
     await this._libp2p?.stop()
+    await this.ownProvider?.shutdown().catch(() => {})
     this.state = 'offline'
     this.setProgress('stopped')
   }
@@ -339,6 +375,47 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.update()
   }
 
+  /** Opens a `bootstrap` span unless one is open: at start, and again after going offline. */
+  private beginBootstrap(): void {
+    if (this.bootstrapSpan != null) return
+    this.bootstrapStart = performance.now()
+    this.bootstrapSpan = this.tracer.startSpan(SPAN.bootstrap, {
+      attributes: {
+        [ATTR.operation]: OPERATION.bootstrap,
+        [ATTR.peerId]: this.peerId,
+        [ATTR.bootstrapNodeCount]: this.relayCount
+      }
+    })
+  }
+
+  /** Ends the open `bootstrap` span: online, or failed with `error`. */
+  private endBootstrap(error?: string): void {
+    const span = this.bootstrapSpan
+    if (span == null) return
+    this.bootstrapSpan = undefined
+    span.setAttributes({
+      [ATTR.connectionTimeMs]: elapsedMs(this.bootstrapStart),
+      [ATTR.connectedPeers]: this._libp2p?.getPeers().length ?? 0
+    })
+    if (error != null) failSpan(span, error)
+    span.end()
+  }
+
+  private setUpTracing(peerId: string, config: RuntimeConfig): void {
+    const tracing = this.init.tracing
+    if (this.init.tracerProvider != null) {
+      this.tracer = this.init.tracerProvider.getTracer(TRACER_NAME)
+    } else if (tracing !== false && (tracing != null || config.otlpTracesEndpoint != null)) {
+      const handle = createTracerProvider(peerId, { endpoint: config.otlpTracesEndpoint, ...tracing })
+      this.ownProvider = handle.provider
+      this.tracer = handle.provider.getTracer(TRACER_NAME)
+      this.init.spanEvents ??= handle.spanEvents
+    }
+    this.init.spanEvents?.addEventListener('span', evt => {
+      this.safeDispatchEvent('span', { detail: (evt as CustomEvent<ReadableSpan>).detail })
+    })
+  }
+
   /** Derives the state from the relay keeper and announces any change. */
   private update(): void {
     if (this.stopped || this.keeper == null) return
@@ -350,9 +427,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       if (this.timings.onlineAt == null) this.timings.onlineAt = now()
       this.state = 'online'
       this.progress = 'online'
+      this.endBootstrap()
     } else if (connected) {
       this.state = 'bootstrapping'
       this.progress = 'reserving a relay slot'
+      this.beginBootstrap()
     } else {
       const attempts = Math.max(...relays.map(r => r.attempts), 0)
       const retryAt = Math.min(...relays.map(r => r.retryAt ?? Infinity))
@@ -360,6 +439,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       // the first attempt is still bootstrapping; after a failure or a loss we are offline
       this.state =
         attempts <= 1 && lastError == null && this.timings.onlineAt == null ? 'bootstrapping' : 'offline'
+      if (this.state === 'offline') this.endBootstrap(lastError ?? 'lost the relay')
       this.progress =
         this.state === 'bootstrapping'
           ? 'dialing relay'
@@ -387,17 +467,6 @@ export async function createMarketplaceNode(init: MarketplaceNodeInit): Promise<
   const node = new MarketplaceNode(init)
   await node.start()
   return node
-}
-
-/** Short transport name of a connection, for people. */
-export function transportOf(conn: Pick<Connection, 'remoteAddr'>): string {
-  const addr = conn.remoteAddr.toString()
-  if (addr.includes('/webrtc')) return 'webrtc'
-  if (addr.includes('/p2p-circuit')) return 'circuit-relay'
-  if (addr.includes('/ws') || addr.includes('/wss')) return 'websockets'
-  if (addr.includes('/memory')) return 'memory'
-  if (addr.includes('/tcp')) return 'tcp'
-  return 'other'
 }
 
 function now(): number {

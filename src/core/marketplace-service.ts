@@ -10,8 +10,8 @@ import { describeError } from './errors.ts'
 import { encodeRecord, signRecord, verifyRecord } from './package/record.ts'
 import { LIMITS, PACKAGE_ID, fieldIssues, parseManifest } from './package/schema.ts'
 import { ProtocolError, handleJson, requestJson } from './protocols/json-stream.ts'
-import { ATTR, OPERATION, SPAN } from './telemetry/schema.ts'
-import { contextFrom, elapsedMs, failSpan, inSpan, traceparentOf, tracer } from './telemetry/tracing.ts'
+import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from './telemetry/schema.ts'
+import { contextFrom, elapsedMs, failSpan, globalTracer, inSpan, traceparentOf } from './telemetry/tracing.ts'
 import type { PackageCatalog, RecordSource, SearchQuery } from './catalog/catalog.ts'
 import type { PackageRecord } from './package/schema.ts'
 import type { ReputationBook } from './reputation.ts'
@@ -19,7 +19,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { trace } from '@opentelemetry/api'
-import type { Context } from '@opentelemetry/api'
+import type { Context, Tracer } from '@opentelemetry/api'
 import type { Datastore } from 'interface-datastore'
 
 /** Request/response protocol: ranked search, or every version of one id. */
@@ -89,6 +89,8 @@ export interface MarketplaceServiceComponents {
   /** The publisher key; a node without one (the relay) cannot publish. */
   privateKey?: PrivateKey
   log: Logger
+  /** @default the global tracer */
+  tracer?: Tracer
 }
 
 const searchQuerySchema = z.strictObject({
@@ -157,6 +159,7 @@ export class MarketplaceService {
   private readonly datastore: Datastore
   private readonly privateKey?: PrivateKey
   private readonly log: Logger
+  private readonly tracer: Tracer
   private readonly fanOut: number
   private readonly enoughAnswers: number
   private readonly peerTimeoutMs: number
@@ -173,6 +176,7 @@ export class MarketplaceService {
     this.datastore = components.datastore
     this.privateKey = components.privateKey
     this.log = components.log
+    this.tracer = components.tracer ?? globalTracer()
     this.fanOut = init.fanOut ?? 3
     this.enoughAnswers = init.enoughAnswers ?? 2
     this.peerTimeoutMs = init.peerTimeoutMs ?? 2_000
@@ -215,6 +219,7 @@ export class MarketplaceService {
     const key = this.privateKey
     if (key == null) throw new Error('this node has no publisher key')
     return await inSpan(
+      this.tracer,
       SPAN.publish,
       { [ATTR.operation]: OPERATION.publish, [ATTR.peerId]: this.libp2p.peerId.toString() },
       undefined,
@@ -251,7 +256,7 @@ export class MarketplaceService {
   /** Puts the record under its version key and its latest key; true when a DHT server acknowledged it. */
   private async storeInDht(record: PackageRecord, parent: Context, signal?: AbortSignal): Promise<boolean> {
     const value = encodeRecord(record)
-    const span = tracer().startSpan(
+    const span = this.tracer.startSpan(
       SPAN.storeInDht,
       {
         attributes: {
@@ -296,7 +301,7 @@ export class MarketplaceService {
 
   /** Announces the record on the gossip topic; true when it reached at least one peer. */
   private async announce(record: PackageRecord, parent: Context): Promise<boolean> {
-    const span = tracer().startSpan(
+    const span = this.tracer.startSpan(
       SPAN.announcePackage,
       {
         attributes: {
@@ -344,7 +349,7 @@ export class MarketplaceService {
       [ATTR.categoryCount]: q.categories?.length ?? 0,
       [ATTR.tagCount]: q.tags?.length ?? 0
     }
-    return await inSpan(SPAN.search, attributes, undefined, async (span, ctx) => {
+    return await inSpan(this.tracer, SPAN.search, attributes, undefined, async (span, ctx) => {
       const start = performance.now()
       const sources = new Map<string, { source: SearchHit['source']; from?: string }>()
       for (const record of this.catalog.search({ ...q, offset: 0, limit: MAX_LIMIT }).records)
@@ -441,7 +446,7 @@ export class MarketplaceService {
       [ATTR.fanOut]: peers.length,
       [ATTR.peersQueried]: peers.length
     }
-    await inSpan(SPAN.queryDhtParallel, attributes, parent, async (span, ctx) => {
+    await inSpan(this.tracer, SPAN.queryDhtParallel, attributes, parent, async (span, ctx) => {
       const start = performance.now()
       const cancel = new AbortController()
       const onAbort = (): void => cancel.abort(signal?.reason)
@@ -482,7 +487,7 @@ export class MarketplaceService {
     remember: (records: PackageRecord[], source: 'peer', from: string) => void
   ): Promise<boolean> {
     const peerId = peer.toString()
-    const span = tracer().startSpan(SPAN.dhtPeerQuery, { attributes: { [ATTR.peerId]: peerId } }, parent)
+    const span = this.tracer.startSpan(SPAN.dhtPeerQuery, { attributes: { [ATTR.peerId]: peerId } }, parent)
     const ctx = trace.setSpan(parent, span)
     const start = performance.now()
     const outcome = withTimeout(
@@ -710,17 +715,33 @@ export class MarketplaceService {
       )
     }
     const req = parsed.data
-    this.log.trace('answering %s from %p', req.type, from)
+    // the asker's span is our parent: one search is one trace across peers
+    const span = this.tracer.startSpan(
+      EXTRA_SPAN.handlePeerQuery,
+      {
+        attributes: {
+          [ATTR.operation]: EXTRA_SPAN.handlePeerQuery,
+          [ATTR.peerId]: from.toString(),
+          [ATTR.requestType]: req.type
+        }
+      },
+      contextFrom(req.traceparent)
+    )
+    let answer: { records: unknown[]; [more: string]: unknown }
     switch (req.type) {
       case 'search':
-        return Promise.resolve({ records: this.catalog.search(req.query).records })
+        answer = { records: this.catalog.search(req.query).records }
+        break
       case 'versions':
-        return Promise.resolve({
-          records: this.catalog.listVersions(req.id).map(v => this.catalog.get(req.id, v))
-        })
+        answer = { records: this.catalog.listVersions(req.id).map(v => this.catalog.get(req.id, v)) }
+        break
       case 'sync':
-        return Promise.resolve({ ...this.catalog.since(req.cursor, req.limit), epoch: this.catalog.epoch })
+        answer = { ...this.catalog.since(req.cursor, req.limit), epoch: this.catalog.epoch }
+        break
     }
+    span.setAttribute(ATTR.resultCount, answer.records.length)
+    span.end()
+    return Promise.resolve(answer)
   }
 
   // ----------------------------------------------------------------- gossip
@@ -793,7 +814,7 @@ export class MarketplaceService {
     parent: Context | undefined
   ): void {
     const score = this.reputation.recordSuccess(peerId, responseMs, provided)
-    const span = tracer().startSpan(
+    const span = this.tracer.startSpan(
       SPAN.recordPeerSuccess,
       {
         attributes: {
@@ -811,7 +832,7 @@ export class MarketplaceService {
 
   private recordFailure(peerId: string, err: unknown, parent: Context | undefined): void {
     const score = this.reputation.recordFailure(peerId)
-    const span = tracer().startSpan(
+    const span = this.tracer.startSpan(
       SPAN.recordPeerFailure,
       {
         attributes: {

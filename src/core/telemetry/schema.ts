@@ -23,6 +23,17 @@ export const SPAN = {
 
 export type SpanName = (typeof SPAN)[keyof typeof SPAN]
 
+/**
+ * Spans we add beyond the spec (allowed: the spec's names are never reused).
+ * `handle_peer_query` is the answering peer's side of a `dht_peer_query`, its
+ * child through the W3C trace context carried in the request;
+ * `receive_package_announcement` links to the publisher's `announce_package`.
+ */
+export const EXTRA_SPAN = {
+  handlePeerQuery: 'handle_peer_query',
+  receiveAnnouncement: 'receive_package_announcement'
+} as const
+
 /** Values of the `operation` attribute, per span. */
 export const OPERATION = {
   bootstrap: 'bootstrap',
@@ -68,7 +79,13 @@ export const ATTR = {
   eventCategory: 'event_category',
   numEstablished: 'num_established',
   isDialer: 'is_dialer',
-  cause: 'cause'
+  cause: 'cause',
+  /** Ours: the kind of request a peer answered (`search`, `versions`, `sync`). */
+  requestType: 'request_type',
+  /** Ours: number of records in an answer. */
+  resultCount: 'result_count',
+  /** Ours: whether a gossiped record was accepted. */
+  accepted: 'accepted'
 } as const
 
 /** Instrumentation scope of the node's tracer. */

@@ -3,8 +3,8 @@ import { ATTR, TRACER_NAME } from './schema.ts'
 import { describeError } from '../errors.ts'
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
 
-/** The node's tracer; without an SDK registered its spans are no-ops (and cost next to nothing). */
-export function tracer(): Tracer {
+/** The global tracer; without an SDK registered its spans are no-ops (and cost next to nothing). */
+export function globalTracer(): Tracer {
   return trace.getTracer(TRACER_NAME)
 }
 
@@ -15,13 +15,14 @@ export function tracer(): Tracer {
  * the span status, then rethrown.
  */
 export async function inSpan<T>(
+  tracer: Tracer,
   name: string,
   attributes: Attributes,
   parent: Context | undefined,
   fn: (span: Span, ctx: Context) => Promise<T>
 ): Promise<T> {
   const base = parent ?? otelContext.active()
-  const span = tracer().startSpan(name, { attributes }, base)
+  const span = tracer.startSpan(name, { attributes }, base)
   const ctx = trace.setSpan(base, span)
   try {
     return await fn(span, ctx)

@@ -1,0 +1,95 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
+import type { Context } from '@opentelemetry/api'
+import type {
+  ReadableSpan,
+  Span,
+  SpanExporter,
+  SpanProcessor,
+  TracerConfig
+} from '@opentelemetry/sdk-trace-base'
+
+/** `service.instance.id` (incubating semantic convention): the node's peer id. */
+export const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id'
+
+/** How a node traces. */
+export interface TracingInit {
+  /** OTLP/HTTP traces URL (e.g. the relay's `/v1/traces`); spans are batched and posted there. */
+  endpoint?: string
+  /** Headers for `endpoint` (an API key). */
+  headers?: Record<string, string>
+  /** An exporter of your own (tests use an in-memory one); exported span by span. */
+  exporter?: SpanExporter
+  /** @default 'p2p-marketplace-node' */
+  serviceName?: string
+  serviceVersion?: string
+  /** Spans kept while the collector is unreachable; beyond it new spans are dropped. @default 2048 */
+  maxQueueSize?: number
+}
+
+/**
+ * Publishes every ended span as a `span` event (the node re-dispatches it for
+ * the UI's live trace panel). Never throws into the SDK.
+ */
+export class SpanEventProcessor extends EventTarget implements SpanProcessor {
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    try {
+      this.dispatchEvent(new CustomEvent('span', { detail: span }))
+    } catch {
+      // a listener's failure must not reach the tracer
+    }
+  }
+
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+export interface TracerProviderHandle {
+  provider: BasicTracerProvider
+  spanEvents: SpanEventProcessor
+}
+
+/**
+ * Assembles the SDK for one node: resource (`service.name`, `service.version`,
+ * `service.instance.id` = peer id), a bounded batch processor posting OTLP/JSON
+ * to `endpoint` and/or an exporter of the caller's, and the span-event
+ * processor. `Provider` lets the browser use `WebTracerProvider`.
+ */
+export function createTracerProvider(
+  peerId: string,
+  init: TracingInit,
+  Provider: new (config: TracerConfig) => BasicTracerProvider = BasicTracerProvider
+): TracerProviderHandle {
+  const spanEvents = new SpanEventProcessor()
+  const processors: SpanProcessor[] = []
+  if (init.endpoint != null) {
+    const exporter = new OTLPTraceExporter({
+      url: init.endpoint,
+      headers: init.headers ?? {},
+      timeoutMillis: 10_000
+    })
+    processors.push(
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: init.maxQueueSize ?? 2048,
+        maxExportBatchSize: 256,
+        scheduledDelayMillis: 500,
+        exportTimeoutMillis: 10_000
+      })
+    )
+  }
+  if (init.exporter != null) processors.push(new SimpleSpanProcessor(init.exporter))
+  processors.push(spanEvents)
+  const provider = new Provider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: init.serviceName ?? 'p2p-marketplace-node',
+      [ATTR_SERVICE_VERSION]: init.serviceVersion ?? '0.0.0',
+      [ATTR_SERVICE_INSTANCE_ID]: peerId
+    }),
+    spanProcessors: processors
+  })
+  return { provider, spanEvents }
+}
