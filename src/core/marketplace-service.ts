@@ -500,10 +500,14 @@ export class MarketplaceService {
           { ...request, traceparent: traceparentOf(ctx) },
           { signal: timeout, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
         )
-    ).then(async answer => await this.takeAnswer(answer, peerId, elapsedMs(start), remember, ctx))
+    ).then(async answer => {
+      const latency = elapsedMs(start)
+      await this.takeAnswer(answer, peerId, latency, remember, ctx)
+      return latency
+    })
     const waited = await Promise.race([
       outcome.then(
-        () => 'answered' as const,
+        latency => ({ latency }),
         (err: unknown) => err
       ),
       new Promise<'cancelled'>(resolve => {
@@ -511,11 +515,13 @@ export class MarketplaceService {
         cancelled.addEventListener('abort', () => resolve('cancelled'), { once: true })
       })
     ])
-    span.setAttribute(ATTR.queryLatencyMs, elapsedMs(start))
-    if (waited === 'answered') {
+    if (typeof waited === 'object' && waited != null && 'latency' in waited) {
+      // the response time, the same figure the reputation update records
+      span.setAttribute(ATTR.queryLatencyMs, (waited as { latency: number }).latency)
       span.end()
       return true
     }
+    span.setAttribute(ATTR.queryLatencyMs, elapsedMs(start))
     if (waited === 'cancelled') {
       span.setAttribute('outcome', 'cancelled')
       span.end()
@@ -765,11 +771,31 @@ export class MarketplaceService {
   ): void => {
     if (evt.detail.topic !== PACKAGES_TOPIC) return
     const from = evt.detail.from?.toString()
+    // linked (not parented) to the publisher's announce_package: a delivery is its own trace
+    let traceparent: string | undefined
+    try {
+      traceparent = (JSON.parse(toString(evt.detail.data)) as { traceparent?: string }).traceparent
+    } catch {
+      traceparent = undefined
+    }
+    const publisherSpan = traceparent != null ? trace.getSpanContext(contextFrom(traceparent)) : undefined
+    const span = this.tracer.startSpan(EXTRA_SPAN.receiveAnnouncement, {
+      attributes: {
+        [ATTR.operation]: EXTRA_SPAN.receiveAnnouncement,
+        ...(from != null ? { [ATTR.peerId]: from } : {})
+      },
+      links: publisherSpan != null ? [{ context: publisherSpan }] : []
+    })
     this.recordFromGossip(evt.detail.data)
-      .then(async record => await this.catalog.add(record, 'gossip', from))
+      .then(async record => {
+        span.setAttributes({ [ATTR.packageId]: record.id, [ATTR.packageVersion]: record.version })
+        span.setAttribute(ATTR.accepted, (await this.catalog.add(record, 'gossip', from)) === 'added')
+      })
       .catch(err => {
+        failSpan(span, err)
         this.log('gossip record not added - %s', describeError(err))
       })
+      .finally(() => span.end())
   }
 
   /** Decodes, verifies and checks a gossip message; throws on anything wrong. */

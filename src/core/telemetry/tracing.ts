@@ -1,4 +1,12 @@
-import { SpanStatusCode, context as otelContext, propagation, trace } from '@opentelemetry/api'
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  context as otelContext,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace
+} from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { ATTR, TRACER_NAME } from './schema.ts'
 import { describeError } from '../errors.ts'
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
@@ -41,17 +49,23 @@ export function failSpan(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message })
 }
 
+/**
+ * W3C trace context, used directly rather than through the global propagator:
+ * nodes do not register a global SDK (several share one process in tests).
+ */
+const w3c = new W3CTraceContextPropagator()
+
 /** The W3C `traceparent` of a context, to carry inside protocol messages. */
 export function traceparentOf(ctx: Context): string | undefined {
   const carrier: Record<string, string> = {}
-  propagation.inject(ctx, carrier)
+  w3c.inject(ctx, carrier, defaultTextMapSetter)
   return carrier.traceparent
 }
 
 /** The context a received `traceparent` describes (the remote span becomes our parent). */
 export function contextFrom(traceparent: string | undefined): Context {
-  if (traceparent == null) return otelContext.active()
-  return propagation.extract(otelContext.active(), { traceparent })
+  if (traceparent == null || typeof traceparent !== 'string') return ROOT_CONTEXT
+  return w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
 }
 
 /** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */
