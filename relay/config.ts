@@ -18,6 +18,8 @@ export interface RelayConfig {
   serviceName: string
   /** Directory of the built web app. */
   staticDir: string
+  /** Origins of sites that embed the widget: allowed to export to and query the collector. */
+  embedOrigins: string[]
 }
 
 /** A configuration value is wrong; the message names it and says why. */
@@ -74,6 +76,11 @@ const OPTIONS = {
     env: 'STATIC_DIR',
     default: './dist',
     help: 'directory of the built web app'
+  },
+  'embed-origins': {
+    type: 'string',
+    env: 'EMBED_ORIGINS',
+    help: 'origins of sites embedding the widget, comma-separated (or *): allowed to export and query traces'
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 } as const
@@ -154,7 +161,8 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
     otlpHeaders: parseHeaders(get('otel-headers')),
     serviceName: get('service-name') ?? 'p2p-marketplace-relay',
-    staticDir: resolve(get('static-dir') ?? './dist')
+    staticDir: resolve(get('static-dir') ?? './dist'),
+    embedOrigins: parseOrigins(get('embed-origins'))
   }
 }
 
@@ -188,4 +196,21 @@ export function parseHeaders(value: string | undefined): Record<string, string> 
     headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
   }
   return headers
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (value == null || value.trim() === '') return []
+  return value.split(',').map(origin => {
+    const trimmed = origin.trim()
+    if (trimmed === '*') return trimmed
+    try {
+      const url = new URL(trimmed)
+      if (url.origin !== trimmed.replace(/\/$/, '')) throw new Error('not an origin')
+      return url.origin
+    } catch {
+      throw new InvalidRelayConfigError(
+        `EMBED_ORIGINS: "${trimmed}" is not an origin such as https://shop.example`
+      )
+    }
+  })
 }

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
+import type { Collector } from './collector/collector.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 
 export interface HttpServerInit {
   staticDir: string
+  collector: Collector
   /** Computed per request: the relay's addresses can change (e.g. after a restart). */
   runtimeConfig: () => RuntimeConfig
   health: () => Record<string, unknown>
@@ -33,6 +35,7 @@ export function createHttpServer(init: HttpServerInit): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')
+    if (await init.collector.handle(req, res, url)) return
     if (url.pathname === RUNTIME_CONFIG_PATH) {
       res.setHeader('Access-Control-Allow-Origin', '*')
       res.setHeader('Cache-Control', 'no-store')

@@ -6,7 +6,14 @@ import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
 import { dhtRecordOptions } from '../src/core/dht-records.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
 import { ReputationBook } from '../src/core/reputation.ts'
+import { Collector } from './collector/collector.ts'
+import { CollectorExporter } from './collector/collector-exporter.ts'
+import { UpstreamForwarder } from './collector/forwarder.ts'
+import { SpanStore } from './collector/span-store.ts'
 import { createHttpServer } from './http.ts'
+import { EventSpans } from '../src/core/telemetry/event-spans.ts'
+import { createTracerProvider } from '../src/core/telemetry/provider.ts'
+import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { relayLibp2pOptions } from './libp2p-options.ts'
 import type { RelayConfig } from './config.ts'
@@ -26,6 +33,8 @@ export interface Relay {
   runtimeConfig(): RuntimeConfig
   /** The relay's copy of the package catalog. */
   readonly catalog: PackageCatalog
+  /** The embedded OTLP collector. */
+  readonly collector: Collector
   stop(): Promise<void>
 }
 
@@ -53,6 +62,15 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   const reputation = new ReputationBook(datastore)
   await reputation.load()
 
+  // the embedded collector: every browser exports here; forwarded upstream when one is configured
+  const store = new SpanStore({ file: join(config.dataDir, 'traces.ndjson') })
+  await store.load()
+  const forwarder =
+    config.otlpTracesEndpoint != null
+      ? new UpstreamForwarder({ url: config.otlpTracesEndpoint, headers: config.otlpHeaders })
+      : undefined
+  const collector = new Collector({ store, forwarder, allowedOrigins: config.embedOrigins })
+
   let libp2p: Libp2p<RelayServices>
   try {
     libp2p = await createLibp2p(
@@ -71,7 +89,18 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   // the relay is the hub through which tabs first meet: it must subscribe to
   // forward (gossipsub only relays topics it is subscribed to)
   libp2p.services.pubsub.subscribe(DISCOVERY_TOPIC)
+  // the relay traces its own side (connections, the requests it answers) into the same collector
+  const tracing = createTracerProvider(libp2p.peerId.toString(), {
+    exporter: new CollectorExporter(collector),
+    batch: true,
+    serviceName: config.serviceName,
+    serviceVersion: version
+  })
+  const tracer = tracing.provider.getTracer(TRACER_NAME)
+  const events = new EventSpans(libp2p, tracer)
+  events.start()
   const marketplace = new MarketplaceService({
+    tracer,
     libp2p,
     catalog,
     reputation,
@@ -81,16 +110,24 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   await marketplace.start()
 
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
-  const runtimeConfig = (): RuntimeConfig => ({ relays: multiaddrs(), iceServers: [], version })
+  const runtimeConfig = (): RuntimeConfig => ({
+    relays: multiaddrs(),
+    iceServers: [],
+    otlpTracesEndpoint: '/v1/traces',
+    version
+  })
 
   const server = createHttpServer({
     staticDir: config.staticDir,
+    collector,
     runtimeConfig,
     health: () => ({
       peerId: libp2p.peerId.toString(),
       connections: libp2p.getConnections().length,
       reservations: libp2p.services.relay.reservations.size,
-      packages: catalog.size
+      packages: catalog.size,
+      spans: store.size,
+      ...(forwarder != null ? { upstream: forwarder.stats } : {})
     })
   })
   try {
@@ -111,10 +148,15 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
     httpUrl: `http://${hostForUrl}:${port}`,
     runtimeConfig,
     catalog,
+    collector,
     async stop() {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await marketplace.stop()
+      events.stop()
+      await tracing.provider.shutdown().catch(() => {})
+      forwarder?.stop()
+      await store.flush()
       await libp2p.stop()
       await datastore.close()
     }

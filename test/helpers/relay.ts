@@ -19,6 +19,7 @@ export async function startTestRelay(
     otlpHeaders: {},
     serviceName: 'p2p-marketplace-relay-test',
     staticDir: join(dataDir, 'no-static'),
+    embedOrigins: [],
     ...overrides
   }
   const relay = await createRelay(config)

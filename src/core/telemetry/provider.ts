@@ -20,8 +20,10 @@ export interface TracingInit {
   endpoint?: string
   /** Headers for `endpoint` (an API key). */
   headers?: Record<string, string>
-  /** An exporter of your own (tests use an in-memory one); exported span by span. */
+  /** An exporter of your own (tests use an in-memory one); exported span by span unless `batch`. */
   exporter?: SpanExporter
+  /** Batch what goes to `exporter` (the relay's own spans). @default false */
+  batch?: boolean
   /** @default 'p2p-marketplace-node' */
   serviceName?: string
   serviceVersion?: string
@@ -81,7 +83,16 @@ export function createTracerProvider(
       })
     )
   }
-  if (init.exporter != null) processors.push(new SimpleSpanProcessor(init.exporter))
+  if (init.exporter != null) {
+    processors.push(
+      init.batch === true
+        ? new BatchSpanProcessor(init.exporter, {
+            maxQueueSize: init.maxQueueSize ?? 2048,
+            scheduledDelayMillis: 200
+          })
+        : new SimpleSpanProcessor(init.exporter)
+    )
+  }
   processors.push(spanEvents)
   const provider = new Provider({
     resource: resourceFromAttributes({
