@@ -104,8 +104,8 @@ export function parseOtlpJson(body: unknown, receivedAt = Date.now()): StoredSpa
       ;((s.spans as unknown[] | undefined) ?? []).forEach((raw, k) => {
         const where = `resourceSpans[${i}].scopeSpans[${j}].spans[${k}]`
         const span = raw as Record<string, unknown>
-        const traceId = String(span.traceId ?? '').toLowerCase()
-        const spanId = String(span.spanId ?? '').toLowerCase()
+        const traceId = typeof span.traceId === 'string' ? span.traceId.toLowerCase() : ''
+        const spanId = typeof span.spanId === 'string' ? span.spanId.toLowerCase() : ''
         if (!HEX32.test(traceId)) throw new OtlpFormatError(`${where}.traceId must be 32 hex digits`)
         if (!HEX16.test(spanId)) throw new OtlpFormatError(`${where}.spanId must be 16 hex digits`)
         if (typeof span.name !== 'string') throw new OtlpFormatError(`${where}.name must be a string`)
