@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { defineConfig } from 'vite'
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }
 
 /** The relay serves the built app; `npm run dev` proxies the relay's endpoints. */
 const relayHttp = process.env.RELAY_HTTP ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
   root: 'src',
+  define: { __APP_VERSION__: JSON.stringify(version) },
   publicDir: '../public',
   build: {
     outDir: '../dist',
@@ -19,6 +23,8 @@ export default defineConfig({
     host: '127.0.0.1',
     proxy: {
       '/config.json': relayHttp,
+      '/v1/traces': relayHttp,
+      '/api': relayHttp,
       '/healthz': relayHttp
     }
   }

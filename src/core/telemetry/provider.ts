@@ -2,7 +2,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
-import type { Context } from '@opentelemetry/api'
+import type { Context, TracerProvider } from '@opentelemetry/api'
 import type {
   ReadableSpan,
   Span,
@@ -50,8 +50,14 @@ export class SpanEventProcessor extends EventTarget implements SpanProcessor {
   async shutdown(): Promise<void> {}
 }
 
+/** What the node needs of an SDK tracer provider (Basic or Web). */
+export interface SdkTracerProvider extends TracerProvider {
+  forceFlush: () => Promise<void>
+  shutdown: () => Promise<void>
+}
+
 export interface TracerProviderHandle {
-  provider: BasicTracerProvider
+  provider: SdkTracerProvider
   spanEvents: SpanEventProcessor
 }
 
@@ -64,7 +70,7 @@ export interface TracerProviderHandle {
 export function createTracerProvider(
   peerId: string,
   init: TracingInit,
-  Provider: new (config: TracerConfig) => BasicTracerProvider = BasicTracerProvider
+  Provider: new (config: TracerConfig) => SdkTracerProvider = BasicTracerProvider
 ): TracerProviderHandle {
   const spanEvents = new SpanEventProcessor()
   const processors: SpanProcessor[] = []
