@@ -11,15 +11,25 @@ import { chromium } from 'playwright-core'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
+import { benchTracingOverhead } from './tracing-overhead.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NetworkFigures } from './network.ts'
+import type { TracingOverheadFigures } from './tracing-overhead.ts'
 import type { Summary } from './stats.ts'
 
 const smoke = process.argv.includes('--smoke')
 const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'results')
 const scale = smoke
-  ? { network: [[2, 1]], tabs: 2, publishes: 2, lateJoiners: 1, catalogs: [1_000], queries: 20 }
+  ? {
+      network: [[2, 1]],
+      tabs: 2,
+      publishes: 2,
+      lateJoiners: 1,
+      catalogs: [1_000],
+      queries: 20,
+      tracedOperations: 3
+    }
   : {
       network: [
         [2, 5],
@@ -29,7 +39,8 @@ const scale = smoke
       publishes: 12,
       lateJoiners: 3,
       catalogs: [10_000, 100_000],
-      queries: 300
+      queries: 300,
+      tracedOperations: 60
     }
 
 console.log('bench: building the web app…')
@@ -68,6 +79,9 @@ for (const count of scale.catalogs) {
   localSearch.push(await benchLocalSearch(count, scale.queries))
 }
 
+console.log(`bench: tracing overhead, ${scale.tracedOperations} publishes and searches per mode`)
+const tracing: TracingOverheadFigures = await benchTracingOverhead(scale.tracedOperations)
+
 const result = {
   date: new Date().toISOString(),
   machine: {
@@ -80,7 +94,8 @@ const result = {
   smoke,
   network,
   marketplace,
-  localSearch
+  localSearch,
+  tracing
 }
 mkdirSync(outDir, { recursive: true })
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\n')
@@ -108,6 +123,11 @@ const lines = [
     l =>
       `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms`
   ),
+  '',
+  `### Tracing overhead (${tracing.operations} operations per mode, Node peers; ms, median / p95)`,
+  '',
+  `- publish: off ${fmt(tracing.publishOffMs)}, on ${fmt(tracing.publishOnMs)} → ${tracing.publishOverheadPct} %`,
+  `- search: off ${fmt(tracing.searchOffMs)}, on ${fmt(tracing.searchOnMs)} → ${tracing.searchOverheadPct} %`,
   ''
 ]
 writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
