@@ -1,7 +1,5 @@
 import { defineConfig } from '@playwright/test'
-
-/** Debian's Chromium: Playwright cannot download its own browsers here. */
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+import { CHROMIUM_LAUNCH } from './test/helpers/chromium.ts'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -15,17 +13,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
-    launchOptions: {
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run'
-      ]
-    },
+    launchOptions: CHROMIUM_LAUNCH,
     trace: 'retain-on-failure'
   }
 })

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { defineConfig } from 'vite'
 
-const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
 
 /** The relay serves the built app; `npm run dev` proxies the relay's endpoints. */
 const relayHttp = process.env.RELAY_HTTP ?? 'http://127.0.0.1:8080'

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
+import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
@@ -47,17 +48,7 @@ console.log('bench: building the web app…')
 const { build } = await import('vite')
 await build({ logLevel: 'warn' })
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run'
-  ]
-})
+const browser = await chromium.launch(CHROMIUM_LAUNCH)
 const network: NetworkFigures[] = []
 let marketplace: MarketplaceFigures
 try {

@@ -33,7 +33,11 @@ export async function boot(store: NodeStore): Promise<void> {
     // the web SDK: batch processor that flushes when the page is hidden, bounded queue
     const { provider, spanEvents } = createTracerProvider(
       peerIdFromPrivateKey(privateKey).toString(),
-      { ...(endpoint != null ? { endpoint } : {}), serviceName: 'p2p-marketplace-web', serviceVersion: __APP_VERSION__ },
+      {
+        ...(endpoint != null ? { endpoint } : {}),
+        serviceName: 'p2p-marketplace-web',
+        serviceVersion: __APP_VERSION__
+      },
       WebTracerProvider
     )
     const node = new MarketplaceNode({ config, datastore, privateKey, tracerProvider: provider, spanEvents })
