@@ -1,6 +1,5 @@
 import { isIP } from 'node:net'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
-import { gossipsub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
@@ -8,6 +7,7 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
+import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -77,7 +77,7 @@ export function relayLibp2pOptions(init: {
         maxInboundHopStreams: 1024,
         maxOutboundStopStreams: 1024
       }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+      pubsub: marketplaceGossipsub(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,

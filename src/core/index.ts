@@ -16,13 +16,8 @@ export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
 export { reputationScore, ReputationBook } from './reputation.ts'
 export type { MarketplaceServices } from './libp2p-options.ts'
-export {
-  MarketplaceService,
-  InvalidQueryError,
-  SEARCH_PROTOCOL,
-  SYNC_PROTOCOL,
-  PROTOCOL_LIMITS
-} from './marketplace-service.ts'
+export { MarketplaceService } from './marketplace-service.ts'
+export { InvalidQueryError, SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
 export type { PublishResult, SearchHit, SearchResult, MarketplaceServiceInit } from './marketplace-service.ts'
 export { PackageCatalog } from './catalog/catalog.ts'
 export type { PackageEvent, SearchQuery } from './catalog/catalog.ts'

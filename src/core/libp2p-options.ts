@@ -96,7 +96,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       // libp2p's connection monitor and kad-dht both ping; with the default limit of
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+      pubsub: marketplaceGossipsub(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: true,
@@ -107,4 +107,15 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     }
   }
   return { options, discovery: () => discovery }
+}
+
+/**
+ * Gossipsub as every marketplace node (tab or relay) runs it. The IP
+ * colocation penalty is off: tabs share addresses legitimately (a home or
+ * office NAT, a carrier NAT, 127.0.0.1 in tests), and with it on the relay
+ * graylists every tab once more than ten have come from one address within
+ * the hour scores are retained, so the hub silently stops forwarding.
+ */
+export function marketplaceGossipsub(): ReturnType<typeof gossipsub> {
+  return gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
 }

@@ -403,15 +403,16 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
 
   private setUpTracing(peerId: string, config: RuntimeConfig): void {
     const tracing = this.init.tracing
+    let spanEvents = this.init.spanEvents
     if (this.init.tracerProvider != null) {
       this.tracer = this.init.tracerProvider.getTracer(TRACER_NAME)
     } else if (tracing !== false && (tracing != null || config.otlpTracesEndpoint != null)) {
       const handle = createTracerProvider(peerId, { endpoint: config.otlpTracesEndpoint, ...tracing })
       this.ownProvider = handle.provider
       this.tracer = handle.provider.getTracer(TRACER_NAME)
-      this.init.spanEvents ??= handle.spanEvents
+      spanEvents ??= handle.spanEvents
     }
-    this.init.spanEvents?.addEventListener('span', evt => {
+    spanEvents?.addEventListener('span', evt => {
       this.safeDispatchEvent('span', { detail: (evt as CustomEvent<ReadableSpan>).detail })
     })
   }

@@ -1,7 +1,6 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { Key } from 'interface-datastore'
 import { fromString, toString } from 'uint8arrays'
-import { z } from 'zod'
 import { withTimeout } from './backoff.ts'
 import { MAX_LIMIT } from './catalog/catalog.ts'
 import { PACKAGES_TOPIC } from './constants.ts'
@@ -10,6 +9,16 @@ import { describeError } from './errors.ts'
 import { encodeRecord, signRecord, verifyRecord } from './package/record.ts'
 import { LIMITS, PACKAGE_ID, fieldIssues, parseManifest } from './package/schema.ts'
 import { ProtocolError, handleJson, requestJson } from './protocols/json-stream.ts'
+import {
+  InvalidQueryError,
+  PROTOCOL_LIMITS,
+  SEARCH_PROTOCOL,
+  SYNC_PROTOCOL,
+  recordsAnswerSchema,
+  requestSchema,
+  searchQuerySchema,
+  syncAnswerSchema
+} from './protocols/messages.ts'
 import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from './telemetry/schema.ts'
 import { contextFrom, elapsedMs, failSpan, globalTracer, inSpan, traceparentOf } from './telemetry/tracing.ts'
 import type { PackageCatalog, RecordSource, SearchQuery } from './catalog/catalog.ts'
@@ -21,27 +30,6 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { trace } from '@opentelemetry/api'
 import type { Context, Tracer } from '@opentelemetry/api'
 import type { Datastore } from 'interface-datastore'
-
-/** Request/response protocol: ranked search, or every version of one id. */
-export const SEARCH_PROTOCOL = '/p2p-marketplace/search/1.0.0'
-/** Request/response protocol: records a peer has that we lack, by cursor. */
-export const SYNC_PROTOCOL = '/p2p-marketplace/sync/1.0.0'
-
-export const PROTOCOL_LIMITS = {
-  maxRequestBytes: 8 * 1024,
-  maxResponseBytes: 2 * 1024 * 1024,
-  maxInboundStreams: 16,
-  syncPageSize: 100,
-  gossipMessageBytes: LIMITS.recordBytes + 1024
-} as const
-
-/** A search, `getPackage` or `listVersions` argument is not valid; the message names the field. */
-export class InvalidQueryError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'InvalidQueryError'
-  }
-}
 
 export interface PublishResult {
   id: string
@@ -92,51 +80,6 @@ export interface MarketplaceServiceComponents {
   /** @default the global tracer */
   tracer?: Tracer
 }
-
-const searchQuerySchema = z.strictObject({
-  text: z
-    .string({ error: 'text must be a string' })
-    .max(256, { error: 'text must be at most 256 characters' }),
-  categories: z
-    .array(z.string().max(32), { error: 'categories must be an array of strings' })
-    .max(10)
-    .optional(),
-  tags: z.array(z.string().max(64), { error: 'tags must be an array of strings' }).max(10).optional(),
-  limit: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_LIMIT, { error: `limit must be at most ${MAX_LIMIT}` })
-    .optional(),
-  offset: z.number().int().min(0).optional()
-})
-
-const requestSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('search'),
-    query: searchQuerySchema,
-    traceparent: z.string().max(128).optional()
-  }),
-  z.object({
-    type: z.literal('versions'),
-    id: z.string().regex(PACKAGE_ID),
-    traceparent: z.string().max(128).optional()
-  }),
-  z.object({
-    type: z.literal('sync'),
-    cursor: z.number().int().min(0),
-    limit: z.number().int().min(1).max(PROTOCOL_LIMITS.syncPageSize),
-    traceparent: z.string().max(128).optional()
-  })
-])
-
-const recordsAnswerSchema = z.object({ records: z.array(z.unknown()).max(MAX_LIMIT * 10) })
-const syncAnswerSchema = z.object({
-  records: z.array(z.unknown()).max(PROTOCOL_LIMITS.syncPageSize),
-  next: z.number().int().min(0),
-  done: z.boolean(),
-  epoch: z.string().max(64)
-})
 
 /** What a peer's answer amounted to. */
 interface Intake {
