@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
 import { dhtRecordOptions } from '../src/core/dht-records.ts'
@@ -90,12 +91,16 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
   // forward (gossipsub only relays topics it is subscribed to)
   libp2p.services.pubsub.subscribe(DISCOVERY_TOPIC)
   // the relay traces its own side (connections, the requests it answers) into the same collector
-  const tracing = createTracerProvider(libp2p.peerId.toString(), {
-    exporter: new CollectorExporter(collector),
-    batch: true,
-    serviceName: config.serviceName,
-    serviceVersion: version
-  })
+  const tracing = createTracerProvider(
+    libp2p.peerId.toString(),
+    {
+      exporter: new CollectorExporter(collector),
+      batch: true,
+      serviceName: config.serviceName,
+      serviceVersion: version
+    },
+    NodeTracerProvider
+  )
   const tracer = tracing.provider.getTracer(TRACER_NAME)
   const events = new EventSpans(libp2p, tracer)
   events.start()
