@@ -1,5 +1,8 @@
 import './components/mp-connection.ts'
 import './components/mp-peers.ts'
+import './components/mp-publish.ts'
+import './components/mp-search.ts'
+import './components/mp-traces.ts'
 import { nodeStore } from './app/node-store.ts'
 
 // The shell above renders at once; libp2p arrives in its own chunk.

@@ -16,6 +16,7 @@ export class NodeStore extends EventTarget {
     this.persistentIdentity = persistentIdentity
     node.addEventListener('status', () => this.changed())
     node.addEventListener('peer', () => this.changed())
+    node.addEventListener('package', () => this.changed())
     this.changed()
   }
 

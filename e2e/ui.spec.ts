@@ -1,0 +1,90 @@
+import { expect, test } from './fixtures.ts'
+
+test('publish from the form in one tab, watch it appear live in another tab, and open its trace', async ({
+  peer
+}) => {
+  const [a, b] = [await peer(), await peer()]
+  await Promise.all([a.waitOnline(), b.waitOnline()])
+
+  // B is looking before the package exists: it must appear without searching again
+  await b.page.getByLabel('Search text').fill('gadget')
+  await b.page.getByRole('button', { name: 'Search', exact: true }).click()
+  await expect(b.page.getByRole('status').filter({ hasText: 'result(s)' })).toContainText('0 result(s)')
+
+  await a.page.getByLabel('Package id *').fill('ui/gadget')
+  await a.page.getByLabel('Version *').fill('1.0.0')
+  await a.page.getByLabel('Title *').fill('Gadget')
+  await a.page.getByLabel('Description *').fill('A gadget published from the form')
+  await a.page.getByLabel('License (SPDX) *').fill('MIT')
+  await a.page.getByLabel('Tags (comma-separated)').fill('tools, gadget')
+  await a.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  const result = a.page.getByTestId('publish-result')
+  await expect(result).toContainText('Published ui/gadget@1.0.0')
+  await expect(result).toContainText('stored in the DHT')
+  await expect(result).toContainText('announced to peers')
+
+  const article = b.page.getByRole('article', { name: 'Gadget' })
+  await expect(article).toBeVisible({ timeout: 15_000 })
+  await expect(article).toContainText('ui/gadget')
+  await expect(article).toContainText('signed by')
+  await article.getByRole('button', { name: 'Details of ui/gadget' }).click()
+  await expect(b.page.getByRole('region', { name: 'Package details' })).toContainText(
+    'A gadget published from the form'
+  )
+
+  // the trace of the publish, from the relay's collector, as a waterfall
+  await result.getByRole('link', { name: 'View its trace' }).click()
+  const waterfall = a.page.getByRole('region', { name: 'Trace waterfall' })
+  for (const name of ['publish', 'store_in_dht', 'announce_package']) {
+    await expect(waterfall.getByRole('button', { name: `Span ${name}`, exact: true })).toBeVisible({
+      timeout: 15_000
+    })
+  }
+  await waterfall.getByRole('button', { name: 'Span publish', exact: true }).click()
+  const details = a.page.getByRole('region', { name: 'Span details' })
+  await expect(details).toContainText('package_id')
+  await expect(details).toContainText('"ui/gadget"')
+  await expect(details).toContainText('dht_storage_success')
+})
+
+test('invalid form input shows the field error and publishes nothing', async ({ peer }) => {
+  const tab = await peer()
+  await tab.waitOnline()
+  const before = await tab.page.evaluate(() => window.p2pMarketplace!.catalog.size)
+  await tab.page.getByLabel('Package id *').fill('No Namespace')
+  await tab.page.getByLabel('Version *').fill('v1')
+  await tab.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await expect(tab.page.locator('#field-id-error')).toContainText('namespace/name')
+  await expect(tab.page.locator('#field-version-error')).toContainText('semantic version')
+  await expect(tab.page.getByLabel('Package id *')).toHaveAttribute('aria-invalid', 'true')
+  await expect(tab.page.getByTestId('publish-result')).toHaveCount(0)
+  await tab.page.waitForTimeout(500)
+  expect(await tab.page.evaluate(() => window.p2pMarketplace!.catalog.size)).toBe(before)
+})
+
+test('HTML and script payloads in a package are shown as literal text and run nothing', async ({ peer }) => {
+  const [a, b] = [await peer(), await peer()]
+  await Promise.all([a.waitOnline(), b.waitOnline()])
+  const title = '<img src=x onerror="window.__pwned=1">Evil'
+  await a.page.evaluate(
+    async title =>
+      await window.p2pMarketplace!.publish({
+        id: 'evil/payload',
+        version: '1.0.0',
+        title,
+        description: '<script>window.__pwned=2</script><b>bold?</b>',
+        license: 'MIT',
+        tags: ['<svg onload="window.__pwned=3">']
+      }),
+    title
+  )
+  await b.page.getByLabel('Search text').fill('evil')
+  await b.page.getByRole('button', { name: 'Search', exact: true }).click()
+  const article = b.page.getByRole('article', { name: title })
+  await expect(article).toBeVisible({ timeout: 15_000 })
+  await expect(article.getByRole('heading')).toHaveText(title)
+  await expect(article).toContainText('<script>window.__pwned=2</script><b>bold?</b>')
+  await expect(article).toContainText('<svg onload="window.__pwned=3">')
+  expect(await article.locator('img, script, svg, b').count()).toBe(0)
+  expect(await b.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+})

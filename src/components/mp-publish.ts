@@ -1,0 +1,190 @@
+import { LitElement, css, html, nothing } from 'lit'
+import { NodeController } from '../app/node-controller.ts'
+import { describeError } from '../core/errors.ts'
+import { cardStyles } from './shared-styles.ts'
+import type { PublishResult } from '../core/marketplace-service.ts'
+
+const FIELDS = [
+  { name: 'id', label: 'Package id', placeholder: 'namespace/name', required: true },
+  { name: 'version', label: 'Version', placeholder: '1.0.0', required: true },
+  { name: 'title', label: 'Title', required: true },
+  { name: 'description', label: 'Description', required: true, multiline: true },
+  { name: 'license', label: 'License (SPDX)', placeholder: 'MIT', required: true },
+  { name: 'categories', label: 'Categories (comma-separated)', list: true },
+  { name: 'tags', label: 'Tags (comma-separated)', list: true },
+  { name: 'homepage', label: 'Homepage URL' },
+  { name: 'repository', label: 'Repository URL' }
+] as const
+
+type FieldName = (typeof FIELDS)[number]['name']
+
+/**
+ * The publish form: validated inline with the same schema the node uses,
+ * progress while publishing, and the truthful result with a link to its trace.
+ */
+export class MpPublish extends LitElement {
+  static override styles = [
+    cardStyles,
+    css`
+      form {
+        display: grid;
+        gap: 0.6rem;
+      }
+      label {
+        display: grid;
+        gap: 0.2rem;
+        font-weight: 600;
+      }
+      input,
+      textarea {
+        font: inherit;
+        font-weight: normal;
+        padding: 0.35rem 0.5rem;
+        border: 1px solid var(--mp-border, #d9dee8);
+        border-radius: 6px;
+      }
+      [aria-invalid='true'] {
+        border-color: #b3261e;
+      }
+      .error {
+        color: #b3261e;
+        font-weight: normal;
+        font-size: 0.9em;
+      }
+      .result {
+        margin-top: 0.75rem;
+      }
+    `
+  ]
+
+  private readonly ctl = new NodeController(this)
+  private errors: Partial<Record<FieldName | '(manifest)', string>> = {}
+  private busy = false
+  private result?: PublishResult
+  private failure?: string
+
+  override render(): unknown {
+    const node = this.ctl.store.node
+    const ready = node != null && node.status().state !== 'starting'
+    return html`<section aria-labelledby="publish-title">
+      <h2 id="publish-title">Publish a package</h2>
+      <form @submit=${this.submit} novalidate>
+        ${FIELDS.map(field => {
+          const error = this.errors[field.name]
+          const id = `field-${field.name}`
+          const attrs = { id, name: field.name, placeholder: 'placeholder' in field ? field.placeholder : '' }
+          return html`<label for=${id}
+            >${field.label}${'required' in field ? ' *' : ''}
+            ${
+              'multiline' in field
+                ? html`<textarea
+                    id=${attrs.id}
+                    name=${attrs.name}
+                    rows="3"
+                    aria-invalid=${error != null}
+                    aria-describedby=${`${id}-error`}
+                  ></textarea>`
+                : html`<input
+                    id=${attrs.id}
+                    name=${attrs.name}
+                    placeholder=${attrs.placeholder}
+                    aria-invalid=${error != null}
+                    aria-describedby=${`${id}-error`}
+                  />`
+            }
+            <span class="error" id=${`${id}-error`} role=${error != null ? 'alert' : nothing}
+              >${error ?? ''}</span
+            >
+          </label>`
+        })}
+        <button type="submit" ?disabled=${!ready || this.busy}>
+          ${this.busy ? 'Publishing…' : 'Publish'}
+        </button>
+      </form>
+      ${this.failure != null ? html`<p class="error" role="alert">${this.failure}</p>` : nothing}
+      ${
+        this.result != null
+          ? html`<div class="result" role="status" data-testid="publish-result">
+              Published <strong>${this.result.id}@${this.result.version}</strong>:
+              ${this.result.dhtStored ? 'stored in the DHT' : 'not stored in the DHT (no server acknowledged)'},
+              ${this.result.announced ? 'announced to peers' : 'not announced (no peer listening yet)'}.
+              <a href=${`#trace=${this.result.traceId}`}>View its trace</a>
+            </div>`
+          : nothing
+      }
+    </section>`
+  }
+
+  private readonly submit = (event: SubmitEvent): void => {
+    event.preventDefault()
+    const form = event.target as HTMLFormElement
+    // the node's own schema, loaded on first use so it stays out of the first paint
+    import('../core/package/schema.ts')
+      .then(schema => this.validateAndPublish(form, schema))
+      .catch((err: unknown) => {
+        this.failure = describeError(err)
+        this.requestUpdate()
+      })
+  }
+
+  private validateAndPublish(
+    form: HTMLFormElement,
+    { manifestSchema, fieldIssues }: typeof import('../core/package/schema.ts')
+  ): void {
+    const manifest = this.manifestOf(new FormData(form))
+    const parsed = manifestSchema.safeParse(manifest)
+    this.errors = {}
+    this.result = undefined
+    this.failure = undefined
+    if (!parsed.success) {
+      for (const issue of fieldIssues(parsed.error)) {
+        const field = issue.field.split('.')[0] as FieldName
+        this.errors[field] ??= issue.message
+      }
+      this.requestUpdate()
+      return
+    }
+    const node = this.ctl.store.node
+    if (node == null) return
+    this.busy = true
+    this.requestUpdate()
+    node
+      .publish(parsed.data)
+      .then(result => {
+        this.result = result
+        form.reset()
+        this.dispatchEvent(new CustomEvent('mp-published', { detail: result, bubbles: true, composed: true }))
+      })
+      .catch((err: unknown) => {
+        this.failure = describeError(err)
+      })
+      .finally(() => {
+        this.busy = false
+        this.requestUpdate()
+      })
+  }
+
+  /** Form values as a manifest: empty optional fields left out, lists split on commas. */
+  private manifestOf(data: FormData): Record<string, unknown> {
+    const manifest: Record<string, unknown> = {}
+    for (const field of FIELDS) {
+      const raw = textOf(data.get(field.name)).trim()
+      if ('list' in field) {
+        const items = raw
+          .split(',')
+          .map(s => s.trim())
+          .filter(s => s !== '')
+        if (items.length > 0) manifest[field.name] = items
+      } else if (raw !== '' || 'required' in field) {
+        manifest[field.name] = raw
+      }
+    }
+    return manifest
+  }
+}
+
+function textOf(value: FormDataEntryValue | null): string {
+  return typeof value === 'string' ? value : ''
+}
+
+if (customElements.get('mp-publish') == null) customElements.define('mp-publish', MpPublish)

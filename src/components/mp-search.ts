@@ -1,0 +1,235 @@
+import { LitElement, css, html, nothing } from 'lit'
+import { NodeController } from '../app/node-controller.ts'
+import { describeError } from '../core/errors.ts'
+import { cardStyles } from './shared-styles.ts'
+import type { SearchQuery } from '../core/catalog/catalog.ts'
+import type { SearchHit } from '../core/marketplace-service.ts'
+import type { PackageRecord } from '../core/package/schema.ts'
+
+const short = (peerId: string): string => `…${peerId.slice(-8)}`
+const textOf = (value: FormDataEntryValue | null): string => (typeof value === 'string' ? value : '')
+const list = (value: FormDataEntryValue | null): string[] =>
+  textOf(value)
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
+
+/**
+ * Search across the network: text with category and tag filters, results with
+ * where they came from and who signed them, a detail view with every version,
+ * and packages announced while the query is open appearing live. Every field
+ * is rendered as text (Lit escapes interpolations), never as HTML.
+ */
+export class MpSearch extends LitElement {
+  static override styles = [
+    cardStyles,
+    css`
+      form {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: end;
+      }
+      label {
+        display: grid;
+        gap: 0.2rem;
+        font-weight: 600;
+      }
+      input {
+        font: inherit;
+        font-weight: normal;
+        padding: 0.35rem 0.5rem;
+        border: 1px solid var(--mp-border, #d9dee8);
+        border-radius: 6px;
+      }
+      ul {
+        list-style: none;
+        padding: 0;
+        display: grid;
+        gap: 0.6rem;
+      }
+      article {
+        border: 1px solid var(--mp-border, #d9dee8);
+        border-radius: 6px;
+        padding: 0.6rem 0.8rem;
+      }
+      h3 {
+        margin: 0 0 0.25rem;
+        font-size: 1rem;
+      }
+      .badge {
+        display: inline-block;
+        font-size: 0.8em;
+        padding: 0 0.4rem;
+        border-radius: 4px;
+        background: #e7f0ff;
+        margin-right: 0.3rem;
+      }
+      .verified {
+        background: #d7f5df;
+        color: #135c2a;
+      }
+      .summary {
+        color: var(--mp-muted, #5b6474);
+      }
+    `
+  ]
+
+  private readonly ctl = new NodeController(this)
+  private query?: SearchQuery
+  private hits: SearchHit[] = []
+  private summary = ''
+  private busy = false
+  private error?: string
+  private detail?: { record: PackageRecord; versions: string[] }
+
+  override render(): unknown {
+    const node = this.ctl.store.node
+    const ready = node != null && node.status().state !== 'starting'
+    return html`<section aria-labelledby="search-title">
+      <h2 id="search-title">Find packages</h2>
+      <form @submit=${this.submit} role="search">
+        <label for="search-text"
+          >Search text <input id="search-text" name="text" type="search" placeholder="left pad"
+        /></label>
+        <label for="search-categories"
+          >Categories <input id="search-categories" name="categories" placeholder="text, ui"
+        /></label>
+        <label for="search-tags">Tags <input id="search-tags" name="tags" placeholder="string" /></label>
+        <button type="submit" ?disabled=${!ready || this.busy}>${this.busy ? 'Searching…' : 'Search'}</button>
+      </form>
+      ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
+      <p class="summary" role="status">${this.summary}</p>
+      <ul aria-label="Search results">
+        ${this.liveHits().map(
+          hit =>
+            html`<li>
+              <article aria-label=${hit.title}>
+                <h3>${hit.title}</h3>
+                <div><code>${hit.id}</code> ${hit.version}</div>
+                <p>${hit.description}</p>
+                <div>
+                  ${(hit.tags ?? []).map(t => html`<span class="badge">${t}</span>`)}
+                  ${(hit.categories ?? []).map(c => html`<span class="badge">${c}</span>`)}
+                </div>
+                <div class="summary">
+                  <span class="badge verified" title=${`signature verified against ${hit.publisher}`}
+                    >✓ signed by ${short(hit.publisher)}</span
+                  >
+                  from
+                  ${hit.source === 'local' ? 'this node' : hit.source === 'dht' ? 'the DHT' : `peer ${short(hit.from ?? '')}`}
+                </div>
+                <button @click=${() => this.open(hit)} aria-label=${`Details of ${hit.id}`}>Details</button>
+              </article>
+            </li>`
+        )}
+      </ul>
+      ${this.detail != null ? this.renderDetail(this.detail.record, this.detail.versions) : nothing}
+    </section>`
+  }
+
+  private renderDetail(record: PackageRecord, versions: string[]): unknown {
+    const rows: Array<[string, string]> = [
+      ['Id', record.id],
+      ['Version', record.version],
+      ['Title', record.title],
+      ['Description', record.description],
+      ['License', record.license],
+      ['Categories', (record.categories ?? []).join(', ')],
+      ['Tags', (record.tags ?? []).join(', ')],
+      ['Authors', (record.authors ?? []).join(', ')],
+      ['Homepage', record.homepage ?? ''],
+      ['Repository', record.repository ?? ''],
+      [
+        'Dependencies',
+        Object.entries(record.dependencies ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      ],
+      ['Content hash', record.contentHash ?? ''],
+      ['Publisher', record.publisher],
+      ['Published', record.publishedAt],
+      ['All versions', versions.join(', ')]
+    ]
+    return html`<div role="region" aria-label="Package details">
+      <h3>${record.title}</h3>
+      <dl>
+        ${rows
+          .filter(([, v]) => v !== '')
+          .map(
+            ([k, v]) =>
+              html`<dt>${k}</dt>
+                <dd>${v}</dd>`
+          )}
+      </dl>
+      <button @click=${() => this.close()}>Close details</button>
+    </div>`
+  }
+
+  /** The last results, plus packages that arrived since and match the query (live). */
+  private liveHits(): SearchHit[] {
+    const node = this.ctl.store.node
+    if (this.query == null || node == null) return this.hits
+    const known = new Map(this.hits.map(h => [h.id, h]))
+    return node.catalog
+      .search(this.query)
+      .records.map(record => ({ ...record, ...(known.get(record.id) ?? { source: 'local' as const }) }))
+  }
+
+  private readonly submit = (event: SubmitEvent): void => {
+    event.preventDefault()
+    const data = new FormData(event.target as HTMLFormElement)
+    const query: SearchQuery = {
+      text: textOf(data.get('text')),
+      categories: list(data.get('categories')),
+      tags: list(data.get('tags')),
+      limit: 50
+    }
+    const node = this.ctl.store.node
+    if (node == null) return
+    this.busy = true
+    this.error = undefined
+    this.requestUpdate()
+    node
+      .search(query)
+      .then(result => {
+        this.query = query
+        this.hits = result.packages
+        this.summary = `${result.packages.length} result(s): ${result.localResults} already here, ${result.dhtResults} from the network; ${result.peersQueried} peer(s) asked.`
+      })
+      .catch((err: unknown) => {
+        this.error = describeError(err)
+      })
+      .finally(() => {
+        this.busy = false
+        this.requestUpdate()
+      })
+  }
+
+  private open(hit: SearchHit): void {
+    const node = this.ctl.store.node
+    if (node == null) return
+    node
+      .listVersions(hit.id)
+      .catch(() => [hit.version])
+      .then(versions => {
+        this.detail = { record: hit, versions }
+        this.requestUpdate()
+        this.dispatchEvent(
+          new CustomEvent('mp-select', {
+            detail: { id: hit.id, version: hit.version },
+            bubbles: true,
+            composed: true
+          })
+        )
+      })
+      .catch(() => {})
+  }
+
+  private close(): void {
+    this.detail = undefined
+    this.requestUpdate()
+  }
+}
+
+if (customElements.get('mp-search') == null) customElements.define('mp-search', MpSearch)

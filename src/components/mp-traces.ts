@@ -1,0 +1,327 @@
+import { LitElement, css, html, nothing } from 'lit'
+import { cardStyles } from './shared-styles.ts'
+
+/** A span as the relay's collector returns it (`GET /api/traces/:traceId`). */
+interface CollectedSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  startTimeUnixNano: string
+  durationMs: number
+  attributes: Record<string, unknown>
+  status: { code: number; message?: string }
+  links: Array<{ traceId: string; spanId: string }>
+  resource: Record<string, unknown>
+}
+
+interface TraceSummary {
+  traceId: string
+  name: string
+  operation?: string
+  durationMs: number
+  spanCount: number
+  peers: string[]
+  error: boolean
+}
+
+interface Row {
+  span: CollectedSpan
+  depth: number
+  offsetMs: number
+  critical: boolean
+}
+
+const OPERATIONS = [
+  '',
+  'publish',
+  'p2p_search',
+  'bootstrap',
+  'process_events',
+  'peer_reputation_update'
+] as const
+
+/**
+ * The live trace panel: recent traces from the relay's collector (updated by
+ * server-sent events), a waterfall of the selected trace with every peer's
+ * spans nested under their parents and the critical path marked, and a span
+ * detail view with every attribute, the status and the links.
+ */
+export class MpTraces extends LitElement {
+  static override styles = [
+    cardStyles,
+    css`
+      .traces {
+        display: grid;
+        gap: 0.25rem;
+        max-height: 16rem;
+        overflow: auto;
+        padding: 0;
+        list-style: none;
+      }
+      .traces button {
+        width: 100%;
+        text-align: left;
+      }
+      .row {
+        display: grid;
+        grid-template-columns: minmax(12rem, 2fr) 3fr;
+        gap: 0.5rem;
+        align-items: center;
+        font-size: 0.9em;
+        cursor: pointer;
+        border: 0;
+        background: none;
+        text-align: left;
+        padding: 0.1rem 0;
+      }
+      .bar-track {
+        position: relative;
+        height: 0.9rem;
+        background: #f0f2f6;
+        border-radius: 3px;
+      }
+      .bar {
+        position: absolute;
+        top: 0;
+        bottom: 0;
+        min-width: 2px;
+        border-radius: 3px;
+        background: #6f95e8;
+      }
+      .critical .bar {
+        background: #e0892f;
+      }
+      .failed .bar {
+        background: #b3261e;
+      }
+      table {
+        border-collapse: collapse;
+        font-size: 0.9em;
+      }
+      td,
+      th {
+        text-align: left;
+        padding: 0.15rem 0.5rem;
+        border-bottom: 1px solid var(--mp-border, #d9dee8);
+        vertical-align: top;
+        word-break: break-all;
+      }
+    `
+  ]
+
+  /** Base URL of the relay whose collector to read; defaults to the page's origin. */
+  collectorUrl = new URLSearchParams(location.search).get('relay') ?? location.origin
+  private traces: TraceSummary[] = []
+  private operation = ''
+  private selected?: { traceId: string; rows: Row[]; totalMs: number }
+  private span?: CollectedSpan
+  private source?: EventSource
+  private refreshTimer?: ReturnType<typeof setTimeout>
+  private error?: string
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.source = new EventSource(new URL('/api/traces/stream', this.collectorUrl))
+    this.source.addEventListener('spans', () => this.scheduleRefresh())
+    addEventListener('hashchange', this.onHash)
+    this.refresh()
+    this.onHash()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.source?.close()
+    removeEventListener('hashchange', this.onHash)
+    clearTimeout(this.refreshTimer)
+  }
+
+  override render(): unknown {
+    return html`<section aria-labelledby="traces-title">
+      <h2 id="traces-title">Traces</h2>
+      <label
+        >Operation
+        <select
+          @change=${(e: Event) => this.filter((e.target as HTMLSelectElement).value)}
+          aria-label="Filter traces by operation"
+        >
+          ${OPERATIONS.map(op => html`<option value=${op} ?selected=${op === this.operation}>${op === '' ? 'all' : op}</option>`)}
+        </select>
+      </label>
+      ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
+      <ul class="traces" aria-label="Recent traces">
+        ${this.traces.map(
+          t =>
+            html`<li>
+              <button @click=${() => this.select(t.traceId)} aria-label=${`Trace ${t.name} ${t.traceId}`}>
+                ${t.error ? '⚠ ' : ''}${t.name} · ${t.durationMs.toFixed(1)} ms · ${t.spanCount} spans ·
+                ${t.peers.length} peer(s)
+              </button>
+            </li>`
+        )}
+      </ul>
+      ${this.selected != null ? this.renderWaterfall(this.selected) : nothing}
+      ${this.span != null ? this.renderSpan(this.span) : nothing}
+    </section>`
+  }
+
+  private renderWaterfall(selected: NonNullable<MpTraces['selected']>): unknown {
+    return html`<div role="region" aria-label="Trace waterfall" data-trace-id=${selected.traceId}>
+      <h3>Trace <code>${selected.traceId}</code> (${selected.totalMs.toFixed(1)} ms)</h3>
+      ${selected.rows.map(
+        row =>
+          html`<button
+            class=${`row ${row.critical ? 'critical' : ''} ${row.span.status.code === 2 ? 'failed' : ''}`}
+            @click=${() => this.showSpan(row.span)}
+            aria-label=${`Span ${row.span.name}`}
+          >
+            <span style=${`padding-left:${row.depth * 1}rem`}
+              >${row.span.name} <span class="muted">…${peerOf(row.span).slice(-6)}</span></span
+            >
+            <span class="bar-track"
+              ><span
+                class="bar"
+                style=${`left:${(row.offsetMs / selected.totalMs) * 100}%;width:${(row.span.durationMs / selected.totalMs) * 100}%`}
+              ></span
+            ></span>
+          </button>`
+      )}
+    </div>`
+  }
+
+  private renderSpan(span: CollectedSpan): unknown {
+    return html`<div role="region" aria-label="Span details">
+      <h3>${span.name}</h3>
+      <table>
+        <tbody>
+          <tr>
+            <th scope="row">duration</th>
+            <td>${span.durationMs.toFixed(2)} ms</td>
+          </tr>
+          <tr>
+            <th scope="row">status</th>
+            <td>
+              ${['unset', 'ok', 'error'][span.status.code] ?? span.status.code}${span.status.message != null ? `: ${span.status.message}` : ''}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">peer</th>
+            <td>${peerOf(span)}</td>
+          </tr>
+          ${Object.entries(span.attributes).map(
+            ([k, v]) =>
+              html`<tr>
+                <th scope="row">${k}</th>
+                <td>${JSON.stringify(v)}</td>
+              </tr>`
+          )}
+          ${span.links.map(
+            l =>
+              html`<tr>
+                <th scope="row">link</th>
+                <td>${l.traceId}/${l.spanId}</td>
+              </tr>`
+          )}
+        </tbody>
+      </table>
+    </div>`
+  }
+
+  private readonly onHash = (): void => {
+    const match = /trace=([0-9a-f]{32})/.exec(location.hash)
+    if (match?.[1] != null) this.select(match[1])
+  }
+
+  private filter(operation: string): void {
+    this.operation = operation
+    this.refresh()
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer)
+    this.refreshTimer = setTimeout(() => {
+      this.refresh()
+      if (this.selected != null) this.select(this.selected.traceId)
+    }, 300)
+  }
+
+  private refresh(): void {
+    const url = new URL('/api/traces', this.collectorUrl)
+    url.searchParams.set('limit', '30')
+    if (this.operation !== '') url.searchParams.set('operation', this.operation)
+    fetch(url)
+      .then(async res => ((await res.json()) as { traces: TraceSummary[] }).traces)
+      .then(traces => {
+        this.traces = traces
+        this.error = undefined
+      })
+      .catch((err: unknown) => {
+        this.error = `the collector is unreachable: ${String(err)}`
+      })
+      .finally(() => this.requestUpdate())
+  }
+
+  private select(traceId: string): void {
+    fetch(new URL(`/api/traces/${traceId}`, this.collectorUrl))
+      .then(async res => (res.ok ? ((await res.json()) as { spans: CollectedSpan[] }).spans : []))
+      .then(spans => {
+        if (spans.length === 0) {
+          // spans arrive a moment after the operation: try again shortly
+          setTimeout(() => this.select(traceId), 1000)
+          return
+        }
+        this.selected = { traceId, ...waterfall(spans) }
+        this.requestUpdate()
+      })
+      .catch(() => {})
+  }
+
+  private showSpan(span: CollectedSpan): void {
+    this.span = span
+    this.requestUpdate()
+  }
+}
+
+function peerOf(span: CollectedSpan): string {
+  const peer = span.resource['service.instance.id']
+  return typeof peer === 'string' ? peer : ''
+}
+
+/** Orders spans depth-first under their parents and marks the critical path (the child that ends last, recursively). */
+function waterfall(spans: CollectedSpan[]): { rows: Row[]; totalMs: number } {
+  const nanos = (s: CollectedSpan): bigint => BigInt(s.startTimeUnixNano)
+  const start = spans.reduce((min, s) => (nanos(s) < min ? nanos(s) : min), nanos(spans[0]!))
+  const ids = new Set(spans.map(s => s.spanId))
+  const children = new Map<string, CollectedSpan[]>()
+  const roots: CollectedSpan[] = []
+  for (const s of spans) {
+    if (s.parentSpanId != null && ids.has(s.parentSpanId))
+      children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s])
+    else roots.push(s)
+  }
+  const offset = (s: CollectedSpan): number => Number(nanos(s) - start) / 1e6
+  const end = (s: CollectedSpan): number => offset(s) + s.durationMs
+  const critical = new Set<string>()
+  const mark = (s: CollectedSpan): void => {
+    critical.add(s.spanId)
+    const kids = children.get(s.spanId) ?? []
+    const last = kids.reduce<CollectedSpan | undefined>(
+      (a, b) => (a == null || end(b) > end(a) ? b : a),
+      undefined
+    )
+    if (last != null) mark(last)
+  }
+  const rows: Row[] = []
+  const walk = (s: CollectedSpan, depth: number): void => {
+    rows.push({ span: s, depth, offsetMs: offset(s), critical: false })
+    for (const c of (children.get(s.spanId) ?? []).sort((a, b) => offset(a) - offset(b))) walk(c, depth + 1)
+  }
+  roots.sort((a, b) => offset(a) - offset(b))
+  if (roots[0] != null) mark(roots.reduce((a, b) => (end(b) - offset(b) > end(a) - offset(a) ? b : a)))
+  for (const r of roots) walk(r, 0)
+  for (const row of rows) row.critical = critical.has(row.span.spanId)
+  const totalMs = Math.max(1e-3, ...spans.map(end))
+  return { rows, totalMs }
+}
+
+if (customElements.get('mp-traces') == null) customElements.define('mp-traces', MpTraces)
