@@ -80,6 +80,18 @@ describe('reputation (seed formula)', () => {
     book.recordSuccess('p', 120)
     expect(book.get('p').avgResponseMs).toBeCloseTo(0.7 * 20 + 0.3 * 120)
   })
+  test('persists in the datastore across restarts (reloads)', async () => {
+    const datastore = new MemoryDatastore()
+    const book = new ReputationBook(datastore)
+    book.recordSuccess('fast', 15, 3)
+    book.recordFailure('slow')
+    await book.flush()
+    const reloaded = new ReputationBook(datastore)
+    await reloaded.load()
+    expect(reloaded.get('fast')).toMatchObject({ successes: 1, avgResponseMs: 15, packagesProvided: 3 })
+    expect(reloaded.get('slow').failures).toBe(1)
+    expect(reloaded.score('fast')).toBeCloseTo(book.score('fast'))
+  })
   test('is capped at 1', () => {
     expect(
       reputationScore({ successes: 10, failures: 0, avgResponseMs: 0, packagesProvided: 50, lastSeen: 0 }, 0)
