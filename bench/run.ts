@@ -123,3 +123,7 @@ const lines = [
 ]
 writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
 console.log(`\n${lines.join('\n')}\nbench: wrote ${join(outDir, 'results.json')} and summary.md`)
+
+// node-datachannel (WebRTC in Node) keeps native threads alive until told to clean up
+const { cleanup } = await import('node-datachannel')
+cleanup()

@@ -22,7 +22,13 @@ const TEST_STAGES = new Set(['unit', 'integration', 'e2e'])
 function run(name: string, command: string, args: string[], env: Record<string, string> = {}): boolean {
   const started = Date.now()
   console.log(`\n=== ${name}: ${[command, ...args].join(' ')}`)
-  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+  // a stage that hangs fails after 15 minutes instead of holding CI until its own limit
+  const result = spawnSync(command, args, {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+    timeout: 15 * 60_000,
+    killSignal: 'SIGKILL'
+  })
   const ok = result.status === 0
   console.log(
     `=== ${name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`
