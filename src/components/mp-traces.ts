@@ -65,7 +65,7 @@ export class MpTraces extends LitElement {
       }
       .row {
         display: grid;
-        grid-template-columns: minmax(12rem, 2fr) 3fr;
+        grid-template-columns: minmax(0, 2fr) minmax(0, 3fr);
         gap: 0.5rem;
         align-items: center;
         font-size: 0.9em;
@@ -98,6 +98,8 @@ export class MpTraces extends LitElement {
       table {
         border-collapse: collapse;
         font-size: 0.9em;
+        table-layout: fixed;
+        width: 100%;
       }
       td,
       th {
@@ -153,7 +155,7 @@ export class MpTraces extends LitElement {
         ${this.traces.map(
           t =>
             html`<li>
-              <button @click=${() => this.select(t.traceId)} aria-label=${`Trace ${t.name} ${t.traceId}`}>
+              <button @click=${() => this.select(t.traceId)} title=${`trace ${t.traceId}`}>
                 ${t.error ? '⚠ ' : ''}${t.name} · ${t.durationMs.toFixed(1)} ms · ${t.spanCount} spans ·
                 ${t.peers.length} peer(s)
               </button>
@@ -174,10 +176,9 @@ export class MpTraces extends LitElement {
             class=${`row ${row.critical ? 'critical' : ''} ${row.span.status.code === 2 ? 'failed' : ''}`}
             @click=${() => this.showSpan(row.span)}
             aria-label=${`Span ${row.span.name}`}
+            title=${`${row.span.name} on peer ${peerOf(row.span)}${row.critical ? ' (critical path)' : ''}`}
           >
-            <span style=${`padding-left:${row.depth * 1}rem`}
-              >${row.span.name} <span class="muted">…${peerOf(row.span).slice(-6)}</span></span
-            >
+            <span style=${`padding-left:${row.depth * 1}rem`}>${row.span.name}</span>
             <span class="bar-track"
               ><span
                 class="bar"

@@ -12,6 +12,8 @@ export const cardStyles = css`
     border: 1px solid var(--mp-border, #d9dee8);
     border-radius: 8px;
     padding: 1rem;
+    overflow-wrap: anywhere;
+    min-width: 0;
   }
   h2 {
     font-size: 1rem;
