@@ -21,7 +21,7 @@ export interface TraceSummary {
 export interface TraceQuery {
   /** Traces with a span whose `operation` attribute is this (the spec's usage examples filter on it). */
   operation?: string
-  /** Traces with a span of this name. */
+  /** Traces with a span of this name (or of any of several, comma-separated). */
   name?: string
   /** Traces with a span carrying every one of these attribute values. */
   attributes?: Record<string, string>
@@ -108,9 +108,10 @@ export class SpanStore {
   /** Newest traces first that match the query. */
   query(query: TraceQuery = {}): TraceSummary[] {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000)
+    const names = query.name == null ? undefined : new Set(query.name.split(','))
     const matches = (span: StoredSpan): boolean =>
       (query.operation == null || span.attributes.operation === query.operation) &&
-      (query.name == null || span.name === query.name) &&
+      (names == null || names.has(span.name)) &&
       Object.entries(query.attributes ?? {}).every(([k, v]) => attrEquals(span.attributes[k], v))
     const out: TraceSummary[] = []
     for (const spans of [...this.traces.values()].reverse()) {

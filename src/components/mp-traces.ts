@@ -32,7 +32,10 @@ interface Row {
   critical: boolean
 }
 
+/** `actions` (the default) lists what people do: publishes, searches, bootstraps. */
+const ACTIONS = new Set(['publish', 'search', 'bootstrap'])
 const OPERATIONS = [
+  'actions',
   '',
   'publish',
   'p2p_search',
@@ -65,7 +68,9 @@ export class MpTraces extends LitElement {
       }
       .row {
         display: grid;
-        grid-template-columns: minmax(0, 2fr) minmax(0, 3fr);
+        /* one label width for every row, so the bars share a time axis */
+        grid-template-columns: clamp(6rem, 35%, 14rem) minmax(0, 1fr);
+        width: 100%;
         gap: 0.5rem;
         align-items: center;
         font-size: 0.9em;
@@ -115,7 +120,7 @@ export class MpTraces extends LitElement {
   /** Base URL of the relay whose collector to read; defaults to the page's origin. */
   collectorUrl = new URLSearchParams(location.search).get('relay') ?? location.origin
   private traces: TraceSummary[] = []
-  private operation = ''
+  private operation = 'actions'
   private selected?: { traceId: string; rows: Row[]; totalMs: number }
   private span?: CollectedSpan
   private source?: EventSource
@@ -147,7 +152,7 @@ export class MpTraces extends LitElement {
           @change=${(e: Event) => this.filter((e.target as HTMLSelectElement).value)}
           aria-label="Filter traces by operation"
         >
-          ${OPERATIONS.map(op => html`<option value=${op} ?selected=${op === this.operation}>${op === '' ? 'all' : op}</option>`)}
+          ${OPERATIONS.map(op => html`<option value=${op} ?selected=${op === this.operation}>${op === '' ? 'all' : op === 'actions' ? 'user actions' : op}</option>`)}
         </select>
       </label>
       ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
@@ -248,12 +253,14 @@ export class MpTraces extends LitElement {
 
   private refresh(): void {
     const url = new URL('/api/traces', this.collectorUrl)
-    url.searchParams.set('limit', '30')
-    if (this.operation !== '') url.searchParams.set('operation', this.operation)
+    url.searchParams.set('limit', this.operation === 'actions' ? '200' : '30')
+    if (this.operation !== '' && this.operation !== 'actions')
+      url.searchParams.set('operation', this.operation)
     fetch(url)
       .then(async res => ((await res.json()) as { traces: TraceSummary[] }).traces)
       .then(traces => {
-        this.traces = traces
+        this.traces =
+          this.operation === 'actions' ? traces.filter(t => ACTIONS.has(t.name)).slice(0, 30) : traces
         this.error = undefined
       })
       .catch((err: unknown) => {

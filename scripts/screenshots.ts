@@ -1,0 +1,69 @@
+/**
+ * `npm run screenshots`: takes the README's pictures from the real app: a relay,
+ * two tabs, a published package, a search from the other tab, and the publish
+ * trace opened in the trace panel. Writes docs/screenshots/*.png.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+
+const out = join('docs', 'screenshots')
+await mkdir(out, { recursive: true })
+const { build } = await import('vite')
+await build({ logLevel: 'warn' })
+
+const dataDir = await mkdtemp(join(tmpdir(), 'mp-screenshots-'))
+const relay = new RelayProcess(dataDir, await freePort(), await freePort())
+await relay.start()
+const browser = await chromium.launch(CHROMIUM_LAUNCH)
+try {
+  const tabs = await Promise.all(
+    [0, 1].map(async () => {
+      const context = await browser.newContext({
+        viewport: { width: 1200, height: 900 },
+        deviceScaleFactor: 1
+      })
+      const page = await context.newPage()
+      await page.goto(relay.url)
+      return page
+    })
+  )
+  const [publisher, searcher] = tabs as [(typeof tabs)[0], (typeof tabs)[0]]
+  await publisher.waitForFunction(() => window.p2pMarketplace?.status().directPeers === 1, undefined, {
+    timeout: 30_000
+  })
+  const { traceId } = await publisher.evaluate(
+    async () =>
+      await window.p2pMarketplace!.publish({
+        id: 'acme/left-pad',
+        version: '1.2.0',
+        title: 'Left pad',
+        description: 'Pads strings on the left, signed and shared peer to peer.',
+        license: 'MIT',
+        categories: ['text'],
+        tags: ['string', 'padding']
+      })
+  )
+  await searcher.waitForFunction(
+    () => window.p2pMarketplace?.catalog.get('acme/left-pad') != null,
+    undefined,
+    { timeout: 15_000 }
+  )
+  await searcher.getByLabel('Search text').fill('left pad')
+  await searcher.getByRole('button', { name: 'Search', exact: true }).click()
+  await searcher.getByRole('article', { name: 'Left pad' }).waitFor()
+  await searcher.screenshot({ path: join(out, 'app.png'), fullPage: false })
+
+  await publisher.evaluate(id => (location.hash = `trace=${id}`), traceId)
+  await publisher.getByRole('button', { name: 'Span publish', exact: true }).click({ timeout: 15_000 })
+  await publisher.getByRole('region', { name: 'Span details' }).waitFor()
+  await publisher.locator('mp-traces').screenshot({ path: join(out, 'trace-panel.png') })
+  console.log(`screenshots: wrote ${join(out, 'app.png')} and ${join(out, 'trace-panel.png')}`)
+} finally {
+  await browser.close()
+  await relay.stop()
+  await rm(dataDir, { recursive: true, force: true })
+}
