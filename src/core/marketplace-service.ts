@@ -2,7 +2,6 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { Key } from 'interface-datastore'
 import { fromString, toString } from 'uint8arrays'
 import { withTimeout } from './backoff.ts'
-import { MAX_LIMIT } from './catalog/catalog.ts'
 import { PACKAGES_TOPIC } from './constants.ts'
 import { latestKey, versionKey } from './dht-records.ts'
 import { describeError } from './errors.ts'
@@ -79,6 +78,12 @@ export interface MarketplaceServiceComponents {
   log: Logger
   /** @default the global tracer */
   tracer?: Tracer
+}
+
+/** A verified gossip announcement. */
+interface GossipAnnouncement {
+  record: PackageRecord
+  traceparent?: string
 }
 
 /** What a peer's answer amounted to. */
@@ -294,9 +299,9 @@ export class MarketplaceService {
     }
     return await inSpan(this.tracer, SPAN.search, attributes, undefined, async (span, ctx) => {
       const start = performance.now()
+      // records this search brings in are remembered with where they came from;
+      // everything else in the final ranking was already here
       const sources = new Map<string, { source: SearchHit['source']; from?: string }>()
-      for (const record of this.catalog.search({ ...q, offset: 0, limit: MAX_LIMIT }).records)
-        sources.set(record.id, { source: 'local' })
       const remember = (records: PackageRecord[], source: 'peer' | 'dht', from: string): void => {
         for (const r of records) if (!sources.has(r.id)) sources.set(r.id, { source, from })
       }
@@ -695,12 +700,15 @@ export class MarketplaceService {
 
   // ----------------------------------------------------------------- gossip
 
+  /** Messages the validator already decoded and verified, so delivery does not verify twice. */
+  private readonly validated = new WeakMap<Uint8Array, GossipAnnouncement>()
+
   private readonly validateGossip = async (
     propagationSource: PeerId,
     message: { data: Uint8Array }
   ): Promise<TopicValidatorResult> => {
     try {
-      await this.recordFromGossip(message.data)
+      this.validated.set(message.data, await this.decodeGossip(message.data))
       return TopicValidatorResult.Accept
     } catch (err) {
       this.log('rejected gossip from %p - %s', propagationSource, describeError(err))
@@ -714,46 +722,51 @@ export class MarketplaceService {
   ): void => {
     if (evt.detail.topic !== PACKAGES_TOPIC) return
     const from = evt.detail.from?.toString()
-    // linked (not parented) to the publisher's announce_package: a delivery is its own trace
-    let traceparent: string | undefined
-    try {
-      traceparent = (JSON.parse(toString(evt.detail.data)) as { traceparent?: string }).traceparent
-    } catch {
-      traceparent = undefined
-    }
-    const publisherSpan = traceparent != null ? trace.getSpanContext(contextFrom(traceparent)) : undefined
-    const span = this.tracer.startSpan(EXTRA_SPAN.receiveAnnouncement, {
-      attributes: {
-        [ATTR.operation]: EXTRA_SPAN.receiveAnnouncement,
-        ...(from != null ? { [ATTR.peerId]: from } : {})
-      },
-      links: publisherSpan != null ? [{ context: publisherSpan }] : []
-    })
-    this.recordFromGossip(evt.detail.data)
-      .then(async record => {
-        span.setAttributes({ [ATTR.packageId]: record.id, [ATTR.packageVersion]: record.version })
-        span.setAttribute(ATTR.accepted, (await this.catalog.add(record, 'gossip', from)) === 'added')
+    const known = this.validated.get(evt.detail.data)
+    const announcement = known != null ? Promise.resolve(known) : this.decodeGossip(evt.detail.data)
+    announcement
+      .then(async ({ record, traceparent }) => {
+        // linked (not parented) to the publisher's announce_package: a delivery is its own trace
+        const publisherSpan = traceparent != null ? trace.getSpanContext(contextFrom(traceparent)) : undefined
+        const span = this.tracer.startSpan(EXTRA_SPAN.receiveAnnouncement, {
+          attributes: {
+            [ATTR.operation]: EXTRA_SPAN.receiveAnnouncement,
+            [ATTR.packageId]: record.id,
+            [ATTR.packageVersion]: record.version,
+            ...(from != null ? { [ATTR.peerId]: from } : {})
+          },
+          links: publisherSpan != null ? [{ context: publisherSpan }] : []
+        })
+        try {
+          span.setAttribute(ATTR.accepted, (await this.catalog.add(record, 'gossip', from)) === 'added')
+        } catch (err) {
+          failSpan(span, err)
+          throw err
+        } finally {
+          span.end()
+        }
       })
       .catch(err => {
-        failSpan(span, err)
         this.log('gossip record not added - %s', describeError(err))
       })
-      .finally(() => span.end())
   }
 
   /** Decodes, verifies and checks a gossip message; throws on anything wrong. */
-  private async recordFromGossip(data: Uint8Array): Promise<PackageRecord> {
+  private async decodeGossip(data: Uint8Array): Promise<GossipAnnouncement> {
     if (data.byteLength > PROTOCOL_LIMITS.gossipMessageBytes) {
       throw new ProtocolError(
         'too-large',
         `gossip message of ${data.byteLength} bytes exceeds ${PROTOCOL_LIMITS.gossipMessageBytes}`
       )
     }
-    const message = JSON.parse(toString(data)) as { v?: unknown; record?: unknown }
+    const message = JSON.parse(toString(data)) as { v?: unknown; record?: unknown; traceparent?: unknown }
     if (message.v !== 1) throw new ProtocolError('bad-message', 'unknown gossip message version')
     const record = await verifyRecord(message.record)
     this.catalog.check(record)
-    return record
+    return {
+      record,
+      ...(typeof message.traceparent === 'string' ? { traceparent: message.traceparent } : {})
+    }
   }
 
   // ---------------------------------------------------------------- helpers
