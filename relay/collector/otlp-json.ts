@@ -4,28 +4,7 @@
  * strings or numbers) into flat span records the store can index.
  */
 
-export type AttrValue = string | number | boolean | Array<string | number | boolean> | null
-
-/** One span as the collector keeps it. */
-export interface StoredSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  startTimeUnixNano: string
-  endTimeUnixNano: string
-  /** End minus start, ms. */
-  durationMs: number
-  attributes: Record<string, AttrValue>
-  status: { code: number; message?: string }
-  links: Array<{ traceId: string; spanId: string }>
-  events: Array<{ name: string; timeUnixNano: string; attributes: Record<string, AttrValue> }>
-  resource: Record<string, AttrValue>
-  scope: string
-  /** When the collector received it, epoch ms. */
-  receivedAt: number
-}
+import type { AttrValue, StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 
 /** The body is not an OTLP/JSON traces request; the message says where. */
 export class OtlpFormatError extends Error {

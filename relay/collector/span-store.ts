@@ -2,21 +2,7 @@ import { createReadStream } from 'node:fs'
 import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { AttrValue, StoredSpan } from './otlp-json.ts'
-
-/** One trace, as the list view shows it. */
-export interface TraceSummary {
-  traceId: string
-  /** The root span's name (or the earliest span's, while the root has not arrived). */
-  name: string
-  operation?: string
-  startTimeUnixNano: string
-  durationMs: number
-  spanCount: number
-  /** `service.instance.id`s (peer ids) that contributed spans. */
-  peers: string[]
-  error: boolean
-}
+import type { AttrValue, StoredSpan, TraceSummary } from '../../src/core/telemetry/collector-api.ts'
 
 export interface TraceQuery {
   /** Traces with a span whose `operation` attribute is this (the spec's usage examples filter on it). */

@@ -1,32 +1,9 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { cardStyles } from './shared-styles.ts'
-
-/** A span as the relay's collector returns it (`GET /api/traces/:traceId`). */
-interface CollectedSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  startTimeUnixNano: string
-  durationMs: number
-  attributes: Record<string, unknown>
-  status: { code: number; message?: string }
-  links: Array<{ traceId: string; spanId: string }>
-  resource: Record<string, unknown>
-}
-
-interface TraceSummary {
-  traceId: string
-  name: string
-  operation?: string
-  durationMs: number
-  spanCount: number
-  peers: string[]
-  error: boolean
-}
+import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
 interface Row {
-  span: CollectedSpan
+  span: StoredSpan
   depth: number
   offsetMs: number
   critical: boolean
@@ -122,7 +99,7 @@ export class MpTraces extends LitElement {
   private traces: TraceSummary[] = []
   private operation = 'actions'
   private selected?: { traceId: string; rows: Row[]; totalMs: number }
-  private span?: CollectedSpan
+  private span?: StoredSpan
   private source?: EventSource
   private refreshTimer?: ReturnType<typeof setTimeout>
   private error?: string
@@ -195,7 +172,7 @@ export class MpTraces extends LitElement {
     </div>`
   }
 
-  private renderSpan(span: CollectedSpan): unknown {
+  private renderSpan(span: StoredSpan): unknown {
     return html`<div role="region" aria-label="Span details">
       <h3>${span.name}</h3>
       <table>
@@ -271,7 +248,7 @@ export class MpTraces extends LitElement {
 
   private select(traceId: string): void {
     fetch(new URL(`/api/traces/${traceId}`, this.collectorUrl))
-      .then(async res => (res.ok ? ((await res.json()) as { spans: CollectedSpan[] }).spans : []))
+      .then(async res => (res.ok ? ((await res.json()) as { spans: StoredSpan[] }).spans : []))
       .then(spans => {
         if (spans.length === 0) {
           // spans arrive a moment after the operation: try again shortly
@@ -284,43 +261,43 @@ export class MpTraces extends LitElement {
       .catch(() => {})
   }
 
-  private showSpan(span: CollectedSpan): void {
+  private showSpan(span: StoredSpan): void {
     this.span = span
     this.requestUpdate()
   }
 }
 
-function peerOf(span: CollectedSpan): string {
+function peerOf(span: StoredSpan): string {
   const peer = span.resource['service.instance.id']
   return typeof peer === 'string' ? peer : ''
 }
 
 /** Orders spans depth-first under their parents and marks the critical path (the child that ends last, recursively). */
-function waterfall(spans: CollectedSpan[]): { rows: Row[]; totalMs: number } {
-  const nanos = (s: CollectedSpan): bigint => BigInt(s.startTimeUnixNano)
+function waterfall(spans: StoredSpan[]): { rows: Row[]; totalMs: number } {
+  const nanos = (s: StoredSpan): bigint => BigInt(s.startTimeUnixNano)
   const start = spans.reduce((min, s) => (nanos(s) < min ? nanos(s) : min), nanos(spans[0]!))
   const ids = new Set(spans.map(s => s.spanId))
-  const children = new Map<string, CollectedSpan[]>()
-  const roots: CollectedSpan[] = []
+  const children = new Map<string, StoredSpan[]>()
+  const roots: StoredSpan[] = []
   for (const s of spans) {
     if (s.parentSpanId != null && ids.has(s.parentSpanId))
       children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s])
     else roots.push(s)
   }
-  const offset = (s: CollectedSpan): number => Number(nanos(s) - start) / 1e6
-  const end = (s: CollectedSpan): number => offset(s) + s.durationMs
+  const offset = (s: StoredSpan): number => Number(nanos(s) - start) / 1e6
+  const end = (s: StoredSpan): number => offset(s) + s.durationMs
   const critical = new Set<string>()
-  const mark = (s: CollectedSpan): void => {
+  const mark = (s: StoredSpan): void => {
     critical.add(s.spanId)
     const kids = children.get(s.spanId) ?? []
-    const last = kids.reduce<CollectedSpan | undefined>(
+    const last = kids.reduce<StoredSpan | undefined>(
       (a, b) => (a == null || end(b) > end(a) ? b : a),
       undefined
     )
     if (last != null) mark(last)
   }
   const rows: Row[] = []
-  const walk = (s: CollectedSpan, depth: number): void => {
+  const walk = (s: StoredSpan, depth: number): void => {
     rows.push({ span: s, depth, offsetMs: offset(s), critical: false })
     for (const c of (children.get(s.spanId) ?? []).sort((a, b) => offset(a) - offset(b))) walk(c, depth + 1)
   }
