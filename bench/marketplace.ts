@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { withRelaySession } from './relay-session.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
 import type { Browser, Page } from 'playwright-core'
@@ -36,17 +33,13 @@ export async function benchMarketplace(
   publishes: number,
   lateJoiners: number
 ): Promise<MarketplaceFigures> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-market-'))
-  const relay = new RelayProcess(dataDir, await freePort(), await freePort())
-  await relay.start()
-  const contexts = await Promise.all(Array.from({ length: tabs }, async () => await browser.newContext()))
   const found: number[] = []
   const calls: number[] = []
   const late: number[] = []
   let lateFound = 0
   let pairs = 0
-  try {
-    const pages = await Promise.all(contexts.map(async c => await c.newPage()))
+  await withRelaySession(browser, async ({ relay, openTab }) => {
+    const pages = await Promise.all(Array.from({ length: tabs }, openTab))
     await Promise.all(pages.map(async p => await p.goto(relay.url)))
     await Promise.all(
       pages.map(async p => await waitFor(p, `window.p2pMarketplace?.status().directPeers === ${tabs - 1}`))
@@ -101,9 +94,7 @@ export async function benchMarketplace(
       }
     }
     for (let j = 0; j < lateJoiners; j++) {
-      const context = await browser.newContext()
-      contexts.push(context)
-      const page = await context.newPage()
+      const page = await openTab()
       await page.goto(relay.url)
       await waitFor(page, "window.p2pMarketplace?.status().state === 'online'")
       const { ms, hit } = await page.evaluate(async () => {
@@ -117,11 +108,7 @@ export async function benchMarketplace(
         `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${hit ? 'found' : 'NOT found'}`
       )
     }
-  } finally {
-    await Promise.all(contexts.map(async c => await c.close()))
-    await relay.stop()
-    await rm(dataDir, { recursive: true, force: true })
-  }
+  })
   return {
     tabs,
     publishes,

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { withRelaySession } from './relay-session.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
 import type { Browser } from 'playwright-core'
@@ -60,12 +57,8 @@ export async function benchNetwork(
   const dialErrors: string[] = []
 
   for (let run = 0; run < runs; run++) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-'))
-    const relay = new RelayProcess(dataDir, await freePort(), await freePort())
-    await relay.start()
-    const contexts = await Promise.all(Array.from({ length: tabs }, async () => await browser.newContext()))
-    try {
-      const pages = await Promise.all(contexts.map(async c => await c.newPage()))
+    await withRelaySession(browser, async ({ relay, openTab }) => {
+      const pages = await Promise.all(Array.from({ length: tabs }, openTab))
       const started = Date.now()
       await Promise.all(pages.map(async p => await p.goto(relay.url)))
       let meshMs: number | undefined
@@ -109,11 +102,7 @@ export async function benchNetwork(
       console.log(
         `  ${tabs} tabs, run ${run + 1}/${runs}: mesh ${meshMs != null ? `${meshMs} ms` : 'INCOMPLETE'}`
       )
-    } finally {
-      await Promise.all(contexts.map(async c => await c.close()))
-      await relay.stop()
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    })
   }
 
   return {
