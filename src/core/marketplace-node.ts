@@ -64,7 +64,7 @@ export interface PeerSummary {
 
 export interface PeerChange {
   peerId: string
-  change: 'connected' | 'disconnected' | 'upgraded'
+  change: 'connected' | 'upgraded' | 'downgraded' | 'disconnected'
 }
 
 /** Milestones of a node's start-up, in ms since the node was created (`performance.now()` clock). */
@@ -350,28 +350,26 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.setProgress('stopped')
   }
 
+  /**
+   * Reports what a connection opening or closing changed for its peer:
+   * `connected` (first connection), `upgraded` (a direct WebRTC connection
+   * opened), `downgraded` (the last direct one closed, a relayed one remains),
+   * `disconnected` (no connection left). Other changes are not reported.
+   */
   private onConnection(conn: Connection, what: 'open' | 'close'): void {
     const peerId = conn.remotePeer.toString()
-    if (what === 'open' && isDirectWebRTC(conn) && this.timings.firstDirectAt == null) {
-      this.timings.firstDirectAt = now()
-    }
+    // judged on the transport, not the status: a closing connection is no longer 'open'
+    const direct = conn.direct && transportOf(conn) === 'webrtc'
+    if (what === 'open' && direct && this.timings.firstDirectAt == null) this.timings.firstDirectAt = now()
     if (what === 'open') this.reputation.seen(peerId)
-    const stillConnected =
-      this._libp2p?.getConnections(conn.remotePeer).some(c => c.status === 'open') ?? false
-    const change: PeerChange['change'] =
-      what === 'close'
-        ? stillConnected
-          ? 'upgraded'
-          : 'disconnected'
-        : isDirectWebRTC(conn)
-          ? 'upgraded'
-          : 'connected'
-    if (what === 'close' && stillConnected && isDirectWebRTC(conn)) {
-      // the direct connection went away but a relayed one remains
-      this.safeDispatchEvent('peer', { detail: { peerId, change: 'disconnected' } })
-    } else {
-      this.safeDispatchEvent('peer', { detail: { peerId, change } })
-    }
+    const open = (this._libp2p?.getConnections(conn.remotePeer) ?? []).filter(
+      c => c.status === 'open' && c.id !== conn.id
+    )
+    let change: PeerChange['change'] | undefined
+    if (what === 'open') change = direct ? 'upgraded' : open.length === 0 ? 'connected' : undefined
+    else if (open.length === 0) change = 'disconnected'
+    else if (direct && !open.some(c => isDirectWebRTC(c))) change = 'downgraded'
+    if (change != null) this.safeDispatchEvent('peer', { detail: { peerId, change } })
     this.update()
   }
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { fromString, toString } from 'uint8arrays'
-import { createMarketplaceNode } from '../../src/core/index.ts'
+import { MarketplaceNode } from '../../src/core/index.ts'
 import { freePort, startTestRelay, waitUntil } from '../helpers/relay.ts'
-import type { MarketplaceNode, NodeStatus } from '../../src/core/index.ts'
+import type { NodeStatus, PeerChange } from '../../src/core/index.ts'
 import type { RelayConfig } from '../../relay/config.ts'
 import type { Relay } from '../../relay/relay.ts'
 
@@ -18,6 +18,8 @@ describe('a relay and five Node peers', () => {
   let config: Partial<RelayConfig>
   let relay: Relay
   const nodes: MarketplaceNode[] = []
+  /** The first node's `peer` events. */
+  const changes: PeerChange[] = []
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mp-network-'))
@@ -25,7 +27,10 @@ describe('a relay and five Node peers', () => {
     config = { dataDir, port: await freePort(), relayPort: await freePort() }
     relay = (await startTestRelay(config)).relay
     for (let i = 0; i < NODES; i++) {
-      nodes.push(await createMarketplaceNode({ configUrl: relay.httpUrl }))
+      const node = new MarketplaceNode({ configUrl: relay.httpUrl })
+      if (i === 0) node.addEventListener('peer', evt => changes.push(evt.detail))
+      await node.start()
+      nodes.push(node)
     }
   })
 
@@ -62,6 +67,15 @@ describe('a relay and five Node peers', () => {
         expect(peer).toMatchObject({ direct: true, transport: 'webrtc' })
       }
     }
+    // the first node reported each upgrade as a peer event
+    const upgraded = new Set(changes.filter(c => c.change === 'upgraded').map(c => c.peerId))
+    expect([...upgraded].sort()).toEqual(
+      nodes
+        .slice(1)
+        .map(n => n.peerId)
+        .sort()
+    )
+    expect(changes.some(c => c.peerId === relay.peerId && c.change === 'connected')).toBe(true)
   })
 
   test('a gossip message published by one node reaches all the others', async () => {
@@ -106,6 +120,8 @@ describe('a relay and five Node peers', () => {
     )
     await relay.stop()
     await Promise.all(wentOffline)
+    expect(changes.some(c => c.peerId === oldPeerId && c.change === 'disconnected')).toBe(true)
+    expect(changes.some(c => c.change === 'disconnected' && c.peerId !== oldPeerId)).toBe(false)
     for (const node of nodes) expect(node.status().relays).toBe(0)
 
     relay = (await startTestRelay(config)).relay
