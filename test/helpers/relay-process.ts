@@ -10,10 +10,14 @@ export class RelayProcess {
   private child?: ChildProcess
   output = ''
 
-  constructor(dataDir: string, port: number, relayPort: number) {
+  /** Extra environment for the relay (e.g. `EMBED_ORIGINS`), over the defaults below. */
+  readonly env: Record<string, string>
+
+  constructor(dataDir: string, port: number, relayPort: number, env: Record<string, string> = {}) {
     this.dataDir = dataDir
     this.port = port
     this.relayPort = relayPort
+    this.env = env
   }
 
   get url(): string {
@@ -28,7 +32,8 @@ export class RelayProcess {
         RELAY_PORT: String(this.relayPort),
         HOST: '127.0.0.1',
         DATA_DIR: this.dataDir,
-        STATIC_DIR: 'dist'
+        STATIC_DIR: 'dist',
+        ...this.env
       },
       stdio: ['ignore', 'pipe', 'pipe']
     })
