@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import { expect, test } from './fixtures.ts'
 
 test('publish from the form in one tab, watch it appear live in another tab, and open its trace', async ({
@@ -10,6 +14,12 @@ test('publish from the form in one tab, watch it appear live in another tab, and
   await b.page.getByLabel('Search text').fill('gadget')
   await b.page.getByRole('button', { name: 'Search', exact: true }).click()
   await expect(b.page.getByRole('status').filter({ hasText: 'result(s)' })).toContainText('0 result(s)')
+
+  const health = a.page.getByRole('region', { name: 'Network health' })
+  await expect(health.locator('[data-figure="publish"]')).toBeVisible()
+  const publishesBefore = Number(
+    /^\s*(\d+)/.exec(await health.locator('[data-figure="publish"] dd').innerText())?.[1]
+  )
 
   await a.page.getByLabel('Package id *').fill('ui/gadget')
   await a.page.getByLabel('Version *').fill('1.0.0')
@@ -45,6 +55,15 @@ test('publish from the form in one tab, watch it appear live in another tab, and
   await expect(details).toContainText('package_id')
   await expect(details).toContainText('"ui/gadget"')
   await expect(details).toContainText('dht_storage_success')
+
+  // the network-health view counts the publish that just happened in its success rate
+  const figure = health.locator('[data-figure="publish"]')
+  await expect(figure).toContainText(`${publishesBefore + 1} · stored in the DHT`, { timeout: 15_000 })
+  await expect(figure).toContainText(/stored in the DHT \d+ %\s+·\s+announced\s+\d+ %/)
+  await expect(
+    health.getByRole('img', { name: /^Publish success rate: DHT \d+%, gossip \d+%/ })
+  ).toBeVisible()
+  await expect(health.locator('[data-figure="search"]')).toContainText(/p50 \d+ ms/)
 })
 
 test('invalid form input shows the field error and publishes nothing', async ({ peer }) => {
@@ -87,4 +106,54 @@ test('HTML and script payloads in a package are shown as literal text and run no
   await expect(article).toContainText('<svg onload="window.__pwned=3">')
   expect(await article.locator('img, script, svg, b').count()).toBe(0)
   expect(await b.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+})
+
+test('offline state with retry, and traces link to the configured Jaeger UI', async ({ browser }) => {
+  // a relay of its own, with a Jaeger UI configured, that this test can kill
+  const dataDir = await mkdtemp(join(tmpdir(), 'mp-e2e-ui-relay-'))
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), {
+    JAEGER_UI_URL: 'http://127.0.0.1:16686/'
+  })
+  await relay.start()
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    await page.goto(relay.url)
+    const state = page.getByTestId('node-state')
+    await expect(state).toHaveText('Online')
+
+    const { traceId } = await page.evaluate(
+      async () =>
+        await window.p2pMarketplace!.publish({
+          id: 'jaeger/linked',
+          version: '1.0.0',
+          title: 'Linked',
+          description: 'a package whose trace links to Jaeger',
+          license: 'MIT'
+        })
+    )
+    await page.goto(`${relay.url}/#trace=${traceId}`)
+    await expect(page.getByRole('link', { name: 'Open in Jaeger' })).toHaveAttribute(
+      'href',
+      `http://127.0.0.1:16686/trace/${traceId}`
+    )
+
+    // the relay goes away: the tab says so and offers a retry; once it is back, retrying reconnects
+    await relay.stop('SIGKILL')
+    await expect(state).toHaveText('Offline', { timeout: 30_000 })
+    await expect(page.getByText(/relay unreachable|lost the relay/)).toBeVisible()
+    const retry = page.getByRole('button', { name: 'Retry now' })
+    await expect(retry).toBeVisible()
+    await retry.click() // while the relay is down: the attempt fails and the tab stays offline
+    await expect(state).toHaveText('Offline')
+    await relay.start()
+    // the keeper retries by itself within 5 s; the button makes it immediate (unless it already has)
+    await retry.click({ timeout: 2_000 }).catch(() => {})
+    await expect(state).toHaveText('Online')
+    await expect(page.getByTestId('reservation')).toHaveText('reservation held')
+  } finally {
+    await context.close()
+    await relay.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
 })

@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots`: takes the README's pictures from the real app: a relay,
  * two tabs, a published package, a search from the other tab, and the publish
- * trace opened in the trace panel. Writes docs/screenshots/*.png.
+ * trace opened in the trace panel, and the network-health view. Writes docs/screenshots/*.png.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -61,7 +61,13 @@ try {
   await publisher.getByRole('button', { name: 'Span publish', exact: true }).click({ timeout: 15_000 })
   await publisher.getByRole('region', { name: 'Span details' }).waitFor()
   await publisher.locator('mp-traces').screenshot({ path: join(out, 'trace-panel.png') })
-  console.log(`screenshots: wrote ${join(out, 'app.png')} and ${join(out, 'trace-panel.png')}`)
+
+  // the network-health view once the searcher's spans have arrived and the charts have drawn
+  const health = searcher.locator('mp-health')
+  await health.locator('[data-figure="search"]').filter({ hasText: 'p50' }).waitFor({ timeout: 15_000 })
+  await health.locator('canvas').first().waitFor()
+  await health.screenshot({ path: join(out, 'network-health.png') })
+  console.log(`screenshots: wrote app.png, trace-panel.png and network-health.png to ${out}`)
 } finally {
   await browser.close()
   await relay.stop()

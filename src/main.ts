@@ -3,6 +3,7 @@ import './components/mp-peers.ts'
 import './components/mp-publish.ts'
 import './components/mp-search.ts'
 import './components/mp-traces.ts'
+import './components/mp-health.ts'
 import { nodeStore } from './app/node-store.ts'
 
 // The shell above renders at once; libp2p arrives in its own chunk.

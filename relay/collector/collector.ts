@@ -1,5 +1,6 @@
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
+import { networkHealth } from './network-health.ts'
 import { OtlpFormatError, parseOtlpJson } from './otlp-json.ts'
 import type { UpstreamForwarder } from './forwarder.ts'
 import type { SpanStore } from './span-store.ts'
@@ -27,8 +28,9 @@ class HttpError extends Error {
 /**
  * The relay's embedded OTLP/HTTP collector: `POST /v1/traces` (JSON, gzip),
  * CORS for the app and embedding sites, a query API over the stored spans
- * (`GET /api/traces`, `/api/traces/:traceId`) and a live stream
- * (`GET /api/traces/stream`, server-sent events).
+ * (`GET /api/traces`, `/api/traces/:traceId`), a live stream
+ * (`GET /api/traces/stream`, server-sent events) and aggregates of the
+ * whole network (`GET /api/network-health`).
  */
 export class Collector {
   readonly store: SpanStore
@@ -55,7 +57,13 @@ export class Collector {
   /** Handles the collector's routes; false when the request is not for it. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname
-    if (path !== '/v1/traces' && path !== '/api/traces' && !path.startsWith('/api/traces/')) return false
+    if (
+      path !== '/v1/traces' &&
+      path !== '/api/traces' &&
+      path !== HEALTH_PATH &&
+      !path.startsWith('/api/traces/')
+    )
+      return false
     if (!this.cors(req, res)) {
       send(res, 403, { error: `origin ${req.headers.origin} is not allowed; add it to EMBED_ORIGINS` })
       return true
@@ -73,6 +81,8 @@ export class Collector {
         await this.receive(req, res)
       } else if (req.method !== 'GET') {
         throw new HttpError(405, 'the query API is read-only (GET)')
+      } else if (path === HEALTH_PATH) {
+        send(res, 200, networkHealth(this.store.spans(), parseWindow(url)))
       } else if (path === '/api/traces') {
         send(res, 200, { traces: this.store.query(parseQuery(url)) })
       } else if (path === '/api/traces/stream') {
@@ -152,6 +162,22 @@ export class Collector {
     res.setHeader('Vary', 'Origin')
     return true
   }
+}
+
+const HEALTH_PATH = '/api/network-health'
+
+function parseWindow(url: URL): Parameters<typeof networkHealth>[1] {
+  const number = (name: string, min: number, max: number): number | undefined => {
+    const raw = url.searchParams.get(name)
+    if (raw == null) return undefined
+    const value = Number(raw)
+    if (!Number.isFinite(value) || value < min || value > max)
+      throw new HttpError(400, `${name} must be a number of milliseconds from ${min} to ${max}`)
+    return value
+  }
+  const windowMs = number('windowMs', 1000, 7 * 24 * 3600_000)
+  const bucketMs = number('bucketMs', 100, 24 * 3600_000)
+  return { ...(windowMs != null ? { windowMs } : {}), ...(bucketMs != null ? { bucketMs } : {}) }
 }
 
 function parseQuery(url: URL): Parameters<SpanStore['query']>[0] {

@@ -41,7 +41,7 @@ export async function boot(store: NodeStore): Promise<void> {
       WebTracerProvider
     )
     const node = new MarketplaceNode({ config, datastore, privateKey, tracerProvider: provider, spanEvents })
-    store.setNode(node, persistent)
+    store.setNode(node, config, persistent)
     await node.start()
     window.p2pMarketplace = node
     window.dispatchEvent(new CustomEvent('p2p-marketplace:ready', { detail: node }))

@@ -1,3 +1,4 @@
+import type { RuntimeConfig } from '../core/config.ts'
 import type { MarketplaceNode } from '../core/marketplace-node.ts'
 
 /**
@@ -6,13 +7,16 @@ import type { MarketplaceNode } from '../core/marketplace-node.ts'
  */
 export class NodeStore extends EventTarget {
   node?: MarketplaceNode
+  /** The relay's runtime configuration, once fetched. */
+  config?: RuntimeConfig
   /** A fatal start-up error (bad runtime config, storage refused, …). */
   error?: string
   /** Whether the identity is persisted (false when another tab of this browser owns it). */
   persistentIdentity = true
 
-  setNode(node: MarketplaceNode, persistentIdentity: boolean): void {
+  setNode(node: MarketplaceNode, config: RuntimeConfig, persistentIdentity: boolean): void {
     this.node = node
+    this.config = config
     this.persistentIdentity = persistentIdentity
     node.addEventListener('status', () => this.changed())
     node.addEventListener('peer', () => this.changed())

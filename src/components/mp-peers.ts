@@ -2,7 +2,7 @@ import { LitElement, css, html } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
 
-/** Connected peers: transport, direct or relayed, reputation. */
+/** Connected peers: transport, direct or relayed, reputation, average response time; live. */
 export class MpPeers extends LitElement {
   static override styles = [
     cardStyles,
@@ -44,6 +44,7 @@ export class MpPeers extends LitElement {
                   <th scope="col">Transport</th>
                   <th scope="col">Path</th>
                   <th scope="col" class="wide">Reputation</th>
+                  <th scope="col" class="wide">Avg response</th>
                 </tr>
               </thead>
               <tbody>
@@ -64,6 +65,7 @@ export class MpPeers extends LitElement {
                         ></meter>
                         ${p.reputation.toFixed(2)}
                       </td>
+                      <td class="wide">${p.avgResponseMs != null ? `${p.avgResponseMs} ms` : '–'}</td>
                     </tr>`
                 )}
               </tbody>

@@ -1,4 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit'
+import { CollectorClient, defaultRelayUrl } from '../app/collector-client.ts'
+import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
@@ -25,7 +27,8 @@ const OPERATIONS = [
  * The live trace panel: recent traces from the relay's collector (updated by
  * server-sent events), a waterfall of the selected trace with every peer's
  * spans nested under their parents and the critical path marked, and a span
- * detail view with every attribute, the status and the links.
+ * detail view with every attribute, the status and the links; "Open in
+ * Jaeger" when the relay names a Jaeger UI.
  */
 export class MpTraces extends LitElement {
   static override styles = [
@@ -94,20 +97,24 @@ export class MpTraces extends LitElement {
     `
   ]
 
-  /** Base URL of the relay whose collector to read; defaults to the page's origin. */
-  collectorUrl = new URLSearchParams(location.search).get('relay') ?? location.origin
+  /** HTTP origin of the relay whose collector to read (set before connecting); defaults to `?relay=` or the page's origin. */
+  relay = defaultRelayUrl()
+  private readonly store = new NodeController(this).store
   private traces: TraceSummary[] = []
   private operation = 'actions'
   private selected?: { traceId: string; rows: Row[]; totalMs: number }
   private span?: StoredSpan
-  private source?: EventSource
+  private unsubscribe?: () => void
   private refreshTimer?: ReturnType<typeof setTimeout>
   private error?: string
 
+  private get collector(): CollectorClient {
+    return CollectorClient.for(this.relay)
+  }
+
   override connectedCallback(): void {
     super.connectedCallback()
-    this.source = new EventSource(new URL('/api/traces/stream', this.collectorUrl))
-    this.source.addEventListener('spans', () => this.scheduleRefresh())
+    this.unsubscribe = this.collector.subscribe(() => this.scheduleRefresh())
     addEventListener('hashchange', this.onHash)
     this.refresh()
     this.onHash()
@@ -115,7 +122,7 @@ export class MpTraces extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.source?.close()
+    this.unsubscribe?.()
     removeEventListener('hashchange', this.onHash)
     clearTimeout(this.refreshTimer)
   }
@@ -150,8 +157,21 @@ export class MpTraces extends LitElement {
   }
 
   private renderWaterfall(selected: NonNullable<MpTraces['selected']>): unknown {
+    const jaeger = this.store.config?.jaegerUrl
     return html`<div role="region" aria-label="Trace waterfall" data-trace-id=${selected.traceId}>
       <h3>Trace <code>${selected.traceId}</code> (${selected.totalMs.toFixed(1)} ms)</h3>
+      ${
+        jaeger != null
+          ? html`<p>
+              <a
+                href=${`${jaeger.replace(/\/+$/, '')}/trace/${selected.traceId}`}
+                target="_blank"
+                rel="noopener noreferrer"
+                >Open in Jaeger</a
+              >
+            </p>`
+          : nothing
+      }
       ${selected.rows.map(
         row =>
           html`<button
@@ -229,26 +249,24 @@ export class MpTraces extends LitElement {
   }
 
   private refresh(): void {
-    const url = new URL('/api/traces', this.collectorUrl)
-    url.searchParams.set('limit', this.operation === 'actions' ? '200' : '30')
-    if (this.operation !== '' && this.operation !== 'actions')
-      url.searchParams.set('operation', this.operation)
-    fetch(url)
-      .then(async res => ((await res.json()) as { traces: TraceSummary[] }).traces)
+    const params: Record<string, string> = { limit: this.operation === 'actions' ? '200' : '30' }
+    if (this.operation !== '' && this.operation !== 'actions') params.operation = this.operation
+    this.collector
+      .traces(params)
       .then(traces => {
         this.traces =
           this.operation === 'actions' ? traces.filter(t => ACTIONS.has(t.name)).slice(0, 30) : traces
         this.error = undefined
       })
       .catch((err: unknown) => {
-        this.error = `the collector is unreachable: ${String(err)}`
+        this.error = (err as Error).message
       })
       .finally(() => this.requestUpdate())
   }
 
   private select(traceId: string): void {
-    fetch(new URL(`/api/traces/${traceId}`, this.collectorUrl))
-      .then(async res => (res.ok ? ((await res.json()) as { spans: StoredSpan[] }).spans : []))
+    this.collector
+      .trace(traceId)
       .then(spans => {
         if (spans.length === 0) {
           // spans arrive a moment after the operation: try again shortly

@@ -15,6 +15,8 @@ export interface RuntimeConfig {
   otlpTracesEndpoint?: string
   /** Version of the relay that served this document. */
   version?: string
+  /** Jaeger UI base URL, when the operator runs one: traces link to `<url>/trace/<trace id>`. */
+  jaegerUrl?: string
 }
 
 /**
@@ -52,9 +54,13 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
   if (d.otlpTracesEndpoint != null && typeof d.otlpTracesEndpoint !== 'string') {
     throw new InvalidConfigError('runtime config: "otlpTracesEndpoint" must be a URL string')
   }
+  if (d.jaegerUrl != null && (typeof d.jaegerUrl !== 'string' || !/^https?:\/\//.test(d.jaegerUrl))) {
+    throw new InvalidConfigError('runtime config: "jaegerUrl" must be an http(s) URL')
+  }
   return {
     relays,
     iceServers: iceServers as RuntimeConfig['iceServers'],
+    ...(typeof d.jaegerUrl === 'string' ? { jaegerUrl: d.jaegerUrl } : {}),
     ...(typeof d.otlpTracesEndpoint === 'string' ? { otlpTracesEndpoint: d.otlpTracesEndpoint } : {}),
     ...(typeof d.version === 'string' ? { version: d.version } : {})
   }

@@ -1,0 +1,104 @@
+import type { NetworkHealth, StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
+
+/**
+ * The UI's access to a relay's embedded collector: its query API and one
+ * shared live stream (server-sent events) per relay, however many panels
+ * listen, so a page keeps a single long-lived connection to the relay.
+ */
+export class CollectorClient {
+  readonly baseUrl: string
+  private source?: EventSource
+  private readonly listeners = new Set<(spans: StoredSpan[]) => void>()
+
+  private static readonly clients = new Map<string, CollectorClient>()
+
+  /** The client of the relay at `baseUrl` (one per relay per page). */
+  static for(baseUrl: string): CollectorClient {
+    const key = new URL(baseUrl).origin
+    let client = CollectorClient.clients.get(key)
+    if (client == null) CollectorClient.clients.set(key, (client = new CollectorClient(key)))
+    return client
+  }
+
+  private constructor(baseUrl: string) {
+    this.baseUrl = baseUrl
+  }
+
+  /** Newest traces first; `params` are the query API's (`operation`, `name`, `limit`, `attr.*`). */
+  async traces(params: Record<string, string> = {}): Promise<TraceSummary[]> {
+    return (await this.get<{ traces: TraceSummary[] }>('/api/traces', params)).traces
+  }
+
+  /** The spans of one trace; empty while none has arrived yet. */
+  async trace(traceId: string): Promise<StoredSpan[]> {
+    try {
+      return (await this.get<{ spans: StoredSpan[] }>(`/api/traces/${encodeURIComponent(traceId)}`)).spans
+    } catch (err) {
+      if (err instanceof CollectorError && err.status === 404) return []
+      throw err
+    }
+  }
+
+  async networkHealth(windowMs: number, bucketMs: number): Promise<NetworkHealth> {
+    return await this.get<NetworkHealth>('/api/network-health', {
+      windowMs: String(windowMs),
+      bucketMs: String(bucketMs)
+    })
+  }
+
+  /** Calls `listener` with every batch of spans the collector receives; returns the unsubscribe. */
+  subscribe(listener: (spans: StoredSpan[]) => void): () => void {
+    this.listeners.add(listener)
+    if (this.source == null) {
+      // EventSource reconnects by itself after the relay restarts
+      this.source = new EventSource(new URL('/api/traces/stream', this.baseUrl))
+      this.source.addEventListener('spans', (event: MessageEvent<string>) => {
+        let spans: StoredSpan[]
+        try {
+          spans = JSON.parse(event.data) as StoredSpan[]
+        } catch {
+          return
+        }
+        for (const l of this.listeners) l(spans)
+      })
+    }
+    return () => {
+      this.listeners.delete(listener)
+      if (this.listeners.size === 0) {
+        this.source?.close()
+        this.source = undefined
+      }
+    }
+  }
+
+  private async get<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+    const url = new URL(path, this.baseUrl)
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    let res: Response
+    try {
+      res = await fetch(url)
+    } catch (err) {
+      throw new CollectorError(0, `the collector at ${this.baseUrl} is unreachable (${String(err)})`)
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: string }
+      throw new CollectorError(res.status, body.error ?? `the collector answered ${res.status}`)
+    }
+    return (await res.json()) as T
+  }
+}
+
+/** The collector could not be reached (`status` 0) or refused the request. */
+export class CollectorError extends Error {
+  readonly status: number
+  constructor(status: number, message: string) {
+    super(message)
+    this.name = 'CollectorError'
+    this.status = status
+  }
+}
+
+/** The relay this page talks to: `?relay=<http origin>` or the page's own origin. */
+export function defaultRelayUrl(): string {
+  return new URLSearchParams(location.search).get('relay') ?? location.origin
+}
