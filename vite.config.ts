@@ -10,6 +10,8 @@ const relayHttp = process.env.RELAY_HTTP ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
   root: 'src',
+  // relative URLs between chunks: the widget's chunks load from the relay even on another site's page
+  base: './',
   define: { __APP_VERSION__: JSON.stringify(version) },
   publicDir: '../public',
   build: {
@@ -19,7 +21,16 @@ export default defineConfig({
     sourcemap: true,
     reportCompressedSize: false,
     // libp2p is one lazy chunk of ~800 kB by design; the shell stays small
-    chunkSizeWarningLimit: 1200
+    chunkSizeWarningLimit: 1200,
+    rollupOptions: {
+      // the app, and the embeddable widget at a stable URL (/widget/p2p-marketplace.js);
+      // they share their chunks, libp2p included
+      input: { app: 'src/index.html', widget: 'src/widget/p2p-marketplace.ts' },
+      output: {
+        entryFileNames: chunk =>
+          chunk.name === 'widget' ? 'widget/p2p-marketplace.js' : 'assets/[name]-[hash].js'
+      }
+    }
   },
   server: {
     host: '127.0.0.1',

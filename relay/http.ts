@@ -20,7 +20,23 @@ export interface HttpServerInit {
  */
 export function createHttpServer(init: HttpServerInit): Server {
   const serveStatic = existsSync(init.staticDir)
-    ? sirv(init.staticDir, { single: true, etag: true, gzip: false, brotli: false, dev: false })
+    ? sirv(init.staticDir, {
+        single: true,
+        etag: true,
+        gzip: false,
+        brotli: false,
+        dev: false,
+        setHeaders: (res, path) => {
+          // the widget's script and chunks are loaded by other sites' pages (module scripts need CORS);
+          // hashed chunks never change, the widget's stable URL is revalidated
+          if (path.startsWith('/widget/') || path.startsWith('/assets/'))
+            res.setHeader('Access-Control-Allow-Origin', '*')
+          res.setHeader(
+            'Cache-Control',
+            path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
+          )
+        }
+      })
     : undefined
 
   return createServer((req, res) => {

@@ -17,19 +17,27 @@ declare global {
 
 declare const __APP_VERSION__: string
 
+export interface BootOptions {
+  /** The relay's HTTP origin (or its `/config.json` URL). */
+  relay: string
+  /** Export spans here instead of the relay's collector. */
+  otlp?: string
+  /** Expose the node as `window.p2pMarketplace` (the app does; the widget does not touch the host's globals). */
+  global: boolean
+}
+
 /**
- * Starts this tab's node. Loaded lazily: everything libp2p lives behind this
- * module. URL parameters: `?relay=<http origin>` bootstraps from another relay
- * than the page's; `?otlp=<url>` exports this tab's spans straight to another
- * collector instead of the relay's.
+ * Starts this page's node. Loaded lazily: everything libp2p lives behind this
+ * module. The app passes `?relay=<http origin>` (bootstrap from another relay
+ * than the page's) and `?otlp=<url>` (export this tab's spans straight to
+ * another collector) from its URL; the widget passes its attributes.
  */
-export async function boot(store: NodeStore): Promise<void> {
+export async function boot(store: NodeStore, options: BootOptions): Promise<void> {
   try {
-    const params = new URLSearchParams(location.search)
     const { datastore, persistent } = await openBrowserStorage()
     const privateKey = await loadOrCreateIdentity(datastore)
-    const config = await fetchRuntimeConfig(params.get('relay') ?? location.origin)
-    const endpoint = params.get('otlp') ?? config.otlpTracesEndpoint
+    const config = await fetchRuntimeConfig(options.relay)
+    const endpoint = options.otlp ?? config.otlpTracesEndpoint
     // the web SDK: batch processor that flushes when the page is hidden, bounded queue
     const { provider, spanEvents } = createTracerProvider(
       peerIdFromPrivateKey(privateKey).toString(),
@@ -43,8 +51,10 @@ export async function boot(store: NodeStore): Promise<void> {
     const node = new MarketplaceNode({ config, datastore, privateKey, tracerProvider: provider, spanEvents })
     store.setNode(node, config, persistent)
     await node.start()
-    window.p2pMarketplace = node
-    window.dispatchEvent(new CustomEvent('p2p-marketplace:ready', { detail: node }))
+    if (options.global) {
+      window.p2pMarketplace = node
+      window.dispatchEvent(new CustomEvent('p2p-marketplace:ready', { detail: node }))
+    }
     addEventListener('pagehide', () => {
       void provider.forceFlush().finally(() => node.stop())
     })

@@ -57,6 +57,11 @@ export class MpPublish extends LitElement {
     `
   ]
 
+  /**
+   * Where "View its trace" points: '' = this page's trace panel (`#trace=…`);
+   * the widget sets the relay's app, opened in a new tab. Set before connecting.
+   */
+  traceBase = ''
   private readonly ctl = new NodeController(this)
   private errors: Partial<Record<FieldName | '(manifest)', string>> = {}
   private busy = false
@@ -68,7 +73,7 @@ export class MpPublish extends LitElement {
     const ready = node != null && node.status().state !== 'starting'
     return html`<section aria-labelledby="publish-title">
       <h2 id="publish-title">Publish a package</h2>
-      <form @submit=${this.submit} novalidate>
+      <form @submit=${this.submit} novalidate part="publish-form">
         ${FIELDS.map(field => {
           const error = this.errors[field.name]
           const id = `field-${field.name}`
@@ -97,7 +102,7 @@ export class MpPublish extends LitElement {
             >
           </label>`
         })}
-        <button type="submit" ?disabled=${!ready || this.busy}>
+        <button type="submit" part="button" ?disabled=${!ready || this.busy}>
           ${this.busy ? 'Publishing…' : 'Publish'}
         </button>
       </form>
@@ -108,7 +113,12 @@ export class MpPublish extends LitElement {
               Published <strong>${this.result.id}@${this.result.version}</strong>:
               ${this.result.dhtStored ? 'stored in the DHT' : 'not stored in the DHT (no server acknowledged)'},
               ${this.result.announced ? 'announced to peers' : 'not announced (no peer listening yet)'}.
-              <a href=${`#trace=${this.result.traceId}`}>View its trace</a>
+              <a
+                href=${`${this.traceBase}#trace=${this.result.traceId}`}
+                target=${this.traceBase === '' ? '_self' : '_blank'}
+                rel="noopener"
+                >View its trace</a
+              >
             </div>`
           : nothing
       }

@@ -75,6 +75,9 @@ export class MpSearch extends LitElement {
     `
   ]
 
+  /** Text searched for as soon as the node is online (the widget's `query` attribute); set before connecting. */
+  initialQuery = ''
+  private initialDone = false
   private readonly ctl = new NodeController(this)
   private query?: SearchQuery
   private hits: SearchHit[] = []
@@ -88,15 +91,26 @@ export class MpSearch extends LitElement {
     const ready = node != null && node.status().state !== 'starting'
     return html`<section aria-labelledby="search-title">
       <h2 id="search-title">Find packages</h2>
-      <form @submit=${this.submit} role="search">
+      <form @submit=${this.submit} role="search" part="search-form">
         <label for="search-text"
-          >Search text <input id="search-text" name="text" type="search" placeholder="left pad"
+          >Search text
+          <input
+            id="search-text"
+            name="text"
+            type="search"
+            placeholder="left pad"
+            part="input"
+            .value=${this.initialQuery}
         /></label>
         <label for="search-categories"
-          >Categories <input id="search-categories" name="categories" placeholder="text, ui"
+          >Categories <input id="search-categories" name="categories" placeholder="text, ui" part="input"
         /></label>
-        <label for="search-tags">Tags <input id="search-tags" name="tags" placeholder="string" /></label>
-        <button type="submit" ?disabled=${!ready || this.busy}>${this.busy ? 'Searching…' : 'Search'}</button>
+        <label for="search-tags"
+          >Tags <input id="search-tags" name="tags" placeholder="string" part="input"
+        /></label>
+        <button type="submit" part="button" ?disabled=${!ready || this.busy}>
+          ${this.busy ? 'Searching…' : 'Search'}
+        </button>
       </form>
       ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
       <p class="summary" role="status">${this.summary}</p>
@@ -104,7 +118,7 @@ export class MpSearch extends LitElement {
         ${this.liveHits().map(
           hit =>
             html`<li>
-              <article aria-label=${hit.title}>
+              <article aria-label=${hit.title} part="result">
                 <h3>${hit.title}</h3>
                 <div><code>${hit.id}</code> ${hit.version}</div>
                 <p>${hit.description}</p>
@@ -119,7 +133,9 @@ export class MpSearch extends LitElement {
                   from
                   ${hit.source === 'local' ? 'this node' : hit.source === 'dht' ? 'the DHT' : `peer ${short(hit.from ?? '')}`}
                 </div>
-                <button @click=${() => this.open(hit)} aria-label=${`Details of ${hit.id}`}>Details</button>
+                <button @click=${() => this.open(hit)} aria-label=${`Details of ${hit.id}`} part="button">
+                  Details
+                </button>
               </article>
             </li>`
         )}
@@ -151,7 +167,7 @@ export class MpSearch extends LitElement {
       ['Published', record.publishedAt],
       ['All versions', versions.join(', ')]
     ]
-    return html`<div role="region" aria-label="Package details">
+    return html`<div role="region" aria-label="Package details" part="details">
       <h3>${record.title}</h3>
       <dl>
         ${rows
@@ -176,15 +192,26 @@ export class MpSearch extends LitElement {
       .records.map(record => ({ ...record, ...(known.get(record.id) ?? { source: 'local' as const }) }))
   }
 
+  override updated(): void {
+    if (this.initialDone || this.initialQuery === '') return
+    if (this.ctl.store.node?.status().state !== 'online') return
+    this.initialDone = true
+    this.search({ text: this.initialQuery, limit: 50 })
+  }
+
   private readonly submit = (event: SubmitEvent): void => {
     event.preventDefault()
     const data = new FormData(event.target as HTMLFormElement)
-    const query: SearchQuery = {
+    this.search({
       text: textOf(data.get('text')),
       categories: list(data.get('categories')),
       tags: list(data.get('tags')),
       limit: 50
-    }
+    })
+  }
+
+  /** Runs a search across the network and shows its results (kept live as packages arrive). */
+  search(query: SearchQuery): void {
     const node = this.ctl.store.node
     if (node == null) return
     this.busy = true

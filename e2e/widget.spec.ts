@@ -1,0 +1,246 @@
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { expect, test } from './fixtures.ts'
+import type { Page } from '@playwright/test'
+import type { Server } from 'node:http'
+
+/**
+ * The widget as another site uses it: the demo page (public/demo/index.html)
+ * served from a different origin (its own port), loading the widget with one
+ * script tag from the relay, which lists that origin in EMBED_ORIGINS.
+ */
+let relay: RelayProcess
+let host: Server
+let hostUrl: string
+let dataDir: string
+
+test.beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'mp-e2e-widget-'))
+  const hostPort = await freePort()
+  hostUrl = `http://127.0.0.1:${hostPort}`
+  relay = new RelayProcess(dataDir, await freePort(), await freePort(), { EMBED_ORIGINS: hostUrl })
+  await relay.start()
+  const demo = await readFile('public/demo/index.html', 'utf8')
+  const script = `${relay.url}/widget/p2p-marketplace.js`
+  const tag = (src: string): string => `<script type="module" src="${src}"></script>`
+  const pages: Record<string, string> = {
+    '/': demo.replace(tag('../widget/p2p-marketplace.js'), tag(script)),
+    // the same page before any widget script ran: the host's own styles, untouched
+    '/no-widget': demo.replace(tag('../widget/p2p-marketplace.js'), ''),
+    // the script twice, and a second copy of it (another URL: another module instance)
+    '/twice': demo.replace(
+      tag('../widget/p2p-marketplace.js'),
+      tag(script) + tag(script) + tag(`${script}?copy=2`)
+    )
+  }
+  host = createServer((req, res) => {
+    const page = pages[new URL(req.url ?? '/', hostUrl).pathname]
+    if (page == null) return res.writeHead(404).end()
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(page)
+  })
+  await new Promise<void>(resolve => host.listen(hostPort, '127.0.0.1', resolve))
+})
+
+test.afterAll(async () => {
+  await new Promise(resolve => host?.close(resolve))
+  await relay?.stop()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+/** Opens a host page in a fresh context, failing the test on any uncaught page error. */
+async function openHost(browser: import('@playwright/test').Browser, path = '/'): Promise<Page> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', err => {
+    throw new Error(`page error on the host page: ${err.message}`)
+  })
+  await page.goto(`${hostUrl}${path}`)
+  return page
+}
+
+const online = async (page: Page, id: string): Promise<void> => {
+  await expect(page.locator(`#${id}`).getByRole('status').first()).toContainText('Online', {
+    timeout: 30_000
+  })
+}
+
+test('another site embeds the widget with one script tag: online, search, results, events, tracing', async ({
+  browser
+}) => {
+  // a package published by a person in the app, on the relay's own origin
+  const publisherContext = await browser.newContext()
+  const publisher = await publisherContext.newPage()
+  await publisher.goto(relay.url)
+  await publisher.waitForFunction(() => window.p2pMarketplace?.status().state === 'online')
+  await publisher.evaluate(
+    async () =>
+      await window.p2pMarketplace!.publish({
+        id: 'acme/left-pad',
+        version: '1.0.0',
+        title: 'Left pad',
+        description: 'Pads strings on the left',
+        license: 'MIT',
+        tags: ['string', 'pad']
+      })
+  )
+
+  const page = await openHost(browser)
+  // the widgets render at once, before libp2p has loaded
+  await expect(page.locator('#side-widget').getByRole('heading', { name: 'Padding packages' })).toBeVisible()
+  await online(page, 'main-widget')
+  await online(page, 'side-widget')
+
+  // the side widget searched for its `query` attribute once online
+  const side = page.locator('#side-widget')
+  const result = side.getByRole('article', { name: 'Left pad' })
+  await expect(result).toBeVisible({ timeout: 15_000 })
+  await expect(result).toContainText('signed by')
+
+  // two widgets, one node; `marketplace` is the contract's API, and the host's globals are left alone
+  const shared = await page.evaluate(() => {
+    const [a, b] = ['main-widget', 'side-widget'].map(
+      id =>
+        document.getElementById(id) as HTMLElement & {
+          marketplace?: { peerId: string; status(): { state: string } }
+        }
+    )
+    return {
+      same: a?.marketplace != null && a.marketplace === b?.marketplace,
+      peerId: a?.marketplace?.peerId,
+      state: a?.marketplace?.status().state,
+      global: 'p2pMarketplace' in window
+    }
+  })
+  expect(shared).toMatchObject({ same: true, state: 'online', global: false })
+
+  // a person opens a package: the host page hears it (composed, bubbling events)
+  await result.getByRole('button', { name: 'Details of acme/left-pad' }).click()
+  await expect(side.getByRole('region', { name: 'Package details' })).toContainText(
+    'Pads strings on the left'
+  )
+  const events = page.getByRole('list', { name: 'Widget events' })
+  await expect(events).toContainText('mp-select from #side-widget: {"id":"acme/left-pad","version":"1.0.0"}')
+  await expect(events).toContainText('mp-ready from #main-widget')
+
+  // publishing from the main widget's form
+  const main = page.locator('#main-widget')
+  await main.getByLabel('Package id *').fill('shop/right-pad')
+  await main.getByLabel('Version *').fill('2.0.0')
+  await main.getByLabel('Title *').fill('Right pad')
+  await main.getByLabel('Description *').fill('Pads strings on the right')
+  await main.getByLabel('License (SPDX) *').fill('MIT')
+  await main.getByRole('button', { name: 'Publish', exact: true }).click()
+  await expect(main.getByTestId('publish-result')).toContainText('Published shop/right-pad@2.0.0')
+  await expect(events).toContainText('mp-published from #main-widget')
+  await expect(main.getByRole('link', { name: 'View its trace' })).toHaveAttribute(
+    'href',
+    new RegExp(`^${relay.url}/#trace=[0-9a-f]{32}$`)
+  )
+  // …and the person in the app finds it
+  await expect
+    .poll(
+      async () =>
+        await publisher.evaluate(
+          async () => (await window.p2pMarketplace!.getPackage('shop/right-pad'))?.title
+        ),
+      {
+        timeout: 15_000
+      }
+    )
+    .toBe('Right pad')
+
+  // tracing works as in the app: the widget's spans reach the relay's collector from the other origin
+  await expect
+    .poll(
+      async () => {
+        const res = await fetch(`${relay.url}/api/traces?name=publish&attr.package_id=shop/right-pad`)
+        const { traces } = (await res.json()) as { traces: Array<{ peers: string[] }> }
+        return traces.flatMap(t => t.peers)
+      },
+      { timeout: 20_000 }
+    )
+    .toContain(shared.peerId)
+  await publisherContext.close()
+  await page.context().close()
+})
+
+test("the host's CSS does not reach into the widget, and the widget's CSS does not leak out", async ({
+  browser
+}) => {
+  const hostStyles = async (page: Page): Promise<unknown> =>
+    await page.evaluate(() => {
+      const pick = (el: Element | null): Record<string, string> => {
+        const s = getComputedStyle(el!)
+        return {
+          color: s.color,
+          font: s.fontFamily,
+          size: s.fontSize,
+          transform: s.textTransform,
+          bg: s.backgroundColor
+        }
+      }
+      return {
+        h2: pick(document.querySelector('#catalog-title')),
+        body: pick(document.body),
+        p: pick(document.querySelector('main p'))
+      }
+    })
+  const bare = await openHost(browser, '/no-widget')
+  const before = await hostStyles(bare)
+  await bare.context().close()
+
+  const page = await openHost(browser)
+  await online(page, 'main-widget')
+  expect(await hostStyles(page)).toEqual(before)
+
+  const inside = await page.evaluate(() => {
+    const widget = document.getElementById('main-widget')!
+    const search = widget.shadowRoot!.querySelector('mp-search')!
+    const button = search.shadowRoot!.querySelector('button[type="submit"]')!
+    const h2 = search.shadowRoot!.querySelector('h2')!
+    const style = (el: Element): CSSStyleDeclaration => getComputedStyle(el)
+    return {
+      buttonBg: style(button).backgroundColor,
+      buttonBorder: style(button).borderStyle,
+      buttonFont: style(button).fontFamily,
+      h2Color: style(h2).color,
+      h2Transform: style(h2).textTransform,
+      heading: style(widget.shadowRoot!.querySelector('h2')!).color,
+      widgetFont: style(widget.shadowRoot!.querySelector('.widget')!).fontFamily
+    }
+  })
+  // not the host's hotpink dashed buttons, uppercase pink headings or Georgia…
+  expect(inside.buttonBorder).not.toBe('dashed')
+  expect(inside.h2Color).not.toBe('rgb(176, 48, 106)')
+  expect(inside.h2Transform).toBe('none')
+  expect(inside.widgetFont).not.toContain('Georgia')
+  expect(inside.buttonFont).not.toContain('Georgia')
+  // …but the theme the host chose on purpose, through ::part()
+  expect(inside.buttonBg).toBe('rgb(239, 230, 248)')
+  expect(inside.heading).toBe('rgb(90, 45, 130)')
+  await page.context().close()
+})
+
+test('loading the script twice, and a second copy of it, is harmless', async ({ browser }) => {
+  const health = (await (await fetch(`${relay.url}/healthz`)).json()) as { packages: number }
+  expect(health.packages).toBeGreaterThanOrEqual(2)
+  const page = await openHost(browser, '/twice')
+  await online(page, 'main-widget')
+  await online(page, 'side-widget')
+  const nodes = await page.evaluate(() => {
+    const ids = ['main-widget', 'side-widget'].map(
+      id =>
+        (document.getElementById(id) as HTMLElement & { marketplace?: { peerId: string } }).marketplace
+          ?.peerId
+    )
+    return new Set(ids).size
+  })
+  expect(nodes).toBe(1)
+  await expect(page.locator('#side-widget').getByRole('article', { name: 'Left pad' })).toBeVisible({
+    timeout: 15_000
+  })
+  await page.context().close()
+})
