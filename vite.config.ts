@@ -20,6 +20,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     reportCompressedSize: false,
+    // dist/.vite/manifest.json: which chunks load first and which lazily (read by the UI benchmark)
+    manifest: true,
     // libp2p is one lazy chunk of ~800 kB by design; the shell stays small
     chunkSizeWarningLimit: 1200,
     rollupOptions: {

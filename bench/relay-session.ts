@@ -11,15 +11,16 @@ export interface RelaySession {
 }
 
 /**
- * Runs `fn` with a fresh relay process (free ports, temporary DATA_DIR) and
+ * Runs `fn` with a fresh relay process (free ports, temporary DATA_DIR, extra `env`) and
  * closes every tab it opened, stops the relay and removes its data afterwards.
  */
 export async function withRelaySession<T>(
   browser: Browser,
-  fn: (session: RelaySession) => Promise<T>
+  fn: (session: RelaySession) => Promise<T>,
+  env: Record<string, string> = {}
 ): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mp-bench-'))
-  const relay = new RelayProcess(dataDir, await freePort(), await freePort())
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), env)
   await relay.start()
   const contexts: BrowserContext[] = []
   try {

@@ -13,6 +13,8 @@ import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
+import { benchUi } from './ui.ts'
+import type { UiFigures } from './ui.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NetworkFigures } from './network.ts'
@@ -29,7 +31,8 @@ const scale = smoke
       lateJoiners: 1,
       catalogs: [1_000],
       queries: 20,
-      tracedOperations: 3
+      tracedOperations: 3,
+      uiRuns: 1
     }
   : {
       network: [
@@ -41,7 +44,8 @@ const scale = smoke
       lateJoiners: 3,
       catalogs: [10_000, 100_000],
       queries: 300,
-      tracedOperations: 60
+      tracedOperations: 60,
+      uiRuns: 5
     }
 
 console.log('bench: building the web app…')
@@ -51,7 +55,10 @@ await build({ logLevel: 'warn' })
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
 const network: NetworkFigures[] = []
 let marketplace: MarketplaceFigures
+let ui: UiFigures
 try {
+  console.log(`bench: app and widget load, ${scale.uiRuns} cold visits each`)
+  ui = await benchUi(browser, scale.uiRuns)
   for (const [tabs = 2, runs = 1] of scale.network) {
     console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
     network.push(await benchNetwork(browser, tabs, runs))
@@ -83,6 +90,7 @@ const result = {
     browser: browser.version()
   },
   smoke,
+  ui,
   network,
   marketplace,
   localSearch,
@@ -93,6 +101,13 @@ writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\
 
 const fmt = (s: Summary): string => `${s.median} / ${s.p95}`
 const lines = [
+  `### Web app and widget (${ui.runs} cold visits; ms from navigation, median / p95)`,
+  '',
+  `- app JS, gzip: ${ui.app.initialGzipKB} KB initial, ${ui.app.lazyGzipKB} KB lazy (libp2p only in the lazy part: ${ui.app.libp2pOnlyLazy ? 'yes' : 'NO'})`,
+  `- app: first paint ${fmt(ui.app.firstPaintMs)}, shell ready ${fmt(ui.app.shellReadyMs)}, time to interactive ${fmt(ui.app.timeToInteractiveMs)}, online ${fmt(ui.app.onlineMs)}`,
+  `- widget JS, gzip: ${ui.widget.initialGzipKB} KB initial (aim < 60), ${ui.widget.lazyGzipKB} KB lazy (libp2p only in the lazy part: ${ui.widget.libp2pOnlyLazy ? 'yes' : 'NO'})`,
+  `- widget on another origin's page: first render ${fmt(ui.widget.firstRenderMs)}, online ${fmt(ui.widget.onlineMs)}`,
+  '',
   '### Network formation (ms, median / p95)',
   '',
   '| tabs | nav→relay connected | nav→online | nav→first direct | full direct mesh | first-dial success | incomplete |',
