@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright'
 import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -221,6 +222,14 @@ test("the host's CSS does not reach into the widget, and the widget's CSS does n
   // …but the theme the host chose on purpose, through ::part()
   expect(inside.buttonBg).toBe('rgb(239, 230, 248)')
   expect(inside.heading).toBe('rgb(90, 45, 130)')
+
+  // keyboard-usable and labelled inside the host's page too
+  const audit = await new AxeBuilder({ page }).include('p2p-marketplace').analyze()
+  expect(
+    audit.violations
+      .filter(v => v.impact === 'serious' || v.impact === 'critical')
+      .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)
+  ).toEqual([])
   await page.context().close()
 })
 
