@@ -1,5 +1,9 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Configuration of the relay, from the environment and command-line flags (flags win). */
 export interface RelayConfig {
@@ -11,6 +15,11 @@ export interface RelayConfig {
   host: string
   /** Identity key and datastore. */
   dataDir: string
+  /**
+   * Other relays to keep connected (multiaddrs ending in `/p2p/<peer id>`):
+   * packages, catalogs and DHT records flow between peered relays. None by default.
+   */
+  relayPeers?: string[]
   /** Upstream OTLP/HTTP traces endpoint (full URL), if any. */
   otlpTracesEndpoint?: string
   /** Headers for the upstream collector; never sent to browsers. */
@@ -44,6 +53,11 @@ const OPTIONS = {
     help: 'libp2p WebSockets port of the relay'
   },
   host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
+  'relay-peers': {
+    type: 'string',
+    env: 'RELAY_PEERS',
+    help: 'other relays to peer with: comma-separated multiaddrs, each ending in /p2p/<peer id>'
+  },
   'data-dir': {
     type: 'string',
     env: 'DATA_DIR',
@@ -158,6 +172,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     relayPort,
     host,
     dataDir: resolve(get('data-dir') ?? './.data'),
+    relayPeers: parseRelayPeers(get('relay-peers')),
     ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
     otlpHeaders: parseHeaders(get('otel-headers')),
     serviceName: get('service-name') ?? 'p2p-marketplace-relay',
@@ -182,6 +197,51 @@ function parseUrl(name: string, value: string): string {
   } catch {
     throw new InvalidRelayConfigError(`${name} must be an http(s) URL, got "${value}"`)
   }
+}
+
+/**
+ * `RELAY_PEERS`: comma-separated multiaddrs of other relays. Each must name its
+ * peer id (`/p2p/<id>`, so a dial cannot reach an impostor) and be a direct
+ * WebSockets address: relays dial each other with the one transport they run,
+ * and never through a circuit, whose connections are time- and data-limited.
+ */
+export function parseRelayPeers(value: string | undefined): string[] {
+  if (value == null || value.trim() === '') return []
+  const entries = value
+    .split(',')
+    .map(entry => entry.trim())
+    .filter(entry => entry !== '')
+  return entries.map(entry => {
+    const bad = (why: string): InvalidRelayConfigError =>
+      new InvalidRelayConfigError(
+        `RELAY_PEERS (--relay-peers): "${entry}" ${why}; expected comma-separated multiaddrs such as /ip4/10.0.0.2/tcp/9090/ws/p2p/12D3KooW…`
+      )
+    let ma: Multiaddr
+    try {
+      ma = multiaddr(entry)
+    } catch (err) {
+      throw bad(`is not a multiaddr (${(err as Error).message})`)
+    }
+    const components = ma.getComponents()
+    if (components.some(c => c.name === 'p2p-circuit')) {
+      throw bad("is a relayed (/p2p-circuit) address; give the relay's own address")
+    }
+    const last = components.at(-1)
+    if (last?.name !== 'p2p' || last.value == null) {
+      throw bad('does not end in /p2p/<peer id> (the relay prints its full addresses at start-up)')
+    }
+    try {
+      peerIdFromString(last.value)
+    } catch {
+      throw bad(`has "${last.value}", which is not a peer id`)
+    }
+    if (!WebSockets.matches(ma) && !WebSocketsSecure.matches(ma)) {
+      throw bad(
+        'is not a WebSockets address (…/tcp/<port>/ws or /wss); relays dial each other over WebSockets'
+      )
+    }
+    return ma.toString()
+  })
 }
 
 /** `OTEL_EXPORTER_OTLP_HEADERS` format: comma-separated `key=value`, values URL-encoded. */

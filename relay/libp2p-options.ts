@@ -6,16 +6,19 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { tryGetNetConfig } from '@libp2p/utils'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { GossipSub } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type RelayServices = {
   identify: Identify
@@ -47,7 +50,10 @@ export function relayLibp2pOptions(init: {
   host: string
   relayPort: number
   dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
+  /** Other relays to peer with (not this one), each ending in `/p2p/<peer id>`. */
+  relayPeers?: Multiaddr[]
 }): Libp2pOptions<RelayServices> {
+  const relayPeers = init.relayPeers ?? []
   return {
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -60,7 +66,9 @@ export function relayLibp2pOptions(init: {
       // every tab of a local test comes from 127.0.0.1: the default per-host
       // rate limit (5/s) would turn a relay restart into refused reconnections
       inboundConnectionThreshold: 1000,
-      maxIncomingPendingConnections: 256
+      maxIncomingPendingConnections: 256,
+      // a relay full of tabs still accepts its peer relays, and prunes them last
+      allow: peerRelayIps(relayPeers)
     },
     services: {
       identify: identify(),
@@ -77,7 +85,8 @@ export function relayLibp2pOptions(init: {
         maxInboundHopStreams: 1024,
         maxOutboundStopStreams: 1024
       }),
-      pubsub: marketplaceGossipsub(),
+      // peer relays exchange every message outside the mesh, whatever their scores
+      pubsub: marketplaceGossipsub({ directPeers: directPeers(relayPeers) }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
@@ -86,4 +95,25 @@ export function relayLibp2pOptions(init: {
       })
     }
   }
+}
+
+/** Gossipsub direct peers: one entry per peer relay, with every address configured for it. */
+function directPeers(relayPeers: Multiaddr[]): GossipsubOpts['directPeers'] {
+  const byId = new Map<string, Multiaddr[]>()
+  for (const ma of relayPeers) {
+    const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+    // the peer store keeps transport addresses; the peer id is the key
+    if (id != null) byId.set(id, [...(byId.get(id) ?? []), ma.decapsulate(`/p2p/${id}`)])
+  }
+  return [...byId].map(([id, addrs]) => ({ id: peerIdFromString(id), addrs }))
+}
+
+/** The IP addresses of peer relays, for the connection manager's allow list (DNS names cannot go there). */
+function peerRelayIps(relayPeers: Multiaddr[]): string[] {
+  const ips = new Set<string>()
+  for (const ma of relayPeers) {
+    const net = tryGetNetConfig(ma)
+    if (net?.type === 'ip4' || net?.type === 'ip6') ips.add(`/${net.type}/${net.host}`)
+  }
+  return [...ips]
 }

@@ -25,7 +25,17 @@ async function main(): Promise<void> {
 
   let relay
   try {
-    relay = await createRelay(config, version)
+    relay = await createRelay(config, version, {
+      onPeerRelayChange: ({ state, change }) => {
+        if (change === 'connected') console.log(`relay: peered with relay ${state.peerId}`)
+        else if (change === 'disconnected')
+          console.log(`relay: lost peer relay ${state.peerId}, redialing with backoff`)
+        else
+          console.log(
+            `relay: peer relay ${state.addr} unreachable (${state.lastError}), retrying with backoff`
+          )
+      }
+    })
   } catch (err) {
     console.error(`relay: ${(err as Error).message}`)
     process.exit(err instanceof InvalidRelayConfigError ? 2 : 1)
@@ -56,6 +66,7 @@ async function main(): Promise<void> {
   // printed last: the URL line tells scripts the relay is ready (and stoppable)
   console.log(`relay: peer id ${relay.peerId}`)
   for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
+  for (const peer of relay.peerRelays()) console.log(`relay: peer relay ${peer.addr}`)
   console.log(`relay: data in ${config.dataDir}`)
   console.log(`relay: open ${relay.httpUrl}/ in a browser`)
 }

@@ -17,6 +17,10 @@ import { createTracerProvider } from '../src/core/telemetry/provider.ts'
 import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { relayLibp2pOptions } from './libp2p-options.ts'
+import { RelayPeering, peerIdOf } from './relay-peering.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PeerRelayChange, PeerRelayState } from './relay-peering.ts'
 import type { RelayConfig } from './config.ts'
 import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
@@ -36,7 +40,15 @@ export interface Relay {
   readonly catalog: PackageCatalog
   /** The embedded OTLP collector. */
   readonly collector: Collector
+  /** The configured peer relays (`RELAY_PEERS`, this relay excluded) and their connection state. */
+  peerRelays(): PeerRelayState[]
   stop(): Promise<void>
+}
+
+/** Optional callbacks of {@link createRelay}. */
+export interface RelayHooks {
+  /** A peer relay connected, disconnected, or could not be reached (once per outage). */
+  onPeerRelayChange?: (change: PeerRelayChange) => void
 }
 
 /** The port is taken, or the interface cannot be bound. */
@@ -51,8 +63,15 @@ export class ListenError extends Error {
  * Starts a relay: circuit-relay-v2 server, DHT server, gossipsub hub, and the
  * HTTP server. Its identity and datastore live in `config.dataDir`.
  */
-export async function createRelay(config: RelayConfig, version = '0.0.0'): Promise<Relay> {
+export async function createRelay(
+  config: RelayConfig,
+  version = '0.0.0',
+  hooks: RelayHooks = {}
+): Promise<Relay> {
   const privateKey = await loadRelayIdentity(config.dataDir)
+  // one RELAY_PEERS list can serve every relay of a network: each skips itself
+  const ownId = peerIdFromPrivateKey(privateKey).toString()
+  const relayPeers = (config.relayPeers ?? []).map(ma => multiaddr(ma)).filter(ma => peerIdOf(ma) !== ownId)
   const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
   await datastore.open()
 
@@ -80,7 +99,8 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
         datastore,
         host: config.host,
         relayPort: config.relayPort,
-        dhtRecords: dhtRecordOptions(catalog)
+        dhtRecords: dhtRecordOptions(catalog),
+        relayPeers
       })
     )
   } catch (err) {
@@ -113,6 +133,11 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
     log: libp2p.logger.forComponent('marketplace:relay')
   })
   await marketplace.start()
+  const peering = new RelayPeering(
+    { libp2p, marketplace, log: libp2p.logger.forComponent('marketplace:relay-peers') },
+    { peers: relayPeers, ...(hooks.onPeerRelayChange != null ? { onChange: hooks.onPeerRelayChange } : {}) }
+  )
+  await peering.start()
 
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
   const runtimeConfig = (): RuntimeConfig => ({
@@ -132,12 +157,14 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
       reservations: libp2p.services.relay.reservations.size,
       packages: catalog.size,
       spans: store.size,
+      ...(relayPeers.length > 0 ? { peerRelays: peering.states() } : {}),
       ...(forwarder != null ? { upstream: forwarder.stats } : {})
     })
   })
   try {
     await listen(server, config.port, config.host)
   } catch (err) {
+    peering.stop()
     await libp2p.stop()
     await datastore.close()
     throw explainListenError(err, 'PORT', config.host, config.port)
@@ -154,7 +181,9 @@ export async function createRelay(config: RelayConfig, version = '0.0.0'): Promi
     runtimeConfig,
     catalog,
     collector,
+    peerRelays: () => peering.states(),
     async stop() {
+      peering.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await marketplace.stop()

@@ -11,7 +11,7 @@ import { yamux } from '@libp2p/yamux'
 import { DHT_PROTOCOL, DISCOVERY_TOPIC } from './constants.ts'
 import { relayAwareGater } from './gater.ts'
 import type { RuntimeConfig } from './config.ts'
-import type { GossipSub } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
@@ -115,7 +115,14 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
  * office NAT, a carrier NAT, 127.0.0.1 in tests), and with it on the relay
  * graylists every tab once more than ten have come from one address within
  * the hour scores are retained, so the hub silently stops forwarding.
+ * `directPeers` (relays only): peers every message is exchanged with, outside the mesh.
  */
-export function marketplaceGossipsub(): ReturnType<typeof gossipsub> {
-  return gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
+export function marketplaceGossipsub(
+  init: Pick<Partial<GossipsubOpts>, 'directPeers'> = {}
+): ReturnType<typeof gossipsub> {
+  return gossipsub({
+    allowPublishToZeroTopicPeers: true,
+    scoreParams: { IPColocationFactorWeight: 0 },
+    ...init
+  })
 }

@@ -72,3 +72,38 @@ describe('relay configuration', () => {
     }
   })
 })
+
+describe('RELAY_PEERS', () => {
+  const id = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+  const other = '12D3KooWGC6TvWhfapngX6wvJHMYvKpDMXPb3ZnCZ6dMoaMtimQ5'
+
+  test('none by default; a flag or the variable gives comma-separated multiaddrs of other relays', () => {
+    expect(parseRelayConfig([], {})?.relayPeers).toEqual([])
+    expect(
+      parseRelayConfig([], {
+        RELAY_PEERS: ` /ip4/10.0.0.2/tcp/9090/ws/p2p/${id} ,/dns4/relay-b.example.com/tcp/443/wss/p2p/${other},`
+      })?.relayPeers
+    ).toEqual([`/ip4/10.0.0.2/tcp/9090/ws/p2p/${id}`, `/dns4/relay-b.example.com/tcp/443/wss/p2p/${other}`])
+    expect(
+      parseRelayConfig(['--relay-peers', `/ip6/::1/tcp/9091/ws/p2p/${id}`], { RELAY_PEERS: 'ignored' })
+        ?.relayPeers
+    ).toEqual([`/ip6/::1/tcp/9091/ws/p2p/${id}`])
+    expect(helpText()).toMatch(/--relay-peers\s+RELAY_PEERS\s+other relays to peer with/)
+  })
+
+  test.each([
+    ['relay-b:9090', /"relay-b:9090" is not a multiaddr/],
+    ['/ip4/10.0.0.2/tcp/9090/ws', /does not end in \/p2p\/<peer id>/],
+    [
+      `/ip4/10.0.0.2/tcp/9090/ws/p2p/${id}/p2p-circuit/p2p/${other}`,
+      /is a relayed \(\/p2p-circuit\) address/
+    ],
+    ['/ip4/10.0.0.2/tcp/9090/ws/p2p/not-a-peer-id', /which is not a peer id/],
+    [`/ip4/10.0.0.2/tcp/9090/p2p/${id}`, /is not a WebSockets address/],
+    [`/ip4/10.0.0.2/tcp/9090/ws/p2p/${id},nonsense`, /"nonsense" is not a multiaddr/]
+  ])('%s is refused with a message naming RELAY_PEERS and the entry', (value, message) => {
+    expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(InvalidRelayConfigError)
+    expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(/^RELAY_PEERS \(--relay-peers\): /)
+    expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(message)
+  })
+})
