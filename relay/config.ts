@@ -29,6 +29,8 @@ export interface RelayConfig {
   staticDir: string
   /** Origins of sites that embed the widget: allowed to export to and query the collector. */
   embedOrigins: string[]
+  /** Jaeger UI base URL: the trace panel links each trace to `<url>/trace/<trace id>`. */
+  jaegerUiUrl?: string
 }
 
 /** A configuration value is wrong; the message names it and says why. */
@@ -95,6 +97,11 @@ const OPTIONS = {
     type: 'string',
     env: 'EMBED_ORIGINS',
     help: 'origins of sites embedding the widget, comma-separated (or *): allowed to export and query traces'
+  },
+  'jaeger-ui-url': {
+    type: 'string',
+    env: 'JAEGER_UI_URL',
+    help: 'Jaeger UI base URL (e.g. http://localhost:16686): the trace panel links each trace there'
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 } as const
@@ -167,6 +174,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     )
   }
 
+  const jaegerUiUrl = get('jaeger-ui-url')
   return {
     port,
     relayPort,
@@ -177,7 +185,8 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     otlpHeaders: parseHeaders(get('otel-headers')),
     serviceName: get('service-name') ?? 'p2p-marketplace-relay',
     staticDir: resolve(get('static-dir') ?? './dist'),
-    embedOrigins: parseOrigins(get('embed-origins'))
+    embedOrigins: parseOrigins(get('embed-origins')),
+    ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {})
   }
 }
 

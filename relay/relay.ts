@@ -144,6 +144,7 @@ export async function createRelay(
     relays: multiaddrs(),
     iceServers: [],
     otlpTracesEndpoint: '/v1/traces',
+    ...(config.jaegerUiUrl != null ? { jaegerUrl: config.jaegerUiUrl } : {}),
     version
   })
 

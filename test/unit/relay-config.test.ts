@@ -36,6 +36,16 @@ describe('relay configuration', () => {
     ).toBe('https://b/otlp/traces')
   })
 
+  test('a Jaeger UI URL is checked and handed to browsers for "Open in Jaeger"', () => {
+    expect(parseRelayConfig([], {})?.jaegerUiUrl).toBeUndefined()
+    expect(parseRelayConfig(['--jaeger-ui-url', 'http://127.0.0.1:16686'], {})?.jaegerUiUrl).toBe(
+      'http://127.0.0.1:16686/'
+    )
+    expect(() => parseRelayConfig([], { JAEGER_UI_URL: 'jaeger:16686' })).toThrow(
+      /JAEGER_UI_URL must be an http\(s\) URL/
+    )
+  })
+
   test('OTLP headers are parsed as comma-separated, URL-encoded key=value pairs', () => {
     expect(parseHeaders('api-key=abc%3D1, x-team = marketplace')).toEqual({
       'api-key': 'abc=1',
