@@ -1,7 +1,8 @@
 /**
  * `npm run screenshots`: takes the README's pictures from the real app: a relay,
  * two tabs, a published package, a search from the other tab, and the publish
- * trace opened in the trace panel, and the network-health view. Writes docs/screenshots/*.png.
+ * trace opened in the trace panel, the network-health view, and the demo shop
+ * page embedding the widget. Writes docs/screenshots/*.png.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -67,7 +68,13 @@ try {
   await health.locator('[data-figure="search"]').filter({ hasText: 'p50' }).waitFor({ timeout: 15_000 })
   await health.locator('canvas').first().waitFor()
   await health.screenshot({ path: join(out, 'network-health.png') })
-  console.log(`screenshots: wrote app.png, trace-panel.png and network-health.png to ${out}`)
+
+  // the demo shop page embedding two widgets (one searching "pad" as soon as it is online)
+  const shop = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage()
+  await shop.goto(`${relay.url}/demo/`)
+  await shop.locator('#side-widget').getByRole('article', { name: 'Left pad' }).waitFor({ timeout: 30_000 })
+  await shop.screenshot({ path: join(out, 'widget-demo.png') })
+  console.log(`screenshots: wrote app.png, trace-panel.png, network-health.png and widget-demo.png to ${out}`)
 } finally {
   await browser.close()
   await relay.stop()
