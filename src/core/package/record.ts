@@ -2,7 +2,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { InvalidRecordError } from './errors.ts'
-import { LIMITS, fieldIssues, parseManifest, recordSchema } from './schema.ts'
+import { LIMITS, describeIssues, parseManifest, recordSchema } from './schema.ts'
 import type { PackageManifest, PackageRecord } from './schema.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -69,12 +69,7 @@ export async function decodeRecord(bytes: Uint8Array): Promise<PackageRecord> {
 export async function verifyRecord(json: unknown): Promise<PackageRecord> {
   const parsed = recordSchema.safeParse(json)
   if (!parsed.success) {
-    throw new InvalidRecordError(
-      'schema',
-      `record is malformed: ${fieldIssues(parsed.error)
-        .map(i => `${i.field}: ${i.message}`)
-        .join('; ')}`
-    )
+    throw new InvalidRecordError('schema', `record is malformed: ${describeIssues(parsed.error)}`)
   }
   const record = parsed.data
   let valid: boolean

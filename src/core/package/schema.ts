@@ -132,6 +132,13 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   }))
 }
 
+/** zod's issues in one line: `field: message; field: message`. */
+export function describeIssues(error: z.ZodError): string {
+  return fieldIssues(error)
+    .map(i => `${i.field}: ${i.message}`)
+    .join('; ')
+}
+
 /** Validates a manifest, returning it normalised (trimmed strings) or throwing `InvalidManifestError`. */
 export function parseManifest(input: unknown): PackageManifest {
   const result = manifestSchema.safeParse(input)

@@ -1,0 +1,151 @@
+import { Key } from 'interface-datastore'
+import { fromString, toString } from 'uint8arrays'
+import { withTimeout } from './backoff.ts'
+import { describeError } from './errors.ts'
+import { ProtocolError, requestJson } from './protocols/json-stream.ts'
+import { PROTOCOL_LIMITS, SYNC_PROTOCOL, syncAnswerSchema } from './protocols/messages.ts'
+import { intakeRecords } from './record-intake.ts'
+import { elapsedMs } from './telemetry/tracing.ts'
+import type { PackageCatalog } from './catalog/catalog.ts'
+import type { PeerFeedback } from './peer-feedback.ts'
+import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+export interface CatalogSyncComponents {
+  libp2p: Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'dialProtocol'>
+  catalog: Pick<PackageCatalog, 'add'>
+  /** Where the sync cursor reached with each peer is kept. */
+  datastore: Datastore
+  feedback: Pick<PeerFeedback, 'success' | 'failure'>
+  log: Logger
+}
+
+export interface CatalogSyncInit {
+  /** Timeout of one page, ms. */
+  pageTimeoutMs: number
+  /** A peer is synced with at most this often, ms. */
+  resyncAfterMs: number
+}
+
+/** How far we read a peer's catalog: its epoch and the cursor after the last page. */
+interface SyncState {
+  epoch: string
+  cursor: number
+}
+
+/**
+ * The client side of the sync protocol: syncs with every peer that speaks it
+ * once identify says so (on a direct connection, at most every
+ * `resyncAfterMs`), or when asked with `syncWith`.
+ */
+export class CatalogSync {
+  private readonly libp2p: CatalogSyncComponents['libp2p']
+  private readonly catalog: CatalogSyncComponents['catalog']
+  private readonly datastore: Datastore
+  private readonly feedback: CatalogSyncComponents['feedback']
+  private readonly log: Logger
+  private readonly pageTimeoutMs: number
+  private readonly resyncAfterMs: number
+  private readonly lastSync = new Map<string, number>()
+  private readonly syncing = new Set<string>()
+
+  constructor(components: CatalogSyncComponents, init: CatalogSyncInit) {
+    this.libp2p = components.libp2p
+    this.catalog = components.catalog
+    this.datastore = components.datastore
+    this.feedback = components.feedback
+    this.log = components.log
+    this.pageTimeoutMs = init.pageTimeoutMs
+    this.resyncAfterMs = init.resyncAfterMs
+  }
+
+  start(): void {
+    this.libp2p.addEventListener('peer:identify', this.onIdentify)
+  }
+
+  stop(): void {
+    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
+  }
+
+  private readonly onIdentify = (
+    evt: CustomEvent<{ peerId: PeerId; protocols: string[]; connection: { limits?: unknown } }>
+  ): void => {
+    const { peerId, protocols, connection } = evt.detail
+    // a relayed (limited) connection is short-lived while tabs upgrade to WebRTC:
+    // sync on the connection that replaces it
+    if (protocols.includes(SYNC_PROTOCOL) && connection.limits == null) {
+      this.syncWith(peerId).catch(err => {
+        this.log('sync with %p failed - %s', peerId, describeError(err))
+      })
+    }
+  }
+
+  /**
+   * Fetches the records `peer` has that we lack: pages of its catalog after
+   * the cursor we reached last time (persisted per peer), so a late joiner
+   * gets everything once and a returning node only what is new. Resolves
+   * with the number of records added; 0 without asking when a sync with the
+   * peer is running or was done less than `resyncAfterMs` ago (unless `force`).
+   */
+  async syncWith(peer: PeerId, options: { force?: boolean } = {}): Promise<number> {
+    const id = peer.toString()
+    if (this.syncing.has(id)) return 0
+    if (options.force !== true && Date.now() - (this.lastSync.get(id) ?? 0) < this.resyncAfterMs) return 0
+    this.syncing.add(id)
+    const stateKey = new Key(`/marketplace/sync/${id}`)
+    let state = await this.loadState(stateKey)
+    let added = 0
+    try {
+      for (let page = 0; page < 1000; page++) {
+        const start = performance.now()
+        const answer = await withTimeout(
+          this.pageTimeoutMs,
+          async signal =>
+            await requestJson(
+              this.libp2p,
+              peer,
+              SYNC_PROTOCOL,
+              { type: 'sync', cursor: state.cursor, limit: PROTOCOL_LIMITS.syncPageSize },
+              { signal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
+            )
+        )
+        const parsed = syncAnswerSchema.safeParse(answer)
+        if (!parsed.success) throw new ProtocolError('bad-answer', 'the sync answer is malformed')
+        if (parsed.data.epoch !== state.epoch) {
+          // the peer's catalog was reset (or this is the first sync): start from its beginning
+          const restart = state.epoch !== '' || state.cursor !== 0
+          state = { epoch: parsed.data.epoch, cursor: 0 }
+          if (restart) continue
+        }
+        const intake = await intakeRecords(this.catalog, parsed.data.records, 'sync', id)
+        added += intake.added.length
+        if (intake.invalid > 0) {
+          this.feedback.failure(id, new Error(intake.firstError))
+        } else {
+          this.feedback.success(id, elapsedMs(start), intake.added.length)
+        }
+        state.cursor = parsed.data.next
+        await this.datastore.put(stateKey, fromString(JSON.stringify(state)))
+        if (parsed.data.done) break
+      }
+      this.lastSync.set(id, Date.now())
+    } catch (err) {
+      this.feedback.failure(id, err)
+      throw err
+    } finally {
+      this.syncing.delete(id)
+    }
+    return added
+  }
+
+  /** The persisted state, or a fresh one when there is none or it cannot be read. */
+  private async loadState(key: Key): Promise<SyncState> {
+    try {
+      if (await this.datastore.has(key))
+        return JSON.parse(toString(await this.datastore.get(key))) as SyncState
+    } catch {
+      // unreadable: read the peer's catalog from its beginning
+    }
+    return { epoch: '', cursor: 0 }
+  }
+}

@@ -1,0 +1,147 @@
+import { fromString, toString } from 'uint8arrays'
+import { withTimeout } from './backoff.ts'
+import { latestKey, versionKey } from './dht-records.ts'
+import { describeError } from './errors.ts'
+import { encodeRecord } from './package/record.ts'
+import { intakeRecords } from './record-intake.ts'
+import { ATTR, OPERATION, SPAN } from './telemetry/schema.ts'
+import { elapsedMs, failSpan } from './telemetry/tracing.ts'
+import type { PackageCatalog } from './catalog/catalog.ts'
+import type { PackageRecord } from './package/schema.ts'
+import type { PeerFeedback } from './peer-feedback.ts'
+import type { OnRecordsAdded } from './record-intake.ts'
+import type { Libp2p, Logger } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Context, Tracer } from '@opentelemetry/api'
+
+export interface PackageDhtComponents {
+  libp2p: Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services'>
+  catalog: Pick<PackageCatalog, 'add' | 'get'>
+  feedback: Pick<PeerFeedback, 'failure'>
+  log: Logger
+  tracer: Tracer
+}
+
+export interface PackageDhtInit {
+  /** Timeout of a lookup or store, ms. */
+  timeoutMs: number
+}
+
+/**
+ * Package records in the DHT: stores a record under its version and latest
+ * keys (`store_in_dht`) and looks a key up, keeping the first valid record.
+ * The values themselves are validated by kad-dht with `dht-records.ts`.
+ */
+export class PackageDht {
+  private readonly libp2p: PackageDhtComponents['libp2p']
+  private readonly catalog: PackageDhtComponents['catalog']
+  private readonly feedback: PackageDhtComponents['feedback']
+  private readonly log: Logger
+  private readonly tracer: Tracer
+  private readonly timeoutMs: number
+
+  constructor(components: PackageDhtComponents, init: PackageDhtInit) {
+    this.libp2p = components.libp2p
+    this.catalog = components.catalog
+    this.feedback = components.feedback
+    this.log = components.log
+    this.tracer = components.tracer
+    this.timeoutMs = init.timeoutMs
+  }
+
+  /** Puts the record under its version key and its latest key; true when a DHT server acknowledged it. */
+  async store(record: PackageRecord, parent: Context, signal?: AbortSignal): Promise<boolean> {
+    const value = encodeRecord(record)
+    const span = this.tracer.startSpan(
+      SPAN.storeInDht,
+      {
+        attributes: {
+          [ATTR.operation]: OPERATION.dhtPut,
+          [ATTR.packageId]: record.id,
+          [ATTR.peerId]: this.libp2p.peerId.toString(),
+          [ATTR.recordSizeBytes]: value.byteLength
+        }
+      },
+      parent
+    )
+    const start = performance.now()
+    let acknowledged = 0
+    const errors: string[] = []
+    try {
+      await withTimeout(
+        this.timeoutMs,
+        async timeoutSignal => {
+          await Promise.all(
+            [versionKey(record.id, record.version), latestKey(record.id)].map(async key => {
+              // kad-dht neither validates before put nor throws when every peer refuses:
+              // the publish validated the record, and we count the servers that acknowledged
+              for await (const event of this.libp2p.services.dht.put(fromString(key), value, {
+                signal: timeoutSignal
+              })) {
+                if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') acknowledged++
+                if (event.name === 'QUERY_ERROR') errors.push(describeError(event.error))
+              }
+            })
+          )
+        },
+        signal
+      )
+    } catch (err) {
+      errors.push(describeError(err))
+    }
+    span.setAttributes({ [ATTR.latencyMs]: elapsedMs(start), [ATTR.successfulResponses]: acknowledged })
+    if (acknowledged === 0) failSpan(span, errors[0] ?? 'no DHT server acknowledged the record')
+    span.end()
+    return acknowledged > 0
+  }
+
+  /**
+   * Gets `key` from the DHT and adds the first valid record (a peer that
+   * serves an invalid one loses reputation); undefined when none, also on
+   * timeout or error. `onAdded` learns which records were new, and from whom.
+   */
+  async lookup(
+    key: string,
+    signal: AbortSignal | undefined,
+    onAdded?: OnRecordsAdded
+  ): Promise<PackageRecord | undefined> {
+    try {
+      return await withTimeout(
+        this.timeoutMs,
+        async timeout => {
+          for await (const event of this.libp2p.services.dht.get(fromString(key), { signal: timeout })) {
+            if (event.name !== 'VALUE') continue
+            const from = event.from.toString()
+            const intake = await intakeRecords(
+              this.catalog,
+              [JSON.parse(toString(event.value)) as unknown],
+              'dht',
+              from
+            )
+            if (intake.invalid > 0) {
+              this.feedback.failure(from, new Error(intake.firstError))
+              continue
+            }
+            const record = intake.added[0] ?? this.recordForKey(key)
+            if (record != null) {
+              onAdded?.(intake.added, 'dht', from)
+              return record
+            }
+          }
+          return undefined
+        },
+        signal
+      )
+    } catch (err) {
+      this.log('DHT lookup of %s failed - %s', key, describeError(err))
+      return undefined
+    }
+  }
+
+  /** The record a key names, when the catalog has it (a valid value we already knew). */
+  private recordForKey(key: string): PackageRecord | undefined {
+    const rest = key.slice(latestKey('').length)
+    const parts = rest.split('/')
+    return parts.length === 3 ? this.catalog.get(`${parts[0]}/${parts[1]}`, parts[2]) : this.catalog.get(rest)
+  }
+}
