@@ -376,7 +376,6 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   /** Opens a `bootstrap` span unless one is open: at start, and again after going offline. */
   private beginBootstrap(): void {
     if (this.bootstrapSpan != null) return
-    this.bootstrapStart = performance.now()
     this.bootstrapSpan = this.tracer.startSpan(SPAN.bootstrap, {
       attributes: {
         [ATTR.operation]: OPERATION.bootstrap,
@@ -384,6 +383,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         [ATTR.bootstrapNodeCount]: this.relayCount
       }
     })
+    // measured inside the span: a node's first span can take over a millisecond to start
+    this.bootstrapStart = performance.now()
   }
 
   /** Ends the open `bootstrap` span: online, or failed with `error`. */
