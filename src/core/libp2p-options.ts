@@ -78,7 +78,12 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     connectionManager: {
       // tabs are small: a few dozen peers is plenty
       maxConnections: 64,
-      dialTimeout: 20_000
+      dialTimeout: 20_000,
+      // libp2p also cuts each address at 6 s by default, below dialTimeout: a tab dials a peer at
+      // one address (its WebRTC one), and with 6 tabs on 2 busy cores legitimate WebRTC dials take
+      // longer. Cut at 6 s, 9-19 dials failed per 6-tab mesh, leaving 3-12 duplicate direct
+      // connections (the far side had completed them); at 20 s, 0-2 failed and duplicates were rare
+      addressDialTimeout: 20_000
     },
     peerDiscovery: [
       components => {
