@@ -2,17 +2,40 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
+import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
+import type { NodeStatus } from '../src/core/marketplace-node.ts'
+import type { PublishResult, SearchResult } from '../src/core/marketplace-service.ts'
+import type { PackageManifest, PackageRecord } from '../src/core/package/schema.ts'
+import type { SearchQuery } from '../src/core/catalog/catalog.ts'
+
+/** Something the page reported as going wrong: an uncaught error, or a console error. */
+export interface PageProblem {
+  kind: 'pageerror' | 'console'
+  text: string
+  /** Where it came from (a console message's source URL), when known. */
+  url?: string
+  /** Epoch ms. */
+  at: number
+}
 
 /** One tab in its own browser context, as a person (or a test) sees it. */
 export class PeerPage {
   readonly page: Page
   readonly context: BrowserContext
+  /** Uncaught errors and console errors of this tab, from its first page load on. */
+  readonly problems: PageProblem[] = []
 
   constructor(context: BrowserContext, page: Page) {
     this.context = context
     this.page = page
+    page.on('pageerror', err => this.problems.push({ kind: 'pageerror', text: String(err), at: Date.now() }))
+    page.on('console', msg => {
+      if (msg.type() === 'error') {
+        this.problems.push({ kind: 'console', text: msg.text(), url: msg.location().url, at: Date.now() })
+      }
+    })
   }
 
   async open(url: string): Promise<void> {
@@ -28,30 +51,134 @@ export class PeerPage {
     return await this.peerId()
   }
 
+  /**
+   * Waits until the node holds a reservation on every relay it was given (the
+   * state is `online` and no relay is left unreserved).
+   */
+  async waitReserved(timeout = 30_000): Promise<void> {
+    await this.page.waitForFunction(
+      () => {
+        const status = window.p2pMarketplace?.status()
+        return (
+          status?.state === 'online' &&
+          status.relayStates.length > 0 &&
+          status.relayStates.every(r => r.reserved)
+        )
+      },
+      undefined,
+      { timeout, polling: 100 }
+    )
+  }
+
   async peerId(): Promise<string> {
     return await this.page.evaluate(() => window.p2pMarketplace?.peerId ?? '')
   }
 
-  /** Peers with an open direct WebRTC connection, read off libp2p's connections themselves. */
+  /** `status()` of the node (contract §2, plus progress and per-relay states). */
+  async status(): Promise<NodeStatus> {
+    return await this.page.evaluate(() => {
+      const node = window.p2pMarketplace
+      if (node == null) throw new Error('the node has not started')
+      return node.status()
+    })
+  }
+
+  /** Publishes through the window API; resolves with the contract's `PublishResult`. */
+  async publish(manifest: PackageManifest): Promise<PublishResult> {
+    return await this.page.evaluate(async m => await window.p2pMarketplace!.publish(m), manifest)
+  }
+
+  /** Searches through the window API. */
+  async search(query: SearchQuery): Promise<SearchResult> {
+    return await this.page.evaluate(async q => await window.p2pMarketplace!.search(q), query)
+  }
+
+  /** Ids of the packages a search returns. */
+  async searchIds(query: SearchQuery): Promise<string[]> {
+    return (await this.search(query)).packages.map(p => p.id)
+  }
+
+  /** `getPackage()` through the window API (local, then the DHT, then peers). */
+  async getPackage(id: string, version?: string): Promise<PackageRecord | undefined> {
+    return await this.page.evaluate(
+      async ([id, version]) => await window.p2pMarketplace!.getPackage(id, version),
+      [id, version] as const
+    )
+  }
+
+  /** Polls a search until it returns every id in `ids` (as a user searching again would). */
+  async waitForPackages(query: SearchQuery, ids: string[], timeout = 15_000): Promise<void> {
+    await expect
+      .poll(async () => await this.searchIds(query), {
+        timeout,
+        message: `a search for ${JSON.stringify(query)} in tab ${await this.peerId()} finds ${ids.join(', ')}`
+      })
+      .toEqual(expect.arrayContaining(ids))
+  }
+
+  /**
+   * Peers with an open direct WebRTC connection, read off libp2p's connections themselves; each
+   * peer once, even when two direct connections to it are open (on a busy machine both tabs of a
+   * pair sometimes dial: the designated dialer's dial is slow, the other falls back after 10 s).
+   */
   async directWebRTCPeers(): Promise<string[]> {
-    return await this.page.evaluate(() =>
-      (window.p2pMarketplace?.libp2p.getConnections() ?? [])
-        .filter(
-          c =>
-            c.status === 'open' && c.direct && c.limits == null && c.remoteAddr.toString().includes('/webrtc')
-        )
-        .map(c => c.remotePeer.toString())
+    return await this.page.evaluate(() => [
+      ...new Set(
+        (window.p2pMarketplace?.libp2p.getConnections() ?? [])
+          .filter(
+            c =>
+              c.status === 'open' &&
+              c.direct &&
+              c.limits == null &&
+              c.remoteAddr.toString().includes('/webrtc')
+          )
+          .map(c => c.remotePeer.toString())
+      )
+    ])
+  }
+
+  /** Waits until this tab has a direct WebRTC connection to each of `peerIds`. */
+  async waitDirectTo(peerIds: string[], timeout = 30_000): Promise<void> {
+    await expect
+      .poll(async () => await this.directWebRTCPeers(), {
+        timeout,
+        message: `tab ${await this.peerId()} has direct WebRTC connections to every other tab`
+      })
+      .toEqual(expect.arrayContaining(peerIds))
+  }
+
+  /**
+   * Starts recording the node's state changes, with the tab's clock (epoch ms),
+   * so a test can tell afterwards exactly when the node went offline or online.
+   */
+  async recordStates(): Promise<void> {
+    await this.page.evaluate(() => {
+      const w = window as unknown as { __stateLog?: Array<{ state: string; at: number }> }
+      if (w.__stateLog != null) return
+      const log: Array<{ state: string; at: number }> = []
+      w.__stateLog = log
+      window.p2pMarketplace!.addEventListener('status', evt => {
+        if (log.at(-1)?.state !== evt.detail.state) log.push({ state: evt.detail.state, at: Date.now() })
+      })
+    })
+  }
+
+  /** The state changes recorded since {@link recordStates}. */
+  async stateLog(): Promise<Array<{ state: string; at: number }>> {
+    return await this.page.evaluate(
+      () => (window as unknown as { __stateLog?: Array<{ state: string; at: number }> }).__stateLog ?? []
     )
   }
 
   /** The node's own view: status, peers, dial statistics and their errors. */
   async diagnostics(): Promise<unknown> {
-    return await this.page.evaluate(() => {
+    const node = await this.page.evaluate(() => {
       const node = window.p2pMarketplace
       return node == null
         ? { started: false }
         : { peerId: node.peerId, status: node.status(), peers: node.peers(), dials: node.dialStats }
     })
+    return this.problems.length > 0 ? { ...node, problems: this.problems.slice(-20) } : node
   }
 
   /** Peer ids of every connected peer. */
@@ -60,36 +187,100 @@ export class PeerPage {
   }
 }
 
+/** How {@link Fixtures.peer} opens a tab. */
+export interface PeerOptions {
+  /** The relay whose app the tab opens. @default the worker's `relay` */
+  relay?: RelayProcess
+  /** URL parameters, e.g. `{ otlp: collector.tracesUrl }` to export straight to another collector. */
+  params?: Record<string, string>
+}
+
+/** Opens a new tab in a fresh browser context (on the worker's relay unless told otherwise). */
+export type PeerFactory = (options?: PeerOptions) => Promise<PeerPage>
+
 interface Fixtures {
-  /** Opens a new tab in a fresh browser context. */
-  peer: () => Promise<PeerPage>
+  /** Opens a new tab in a fresh browser context (on the worker's relay unless told otherwise). */
+  peer: PeerFactory
+  /**
+   * Starts a relay of this test's own (free ports, temporary DATA_DIR, extra
+   * environment), which the test may kill and restart (`restart()`); it is
+   * stopped and its DATA_DIR removed when the test ends, after its tabs closed.
+   */
+  newRelay: (env?: Record<string, string>) => Promise<RelayProcess>
+  /**
+   * A plain OTLP/HTTP receiver on a free port, started, and stopped when the
+   * test ends: a collector the test can take down and bring back.
+   */
+  collector: OtlpReceiver
 }
 
 interface WorkerFixtures {
+  /** One relay shared by the worker's tests, which must not kill it. */
   relay: RelayProcess
+}
+
+async function launchRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mp-e2e-relay-'))
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), env)
+  try {
+    await relay.start()
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
+  return relay
+}
+
+async function disposeRelay(relay: RelayProcess): Promise<void> {
+  await relay.stop()
+  await rm(relay.dataDir, { recursive: true, force: true })
 }
 
 export const test = base.extend<Fixtures, WorkerFixtures>({
   relay: [
     async ({}, use) => {
-      const dataDir = await mkdtemp(join(tmpdir(), 'mp-e2e-relay-'))
-      const relay = new RelayProcess(dataDir, await freePort(), await freePort())
-      await relay.start()
+      const relay = await launchRelay()
       await use(relay)
-      await relay.stop()
-      await rm(dataDir, { recursive: true, force: true })
+      await disposeRelay(relay)
     },
     { scope: 'worker' }
   ],
-  peer: async ({ browser, relay }: { browser: Browser; relay: RelayProcess }, use, testInfo) => {
+  newRelay: async ({}, use, testInfo) => {
+    const relays: RelayProcess[] = []
+    await use(async env => {
+      const relay = await launchRelay(env)
+      relays.push(relay)
+      return relay
+    })
+    if (testInfo.status !== testInfo.expectedStatus) {
+      for (const [i, relay] of relays.entries()) {
+        await testInfo.attach(`relay-${i}-output.txt`, { body: relay.output, contentType: 'text/plain' })
+      }
+    }
+    await Promise.all(relays.map(disposeRelay))
+  },
+  collector: async ({}, use) => {
+    const receiver = new OtlpReceiver()
+    await receiver.start()
+    await use(receiver)
+    await receiver.stop()
+  },
+  // depends on newRelay so that a test's own relays outlive its tabs (fixtures tear down in reverse)
+  peer: async (
+    { browser, relay, newRelay: _ }: { browser: Browser; relay: RelayProcess; newRelay: unknown },
+    use,
+    testInfo
+  ) => {
     const contexts: BrowserContext[] = []
     const peers: PeerPage[] = []
-    await use(async () => {
+    await use(async (options = {}) => {
       const context = await browser.newContext()
       contexts.push(context)
       const peer = new PeerPage(context, await context.newPage())
       peers.push(peer)
-      await peer.open(relay.url)
+      const url = new URL((options.relay ?? relay).url)
+      for (const [key, value] of Object.entries(options.params ?? {})) url.searchParams.set(key, value)
+      await peer.open(url.href)
       return peer
     })
     if (testInfo.status !== testInfo.expectedStatus) {
@@ -105,4 +296,4 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   }
 })
 
-export { expect, RelayProcess }
+export { expect, OtlpReceiver, RelayProcess }

@@ -9,9 +9,10 @@ test('six tabs go online and form a full mesh of direct WebRTC connections', asy
     const others = ids.filter((_, j) => j !== i).sort()
     await expect.poll(async () => (await tab.directWebRTCPeers()).sort(), { timeout: 30_000 }).toEqual(others)
   }
-  // the page shows it too, for a person
-  await expect(tabs[0]!.page.getByRole('table')).toContainText('webrtc')
-  await expect(tabs[0]!.page.getByRole('table')).toContainText('direct')
+  // the page shows it too, for a person (in the peers list: the network-health view has a table too)
+  const peersTable = tabs[0]!.page.getByRole('region', { name: /^Peers \(/ }).getByRole('table')
+  await expect(peersTable).toContainText('webrtc')
+  await expect(peersTable).toContainText('direct')
 })
 
 test('closing a tab is noticed by the others', async ({ peer }) => {

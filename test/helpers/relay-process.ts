@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
+import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 
 /** A relay process as `npm start` runs it, on free ports, over a temporary DATA_DIR. */
 export class RelayProcess {
@@ -24,7 +25,19 @@ export class RelayProcess {
     return `http://127.0.0.1:${this.port}`
   }
 
+  /** The process is running (started and not yet exited). */
+  get running(): boolean {
+    const child = this.child
+    return child != null && child.exitCode == null && child.signalCode == null
+  }
+
+  /**
+   * Starts the relay and resolves once it listens (it printed its URL). Can be
+   * called again after `stop()`: same ports, same DATA_DIR, so the relay keeps
+   * its peer id, its addresses and its records.
+   */
   async start(): Promise<void> {
+    if (this.running) throw new Error('the relay is already running')
     const child = spawn(process.execPath, ['relay/main.ts'], {
       env: {
         ...process.env,
@@ -32,33 +45,74 @@ export class RelayProcess {
         RELAY_PORT: String(this.relayPort),
         HOST: '127.0.0.1',
         DATA_DIR: this.dataDir,
-        STATIC_DIR: 'dist',
+        // the built web app: ./dist, or STATIC_DIR to test a build kept elsewhere
+        STATIC_DIR: process.env.STATIC_DIR ?? 'dist',
         ...this.env
       },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     this.child = child
+    // `output` spans every run; readiness is judged on this run's part only
+    const from = this.output.length
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         this.output += chunk.toString()
-        if (this.output.includes('in a browser')) resolve()
+        if (this.output.slice(from).includes('in a browser')) resolve()
       }
       child.stdout?.on('data', onData)
       child.stderr?.on('data', (chunk: Buffer) => {
         this.output += chunk.toString()
       })
-      child.once('exit', code => reject(new Error(`relay exited with ${code}:\n${this.output}`)))
+      child.once('exit', code => reject(new Error(`relay exited with ${code}:\n${this.output.slice(from)}`)))
     })
   }
 
   /** SIGTERM (graceful) or SIGKILL (a crash); resolves when the process is gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child
-    if (child == null || child.exitCode != null || child.signalCode != null) return
+    if (child == null || !this.running) return
     const exited = new Promise(resolve => child.once('exit', resolve))
     child.kill(signal)
     await exited
   }
+
+  /**
+   * Stops the relay (SIGKILL by default: a crash) and starts it again on the
+   * same ports and DATA_DIR. Resolves when the new process listens.
+   */
+  async restart(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.stop(signal)
+    await this.start()
+  }
+
+  /** The relay's `/healthz` document: peer id, connections, reservations, packages, spans, upstream. */
+  async health(): Promise<RelayHealth> {
+    const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(5_000) })
+    if (!response.ok) throw new Error(`GET /healthz answered ${response.status}`)
+    return (await response.json()) as RelayHealth
+  }
+
+  /** Every span of a trace the embedded collector holds so far (none yet: `[]`). */
+  async trace(traceId: string): Promise<StoredSpan[]> {
+    const response = await fetch(`${this.url}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5_000) })
+    if (response.status === 404) return []
+    if (!response.ok) throw new Error(`GET /api/traces/${traceId} answered ${response.status}`)
+    return ((await response.json()) as { spans: StoredSpan[] }).spans
+  }
+}
+
+/** What `GET /healthz` reports. */
+export interface RelayHealth {
+  peerId: string
+  connections: number
+  /** Circuit-relay reservations held by peers right now. */
+  reservations: number
+  /** Records in the relay's catalog. */
+  packages: number
+  /** Spans in the embedded collector. */
+  spans: number
+  /** The upstream forwarder's counters, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  upstream?: { queued: number; sent: number; dropped: number; failures: number; lastError?: string }
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
