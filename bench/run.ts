@@ -4,7 +4,7 @@
  * `--smoke` runs each benchmark once, tiny, to prove it still works (part of
  * `npm test`); its results go to test-results/ and assert nothing about speed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -12,17 +12,40 @@ import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
+import { benchSimulation } from './simulation.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
 import { benchUi } from './ui.ts'
 import type { UiFigures } from './ui.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NetworkFigures } from './network.ts'
+import type { Percentiles, SimulationFigures } from './simulation.ts'
 import type { TracingOverheadFigures } from './tracing-overhead.ts'
 import type { Summary } from './stats.ts'
 
 const smoke = process.argv.includes('--smoke')
 const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'results')
+
+// `--only simulation,tracing` runs just those benchmarks (named as in results.json) and keeps the
+// others' figures from the last results.json; one that has no figures there yet runs too
+const BENCHMARKS = ['ui', 'network', 'marketplace', 'localSearch', 'tracing', 'simulation']
+const NODE_BENCHMARKS = ['localSearch', 'tracing', 'simulation']
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt < 0 ? undefined : (process.argv[onlyAt + 1] ?? '').split(',').filter(n => n !== '')
+const unknown = only?.filter(n => !BENCHMARKS.includes(n)) ?? []
+if (only?.length === 0 || unknown.length > 0) {
+  console.error(`bench: --only takes benchmark names separated by commas, from: ${BENCHMARKS.join(', ')}`)
+  process.exit(2)
+}
+const resultsFile = join(outDir, 'results.json')
+const previous = (
+  only != null && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {}
+) as Record<string, unknown>
+const selected = (name: string): boolean => only == null || only.includes(name) || previous[name] == null
+const kept = <T>(name: string): T => previous[name] as T
+const simulationScale = smoke
+  ? { nodes: 20, publishes: 5, dhtRecords: 5 }
+  : { nodes: 200, publishes: 50, dhtRecords: 20 }
 const scale = smoke
   ? {
       network: [[2, 1]],
@@ -48,37 +71,56 @@ const scale = smoke
       uiRuns: 5
     }
 
-console.log('bench: building the web app…')
-const { build } = await import('vite')
-await build({ logLevel: 'warn' })
+if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
+  console.log('bench: building the web app…')
+  const { build } = await import('vite')
+  await build({ logLevel: 'warn' })
+}
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
-const network: NetworkFigures[] = []
+const network: NetworkFigures[] = selected('network') ? [] : kept('network')
 let marketplace: MarketplaceFigures
 let ui: UiFigures
 try {
-  console.log(`bench: app and widget load, ${scale.uiRuns} cold visits each`)
-  ui = await benchUi(browser, scale.uiRuns)
-  for (const [tabs = 2, runs = 1] of scale.network) {
+  if (selected('ui')) {
+    console.log(`bench: app and widget load, ${scale.uiRuns} cold visits each`)
+    ui = await benchUi(browser, scale.uiRuns)
+  } else ui = kept('ui')
+  for (const [tabs = 2, runs = 1] of selected('network') ? scale.network : []) {
     console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
     network.push(await benchNetwork(browser, tabs, runs))
   }
-  console.log(
-    `bench: publish → found, ${scale.tabs} tabs, ${scale.publishes} publishes, ${scale.lateJoiners} late joiners`
-  )
-  marketplace = await benchMarketplace(browser, scale.tabs, scale.publishes, scale.lateJoiners)
+  if (selected('marketplace')) {
+    console.log(
+      `bench: publish → found, ${scale.tabs} tabs, ${scale.publishes} publishes, ${scale.lateJoiners} late joiners`
+    )
+    marketplace = await benchMarketplace(browser, scale.tabs, scale.publishes, scale.lateJoiners)
+  } else marketplace = kept('marketplace')
 } finally {
   await browser.close()
 }
 
-const localSearch: LocalSearchFigures[] = []
-for (const count of scale.catalogs) {
+const localSearch: LocalSearchFigures[] = selected('localSearch') ? [] : kept('localSearch')
+for (const count of selected('localSearch') ? scale.catalogs : []) {
   console.log(`bench: local search over ${count} packages`)
   localSearch.push(await benchLocalSearch(count, scale.queries))
 }
 
-console.log(`bench: tracing overhead, ${scale.tracedOperations} publishes and searches per mode`)
-const tracing: TracingOverheadFigures = await benchTracingOverhead(scale.tracedOperations)
+let tracing: TracingOverheadFigures
+if (selected('tracing')) {
+  console.log(`bench: tracing overhead, ${scale.tracedOperations} publishes and searches per mode`)
+  tracing = await benchTracingOverhead(scale.tracedOperations)
+} else tracing = kept('tracing')
+
+let simulation: SimulationFigures
+if (selected('simulation')) {
+  const { nodes, ...init } = simulationScale
+  console.log(`bench: simulation, ${nodes} nodes in one process (memory transport)`)
+  simulation = await benchSimulation(nodes, {
+    ...init,
+    log: line => console.log(`bench: simulation: ${line}`)
+  })
+} else simulation = kept('simulation')
 
 const result = {
   date: new Date().toISOString(),
@@ -94,7 +136,8 @@ const result = {
   network,
   marketplace,
   localSearch,
-  tracing
+  tracing,
+  simulation
 }
 mkdirSync(outDir, { recursive: true })
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\n')
@@ -134,10 +177,28 @@ const lines = [
   '',
   `- publish: off ${fmt(tracing.publishOffMs)}, on ${fmt(tracing.publishOnMs)} → ${tracing.publishOverheadPct} %`,
   `- search: off ${fmt(tracing.searchOffMs)}, on ${fmt(tracing.searchOnMs)} → ${tracing.searchOverheadPct} %`,
+  '',
+  ...simulationSummary(simulation),
   ''
 ]
 writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
 console.log(`\n${lines.join('\n')}\nbench: wrote ${join(outDir, 'results.json')} and summary.md`)
+
+/** The simulation's section of summary.md. */
+function simulationSummary(s: SimulationFigures): string[] {
+  const pct = (r: number): string => `${(r * 100).toFixed(1)} %`
+  const tail = (p: Percentiles): string => `${p.median} / ${p.p95} / ${p.p99} / ${p.max}`
+  return [
+    `### Simulation (${s.nodes} nodes in one Node process, memory transport; load average ${s.loadAverage.start} → ${s.loadAverage.end})`,
+    '',
+    `- network: started and dialled in ${s.startMs} ms, ${s.readyNodes}/${s.nodes} ready (meshes, routing tables) at ${s.readyMs} ms; ${s.connectionsPerNode.median} connections, mesh ${s.meshPeersPerNode.median}, routing table ${s.routingTablePerNode.median} per node (median)`,
+    `- memory per node: ${s.memory.heapUsedPerNodeMB} MB heap, ${s.memory.rssPerNodeMB} MB RSS (${s.memory.heapUsedAfterTrafficPerNodeMB} / ${s.memory.rssAfterTrafficPerNodeMB} MB after the traffic${s.memory.gcForced ? '' : '; no GC forced'}); background CPU once ready ${s.idleCpuPct} % of one core`,
+    `- gossip: ${s.gossip.publishes} announcements, delivered ${s.gossip.deliveries}/${s.gossip.expected} (${pct(s.gossip.deliveryRatio)}); latency ms median / p95 / p99 / max: ${tail(s.gossip.latencyMs)}`,
+    `- DHT put: ${s.dht.stored}/${s.dht.records} stored, ${s.dht.acksPerPut.median} acknowledgements (median), ${tail(s.dht.putMs)} ms`,
+    `- DHT get: ${s.dht.found}/${s.dht.lookups} found (${pct(s.dht.successRatio)}; ${s.dht.foundWithinProductionTimeout} within the nodes' 5 s timeout, ${s.dht.localHits} held by the getter), ${tail(s.dht.lookupMs)} ms`,
+    `- DHT hops (shortest referral chain from the starting peers to a holder): median ${s.dht.hops.median}, max ${s.dht.hops.max}, histogram ${JSON.stringify(s.dht.hopHistogram)}; ${s.dht.peersContacted.median} peers contacted per lookup (median)`
+  ]
+}
 
 // node-datachannel (WebRTC in Node) keeps native threads alive until told to clean up
 const { cleanup } = await import('node-datachannel')
