@@ -13,7 +13,7 @@ import type { Datastore } from 'interface-datastore'
 
 export interface CatalogSyncComponents {
   libp2p: Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'dialProtocol'>
-  catalog: Pick<PackageCatalog, 'add'>
+  catalog: Pick<PackageCatalog, 'add' | 'get'>
   /** Where the sync cursor reached with each peer is kept. */
   datastore: Datastore
   feedback: Pick<PeerFeedback, 'success' | 'failure'>

@@ -1,3 +1,4 @@
+import canonicalize from 'canonicalize'
 import { describeError } from './errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { LIMITS } from './package/schema.ts'
@@ -21,9 +22,13 @@ export type OnRecordsAdded = (records: PackageRecord[], source: 'peer' | 'dht', 
  * Verifies each record (size, schema, signature) and adds it to the catalog.
  * A record that fails verification or that the catalog refuses is counted as
  * invalid, not thrown, so one bad record does not hide the good ones beside it.
+ * A record identical to one the catalog holds (which was verified on its way
+ * in) is counted as known without checking its signature again: catalog syncs
+ * and search answers mostly bring records a node has, and verifying each was
+ * a third of a busy network's CPU (the 200-node simulation's profile).
  */
 export async function intakeRecords(
-  catalog: Pick<PackageCatalog, 'add'>,
+  catalog: Pick<PackageCatalog, 'add' | 'get'>,
   records: unknown[],
   source: RecordSource,
   from: string
@@ -33,6 +38,10 @@ export async function intakeRecords(
     try {
       if (JSON.stringify(raw).length > LIMITS.recordBytes)
         throw new Error(`record exceeds ${LIMITS.recordBytes} bytes`)
+      if (holds(catalog, raw)) {
+        intake.known++
+        continue
+      }
       const record = await verifyRecord(raw)
       if ((await catalog.add(record, source, from)) === 'added') intake.added.push(record)
       else intake.known++
@@ -42,4 +51,13 @@ export async function intakeRecords(
     }
   }
   return intake
+}
+
+/** Whether the catalog holds exactly this record (same id, version and every field, signature included). */
+function holds(catalog: Pick<PackageCatalog, 'get'>, raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw == null) return false
+  const { id, version } = raw as { id?: unknown; version?: unknown }
+  if (typeof id !== 'string' || typeof version !== 'string') return false
+  const held = catalog.get(id, version)
+  return held != null && canonicalize(held) === canonicalize(raw)
 }

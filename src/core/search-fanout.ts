@@ -17,7 +17,7 @@ export type PeerQuery = { type: 'search'; query: SearchQuery } | { type: 'versio
 
 export interface SearchFanOutComponents {
   libp2p: Pick<Libp2p, 'getConnections' | 'peerStore' | 'dialProtocol'>
-  catalog: Pick<PackageCatalog, 'add'>
+  catalog: Pick<PackageCatalog, 'add' | 'get'>
   reputation: Pick<ReputationBook, 'score'>
   feedback: Pick<PeerFeedback, 'success' | 'failure'>
   tracer: Tracer

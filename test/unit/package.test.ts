@@ -13,6 +13,7 @@ import {
 } from '../../src/core/package/errors.ts'
 import { decodeRecord, encodeRecord, signRecord, signingPayload } from '../../src/core/package/record.ts'
 import { parseManifest } from '../../src/core/package/schema.ts'
+import { intakeRecords } from '../../src/core/record-intake.ts'
 import type { PackageManifest } from '../../src/core/package/schema.ts'
 
 const manifest = (over: Partial<PackageManifest> = {}): PackageManifest => ({
@@ -142,6 +143,22 @@ describe('catalog rules, search and sync cursor', () => {
     )
     expect(catalog.listVersions('acme/util')).toEqual(['2.0.0', '1.0.0', '0.9.0'])
     expect(catalog.get('acme/util')?.version).toBe('2.0.0')
+  })
+
+  test('records from peers: new ones verified and added, held ones known, altered copies of held ones refused', async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const catalog = new PackageCatalog(new MemoryDatastore())
+    await catalog.load()
+    const held = await signRecord(manifest(), alice)
+    await catalog.add(held, 'local')
+    const fresh = await signRecord(manifest({ id: 'acme/fresh' }), alice)
+    // a copy of the held record with its text changed but its signature kept
+    const altered = { ...held, title: 'Util, now with malware' }
+    const wire = (r: object): unknown => JSON.parse(JSON.stringify(r))
+    const intake = await intakeRecords(catalog, [wire(held), wire(fresh), altered, 'junk'], 'sync', 'peer')
+    expect(intake).toMatchObject({ added: [fresh], known: 1, invalid: 2 })
+    expect(intake.firstError).toMatch(/signature of acme\/util@1.0.0 does not verify/)
+    expect(catalog.get('acme/util')?.title).toBe('Util')
   })
 
   test('ranked search with filters, paging, and a persisted catalog that reloads', async () => {
