@@ -1,7 +1,7 @@
 import { withRelaySession } from './relay-session.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 
 /** What one tab reports at the end of a run (its `performance.now()` clock starts at navigation). */
 interface TabReport {
@@ -35,6 +35,8 @@ export interface NetworkFigures {
   incompleteMeshes: number
   /** why dials failed, as the tabs reported it. */
   dialErrors: string[]
+  /** each tab's JS heap in use once the mesh formed (or the limit passed), after a GC (MB). */
+  jsHeapPerTabMB: Summary
 }
 
 /**
@@ -55,6 +57,7 @@ export async function benchNetwork(
   let firstDialSuccesses = 0
   let incomplete = 0
   const dialErrors: string[] = []
+  const heapMB: number[] = []
 
   for (let run = 0; run < runs; run++) {
     await withRelaySession(browser, async ({ relay, openTab }) => {
@@ -74,6 +77,7 @@ export async function benchNetwork(
       }
       if (meshMs == null) incomplete++
       else mesh.push(meshMs)
+      for (const page of pages) heapMB.push(await jsHeapMB(page))
 
       const reports = await Promise.all(
         pages.map(
@@ -115,6 +119,19 @@ export async function benchNetwork(
     firstDialSuccessRate:
       firstDials === 0 ? Number.NaN : Math.round((firstDialSuccesses / firstDials) * 1000) / 1000,
     incompleteMeshes: incomplete,
-    dialErrors
+    dialErrors,
+    jsHeapPerTabMB: summarize(heapMB)
+  }
+}
+
+/** The page's JS heap in use after a full GC, MB (Chrome DevTools Protocol). */
+async function jsHeapMB(page: Page): Promise<number> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    await cdp.send('HeapProfiler.collectGarbage')
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+    return Math.round((usedSize / 2 ** 20) * 10) / 10
+  } finally {
+    await cdp.detach()
   }
 }

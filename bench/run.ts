@@ -153,11 +153,11 @@ const lines = [
   '',
   '### Network formation (ms, median / p95)',
   '',
-  '| tabs | nav→relay connected | nav→online | nav→first direct | full direct mesh | first-dial success | incomplete |',
-  '|---|---|---|---|---|---|---|',
+  '| tabs | nav→relay connected | nav→online | nav→first direct | full direct mesh | first-dial success | incomplete | JS heap per tab (MB) |',
+  '|---|---|---|---|---|---|---|---|',
   ...network.map(
     f =>
-      `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} |`
+      `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} | ${f.jsHeapPerTabMB == null ? '–' : fmt(f.jsHeapPerTabMB)} |`
   ),
   '',
   `### Marketplace (${marketplace.tabs} tabs, ${marketplace.publishes} publishes; ms, median / p95)`,
