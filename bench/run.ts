@@ -5,6 +5,7 @@
  * `npm test`); its results go to test-results/ and assert nothing about speed.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -71,6 +72,7 @@ const scale = smoke
       uiRuns: 5
     }
 
+const cpuCheckAtStart = cpuCheckMs()
 if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
   console.log('bench: building the web app…')
   const { build } = await import('vite')
@@ -129,7 +131,8 @@ const result = {
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    browser: browser.version()
+    browser: browser.version(),
+    cpuCheckMs: { start: cpuCheckAtStart, end: cpuCheckMs() }
   },
   smoke,
   ui,
@@ -144,6 +147,8 @@ writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\
 
 const fmt = (s: Summary): string => `${s.median} / ${s.p95}`
 const lines = [
+  `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, Chromium ${result.machine.browser}. CPU check (a fixed single-thread workload; higher = a slower or busier machine): ${result.machine.cpuCheckMs.start} ms at the start, ${result.machine.cpuCheckMs.end} ms at the end.`,
+  '',
   `### Web app and widget (${ui.runs} cold visits; ms from navigation, median / p95)`,
   '',
   `- app JS, gzip: ${ui.app.initialGzipKB} KB initial, ${ui.app.lazyGzipKB} KB lazy (libp2p only in the lazy part: ${ui.app.libp2pOnlyLazy ? 'yes' : 'NO'})`,
@@ -183,6 +188,17 @@ const lines = [
 ]
 writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
 console.log(`\n${lines.join('\n')}\nbench: wrote ${join(outDir, 'results.json')} and summary.md`)
+
+/**
+ * Times a fixed single-thread workload (a chain of 300 000 SHA-256 hashes), so runs on a
+ * slower or shared machine can be told apart from changes in the code.
+ */
+function cpuCheckMs(): number {
+  const start = performance.now()
+  let digest = Buffer.alloc(32)
+  for (let i = 0; i < 300_000; i++) digest = createHash('sha256').update(digest).digest()
+  return Math.round(performance.now() - start)
+}
 
 /** The simulation's section of summary.md. */
 function simulationSummary(s: SimulationFigures): string[] {
