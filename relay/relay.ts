@@ -20,6 +20,7 @@ import { relayLibp2pOptions } from './libp2p-options.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PackageEvent } from '../src/core/catalog/catalog.ts'
 import type { PeerRelayChange, PeerRelayState } from './relay-peering.ts'
 import type { RelayConfig } from './config.ts'
 import type { RelayServices } from './libp2p-options.ts'
@@ -49,6 +50,8 @@ export interface Relay {
 export interface RelayHooks {
   /** A peer relay connected, disconnected, or could not be reached (once per outage). */
   onPeerRelayChange?: (change: PeerRelayChange) => void
+  /** A record entered the relay's catalog (from gossip, a sync, …); called from the first, before the relay connects to anyone. */
+  onPackage?: (event: PackageEvent) => void
 }
 
 /** The port is taken, or the interface cannot be bound. */
@@ -79,6 +82,8 @@ export async function createRelay(
   // requests, and stores DHT records: late joiners always find a full copy here
   const catalog = new PackageCatalog(datastore)
   await catalog.load()
+  const { onPackage } = hooks
+  if (onPackage != null) catalog.addEventListener('package', evt => onPackage(evt.detail))
   const reputation = new ReputationBook(datastore)
   await reputation.load()
 

@@ -4,11 +4,12 @@ import { join } from 'node:path'
 import { createRelay } from '../../relay/relay.ts'
 export { freePort } from './relay-process.ts'
 import type { RelayConfig } from '../../relay/config.ts'
-import type { Relay } from '../../relay/relay.ts'
+import type { Relay, RelayHooks } from '../../relay/relay.ts'
 
 /** A relay on free ports (0 = chosen by the OS) over a temporary DATA_DIR. */
 export async function startTestRelay(
-  overrides: Partial<RelayConfig> = {}
+  overrides: Partial<RelayConfig> = {},
+  hooks: RelayHooks = {}
 ): Promise<{ relay: Relay; config: RelayConfig; cleanup: () => Promise<void> }> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'mp-relay-')))
   const config: RelayConfig = {
@@ -22,7 +23,7 @@ export async function startTestRelay(
     embedOrigins: [],
     ...overrides
   }
-  const relay = await createRelay(config)
+  const relay = await createRelay(config, undefined, hooks)
   return {
     relay,
     config,

@@ -10,7 +10,7 @@ import { DISCOVERY_TOPIC, PACKAGES_TOPIC, createMarketplaceNode } from '../../sr
 import { RelayProcess } from '../helpers/relay-process.ts'
 import { freePort, startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { PackageEvent, PackageManifest, MarketplaceNode } from '../../src/core/index.ts'
-import type { Relay } from '../../relay/relay.ts'
+import type { Relay, RelayHooks } from '../../relay/relay.ts'
 
 /** A relay's place in the test network: fixed ports and identity, so a restart comes back the same. */
 interface Site {
@@ -57,15 +57,18 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
   const aliceEvents: PackageEvent[] = []
   const relay1Events: PackageEvent[] = []
 
-  const startRelay = async (at: Site): Promise<Relay> =>
+  const startRelay = async (at: Site, hooks?: RelayHooks): Promise<Relay> =>
     (
-      await startTestRelay({
-        dataDir: at.dataDir,
-        port: at.port,
-        relayPort: at.relayPort,
-        // the same list for both relays: each skips its own entry
-        relayPeers: [one.addr, two.addr]
-      })
+      await startTestRelay(
+        {
+          dataDir: at.dataDir,
+          port: at.port,
+          relayPort: at.relayPort,
+          // the same list for both relays: each skips its own entry
+          relayPeers: [one.addr, two.addr]
+        },
+        hooks
+      )
     ).relay
   const peered = (a: Relay, b: Relay): boolean =>
     a.peerRelays().every(p => p.connected) &&
@@ -112,8 +115,8 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
   })
 
   test('the relays peer over a direct, unlimited connection, as gossipsub direct peers and DHT servers', async () => {
-    relay1 = await startRelay(one)
-    relay1.catalog.addEventListener('package', evt => relay1Events.push(evt.detail))
+    // from the start: relay 2 may sync into relay 1 before startRelay returns
+    relay1 = await startRelay(one, { onPackage: event => relay1Events.push(event) })
     await waitUntil('relays peered both ways', () => peered(relay1, relay2) && peered(relay2, relay1), 30_000)
 
     for (const [a, b] of [
