@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryDatastore } from 'datastore-core'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { signRecord } from '../src/core/package/record.ts'
-import { summarize } from './stats.ts'
+import { seededRandom, summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
 
 export interface LocalSearchFigures {
@@ -54,17 +54,6 @@ const ZIPF = (() => {
   return weights.map(w => (acc += w / total))
 })()
 
-/** A deterministic pseudo-random generator (mulberry32), so every run indexes the same catalog. */
-function random(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * Fills a catalog with `count` generated packages (one real signature reused:
  * the catalog trusts what it is given, verification happens before) and times
@@ -78,7 +67,7 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
   )
   const catalog = new PackageCatalog(new MemoryDatastore())
   await catalog.load()
-  const rnd = random(42)
+  const rnd = seededRandom(42)
   const word = (): string => {
     const r = rnd()
     let lo = 0

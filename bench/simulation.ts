@@ -58,13 +58,14 @@ import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { equals, fromString } from 'uint8arrays'
 import { relayLibp2pOptions } from '../relay/libp2p-options.ts'
+import { sleep } from '../src/core/backoff.ts'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { PACKAGES_TOPIC } from '../src/core/constants.ts'
 import { dhtRecordOptions, versionKey } from '../src/core/dht-records.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
 import { encodeRecord, signRecord } from '../src/core/package/record.ts'
 import { ReputationBook } from '../src/core/reputation.ts'
-import { percentile, summarize } from './stats.ts'
+import { percentile, seededRandom, summarize } from './stats.ts'
 import type { RelayServices } from '../relay/libp2p-options.ts'
 import type { PackageEvent } from '../src/core/catalog/catalog.ts'
 import type { PackageRecord } from '../src/core/package/schema.ts'
@@ -200,7 +201,7 @@ export async function benchSimulation(nodes: number, init: SimulationInit): Prom
   if (!Number.isInteger(nodes) || nodes < 2)
     throw new RangeError(`nodes must be an integer ≥ 2, got ${nodes}`)
   const dialsPerNode = init.dialsPerNode ?? 4
-  const random = mulberry32(init.seed ?? 1)
+  const random = seededRandom(init.seed ?? 1)
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T
   const gc = exposeGc()
   const runId = Math.floor(Math.random() * 2 ** 32).toString(36)
@@ -632,20 +633,4 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     ;[items[i], items[j]] = [items[j] as T, items[i] as T]
   }
   return items
-}
-
-/** A small seeded PRNG, so the topology and the choices repeat from run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
