@@ -3,6 +3,8 @@ import { createServer } from 'node:http'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
 import type { Collector } from './collector/collector.ts'
+import type { ForwarderStats } from './collector/forwarder.ts'
+import type { PeerRelayState } from './relay-peering.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 
@@ -11,7 +13,24 @@ export interface HttpServerInit {
   collector: Collector
   /** Computed per request: the relay's addresses can change (e.g. after a restart). */
   runtimeConfig: () => RuntimeConfig
-  health: () => Record<string, unknown>
+  health: () => RelayHealth
+}
+
+/** The relay's `GET /healthz` document. */
+export interface RelayHealth {
+  peerId: string
+  /** Open libp2p connections. */
+  connections: number
+  /** Circuit-relay reservations held by peers right now. */
+  reservations: number
+  /** Records in the relay's catalog. */
+  packages: number
+  /** Spans in the embedded collector. */
+  spans: number
+  /** Each configured peer relay (RELAY_PEERS), when there are any. */
+  peerRelays?: PeerRelayState[]
+  /** The upstream forwarder's counters, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  upstream?: ForwarderStats
 }
 
 /**

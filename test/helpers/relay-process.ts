@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
+import type { RelayHealth } from '../../relay/http.ts'
 
 /** A relay process as `npm start` runs it, on free ports, over a temporary DATA_DIR. */
 export class RelayProcess {
@@ -99,20 +100,6 @@ export class RelayProcess {
     if (!response.ok) throw new Error(`GET /api/traces/${traceId} answered ${response.status}`)
     return ((await response.json()) as { spans: StoredSpan[] }).spans
   }
-}
-
-/** What `GET /healthz` reports. */
-export interface RelayHealth {
-  peerId: string
-  connections: number
-  /** Circuit-relay reservations held by peers right now. */
-  reservations: number
-  /** Records in the relay's catalog. */
-  packages: number
-  /** Spans in the embedded collector. */
-  spans: number
-  /** The upstream forwarder's counters, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
-  upstream?: { queued: number; sent: number; dropped: number; failures: number; lastError?: string }
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
