@@ -159,6 +159,14 @@ describe('catalog rules, search and sync cursor', () => {
     expect(intake).toMatchObject({ added: [fresh], known: 1, invalid: 2 })
     expect(intake.firstError).toMatch(/signature of acme\/util@1.0.0 does not verify/)
     expect(catalog.get('acme/util')?.title).toBe('Util')
+    // a record identical to a held one is not verified again: the catalog trusts what it holds
+    // (it verified it on the way in), shown with a held record whose signature would not verify
+    const unverified = { ...(await signRecord(manifest({ id: 'acme/held' }), alice)), signature: 'AAAA' }
+    await catalog.add(unverified, 'local')
+    expect(await intakeRecords(catalog, [wire(unverified)], 'sync', 'peer')).toMatchObject({
+      known: 1,
+      invalid: 0
+    })
   })
 
   test('ranked search with filters, paging, and a persisted catalog that reloads', async () => {
