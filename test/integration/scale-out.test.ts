@@ -144,11 +144,14 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
   })
 
   test('a package published on relay 2 before the relays peered is found from relay 1 (catalog sync)', async () => {
+    // waits for the catalog's event, not for get(): the catalog holds a record (and get() finds
+    // it) while it is still being persisted, before it announces it
     await waitUntil(
       'relay 1 to sync from relay 2',
-      () => relay1.catalog.get('bob/early-bird') != null,
+      () => relay1Events.some(e => e.record.id === 'bob/early-bird'),
       30_000
     )
+    expect(relay1.catalog.get('bob/early-bird')).toBeDefined()
     expect(relay1Events.find(e => e.record.id === 'bob/early-bird')).toMatchObject({
       source: 'sync',
       from: relay2.peerId
@@ -185,8 +188,8 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
     expect(result).toMatchObject({ dhtStored: true, announced: true })
 
     await waitUntil(
-      'the announcement to reach alice',
-      () => alice.catalog.get('bob/gossip-gull') != null,
+      'the announcement to reach relay 1 and alice',
+      () => [relay1Events, aliceEvents].every(events => events.some(e => e.record.id === 'bob/gossip-gull')),
       30_000
     )
     expect(aliceEvents.find(e => e.record.id === 'bob/gossip-gull')).toMatchObject({
@@ -295,7 +298,7 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
     expect(after).toMatchObject({ dhtStored: true, announced: true })
     await waitUntil(
       'the new announcement to reach alice',
-      () => alice.catalog.get('bob/second-wind') != null,
+      () => aliceEvents.some(e => e.record.id === 'bob/second-wind'),
       30_000
     )
     expect(aliceEvents.find(e => e.record.id === 'bob/second-wind')?.source).toBe('gossip')
