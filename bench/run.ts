@@ -13,6 +13,7 @@ import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNetwork } from './network.ts'
+import { RECOVERY_TARGET_MS, benchRelayRestart } from './relay-restart.ts'
 import { benchSimulation } from './simulation.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
 import { benchUi } from './ui.ts'
@@ -20,6 +21,7 @@ import type { UiFigures } from './ui.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NetworkFigures } from './network.ts'
+import type { RelayRestartFigures } from './relay-restart.ts'
 import type { Percentiles, SimulationFigures } from './simulation.ts'
 import type { TracingOverheadFigures } from './tracing-overhead.ts'
 import type { Summary } from './stats.ts'
@@ -29,7 +31,7 @@ const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'resu
 
 // `--only simulation,tracing` runs just those benchmarks (named as in results.json) and keeps the
 // others' figures from the last results.json; one that has no figures there yet runs too
-const BENCHMARKS = ['ui', 'network', 'marketplace', 'localSearch', 'tracing', 'simulation']
+const BENCHMARKS = ['ui', 'network', 'relayRestart', 'marketplace', 'localSearch', 'tracing', 'simulation']
 const NODE_BENCHMARKS = ['localSearch', 'tracing', 'simulation']
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt < 0 ? undefined : (process.argv[onlyAt + 1] ?? '').split(',').filter(n => n !== '')
@@ -50,6 +52,7 @@ const simulationScale = smoke
 const scale = smoke
   ? {
       network: [[2, 1]],
+      relayRestart: { tabs: 2, restarts: 1 },
       tabs: 2,
       publishes: 2,
       lateJoiners: 1,
@@ -63,6 +66,7 @@ const scale = smoke
         [2, 5],
         [6, 3]
       ],
+      relayRestart: { tabs: 6, restarts: 5 },
       tabs: 6,
       publishes: 12,
       lateJoiners: 3,
@@ -81,6 +85,7 @@ if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
 const network: NetworkFigures[] = selected('network') ? [] : kept('network')
+let relayRestart: RelayRestartFigures
 let marketplace: MarketplaceFigures
 let ui: UiFigures
 try {
@@ -92,6 +97,11 @@ try {
     console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
     network.push(await benchNetwork(browser, tabs, runs))
   }
+  if (selected('relayRestart')) {
+    const { tabs, restarts } = scale.relayRestart
+    console.log(`bench: relay killed and restarted, ${tabs} tabs × ${restarts} restarts`)
+    relayRestart = await benchRelayRestart(browser, tabs, restarts)
+  } else relayRestart = kept('relayRestart')
   if (selected('marketplace')) {
     console.log(
       `bench: publish → found, ${scale.tabs} tabs, ${scale.publishes} publishes, ${scale.lateJoiners} late joiners`
@@ -137,6 +147,7 @@ const result = {
   smoke,
   ui,
   network,
+  relayRestart,
   marketplace,
   localSearch,
   tracing,
@@ -164,6 +175,11 @@ const lines = [
     f =>
       `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} | ${f.jsHeapPerTabMB == null ? '–' : fmt(f.jsHeapPerTabMB)} |`
   ),
+  '',
+  `### Relay killed (SIGKILL) and restarted (${relayRestart.tabs} tabs, ${relayRestart.restarts} restarts; ms, median / p95)`,
+  '',
+  `- a tab notices: ${fmt(relayRestart.noticeMs)}; the relay process listens again after ${fmt(relayRestart.relayStartMs)}`,
+  `- relay listening → a tab online and re-reserved: ${fmt(relayRestart.recoveryMs)} per tab; slowest tab per restart ${fmt(relayRestart.slowestTabMs)} (max ${relayRestart.slowestTabMs.max}); within ${RECOVERY_TARGET_MS / 1000} s: ${(relayRestart.withinTargetRatio * 100).toFixed(0)} % of restarts${relayRestart.unrecovered > 0 ? `; NOT recovered: ${relayRestart.unrecovered}` : ''}`,
   '',
   `### Marketplace (${marketplace.tabs} tabs, ${marketplace.publishes} publishes; ms, median / p95)`,
   '',

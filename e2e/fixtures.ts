@@ -4,7 +4,9 @@ import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
 import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
+import { recordStates, stateLog } from '../test/helpers/state-log.ts'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
+import type { StateChange } from '../test/helpers/state-log.ts'
 import type { NodeStatus } from '../src/core/marketplace-node.ts'
 import type { PublishResult, SearchResult } from '../src/core/marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from '../src/core/package/schema.ts'
@@ -147,27 +149,14 @@ export class PeerPage {
       .toEqual(expect.arrayContaining(peerIds))
   }
 
-  /**
-   * Starts recording the node's state changes, with the tab's clock (epoch ms),
-   * so a test can tell afterwards exactly when the node went offline or online.
-   */
+  /** Starts recording the node's state changes (see {@link stateLog}). */
   async recordStates(): Promise<void> {
-    await this.page.evaluate(() => {
-      const w = window as unknown as { __stateLog?: Array<{ state: string; at: number }> }
-      if (w.__stateLog != null) return
-      const log: Array<{ state: string; at: number }> = []
-      w.__stateLog = log
-      window.p2pMarketplace!.addEventListener('status', evt => {
-        if (log.at(-1)?.state !== evt.detail.state) log.push({ state: evt.detail.state, at: Date.now() })
-      })
-    })
+    await recordStates(this.page)
   }
 
-  /** The state changes recorded since {@link recordStates}. */
-  async stateLog(): Promise<Array<{ state: string; at: number }>> {
-    return await this.page.evaluate(
-      () => (window as unknown as { __stateLog?: Array<{ state: string; at: number }> }).__stateLog ?? []
-    )
+  /** The state changes recorded since {@link recordStates}, with the tab's clock (epoch ms). */
+  async stateLog(): Promise<StateChange[]> {
+    return await stateLog(this.page)
   }
 
   /** The node's own view: status, peers, dial statistics and their errors. */
@@ -185,6 +174,25 @@ export class PeerPage {
   async connectedPeers(): Promise<string[]> {
     return await this.page.evaluate(() => (window.p2pMarketplace?.peers() ?? []).map(p => p.peerId))
   }
+}
+
+/**
+ * Waits until every tab has a direct WebRTC connection to every other: the settled network a
+ * scenario starts from. While it forms, the 15 WebRTC dials of six tabs (signalled through the
+ * relay) keep two cores busy: 9-17 s here on a quiet machine, over 40 s on a loaded CI machine,
+ * so the wait is a deadline for the whole mesh, all tabs polled at once, not a speed target
+ * (`npm run bench` measures that).
+ */
+export async function waitFullMesh(tabs: PeerPage[], ids: string[], timeout = 90_000): Promise<void> {
+  await Promise.all(
+    tabs.map(
+      async (t, i) =>
+        await t.waitDirectTo(
+          ids.filter((_, j) => j !== i),
+          timeout
+        )
+    )
+  )
 }
 
 /** How {@link Fixtures.peer} opens a tab. */
