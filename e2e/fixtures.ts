@@ -165,7 +165,19 @@ export class PeerPage {
       const node = window.p2pMarketplace
       return node == null
         ? { started: false }
-        : { peerId: node.peerId, status: node.status(), peers: node.peers(), dials: node.dialStats }
+        : {
+            peerId: node.peerId,
+            status: node.status(),
+            peers: node.peers(),
+            dials: node.dialStats,
+            // when each connection opened tells a reconnect (the relay's, say) from a lasting one
+            connections: node.libp2p.getConnections().map(c => ({
+              remotePeer: c.remotePeer.toString(),
+              remoteAddr: c.remoteAddr.toString(),
+              status: c.status,
+              openedMsAgo: Date.now() - c.timeline.open
+            }))
+          }
     })
     return this.problems.length > 0 ? { ...node, problems: this.problems.slice(-20) } : node
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
+import type { DhtMirrorStats } from './dht-mirror.ts'
 import type { Collector } from './collector/collector.ts'
 import type { ForwarderStats } from './collector/forwarder.ts'
 import type { PeerRelayState } from './relay-peering.ts'
@@ -25,6 +26,8 @@ export interface RelayHealth {
   reservations: number
   /** Records in the relay's catalog. */
   packages: number
+  /** Catalog records written into the relay's DHT (see `DhtMirror`). */
+  dhtMirror: DhtMirrorStats
   /** Spans in the embedded collector. */
   spans: number
   /** Each configured peer relay (RELAY_PEERS), when there are any. */

@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tryGetNetConfig } from '@libp2p/utils'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
+import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -90,6 +91,8 @@ export function relayLibp2pOptions(init: {
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
+        // the DHT mirror writes catalog records into this part of the datastore
+        datastorePrefix: DHT_DATASTORE_PREFIX,
         peerInfoMapper: passthroughMapper,
         ...init.dhtRecords
       })

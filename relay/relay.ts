@@ -17,6 +17,7 @@ import { createTracerProvider } from '../src/core/telemetry/provider.ts'
 import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { relayLibp2pOptions } from './libp2p-options.ts'
+import { DhtMirror } from './dht-mirror.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -43,6 +44,8 @@ export interface Relay {
   readonly collector: Collector
   /** The configured peer relays (`RELAY_PEERS`, this relay excluded) and their connection state. */
   peerRelays(): PeerRelayState[]
+  /** Resolves once every record the catalog accepted so far is in the relay's DHT (or failed to be). */
+  dhtMirrorIdle(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -112,6 +115,13 @@ export async function createRelay(
     await datastore.close()
     throw explainListenError(err, 'RELAY_PORT', config.host, config.relayPort)
   }
+  // every record the catalog accepts is answered by the relay's DHT too, even when its publisher's PUT missed
+  const dhtMirror = new DhtMirror({
+    datastore,
+    catalog,
+    log: libp2p.logger.forComponent('marketplace:dht-mirror')
+  })
+  dhtMirror.start()
   // the relay is the hub through which tabs first meet: it must subscribe to
   // forward (gossipsub only relays topics it is subscribed to)
   libp2p.services.pubsub.subscribe(DISCOVERY_TOPIC)
@@ -162,6 +172,7 @@ export async function createRelay(
       connections: libp2p.getConnections().length,
       reservations: libp2p.services.relay.reservations.size,
       packages: catalog.size,
+      dhtMirror: { ...dhtMirror.stats },
       spans: store.size,
       ...(relayPeers.length > 0 ? { peerRelays: peering.states() } : {}),
       ...(forwarder != null ? { upstream: forwarder.stats } : {})
@@ -188,8 +199,10 @@ export async function createRelay(
     catalog,
     collector,
     peerRelays: () => peering.states(),
+    dhtMirrorIdle: async () => await dhtMirror.idle(),
     async stop() {
       peering.stop()
+      await dhtMirror.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await marketplace.stop()

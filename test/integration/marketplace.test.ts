@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { fromString } from 'uint8arrays'
+import { fromString, toString } from 'uint8arrays'
 import {
   InvalidManifestError,
   NamespaceOwnedError,
@@ -13,8 +13,10 @@ import {
   createMarketplaceNode,
   signRecord
 } from '../../src/core/index.ts'
+import { latestKey, versionKey } from '../../src/core/dht-records.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode, PackageManifest, PackageRecord } from '../../src/core/index.ts'
+import type { RelayHealth } from '../../relay/http.ts'
 import type { Relay } from '../../relay/relay.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -205,6 +207,52 @@ describe('publishing and finding packages across a relay and five nodes', () => 
       expect(node.catalog.get('alice/left-pad', '1.0.9')).toBeUndefined()
       expect(node.catalog.get('alice/left-pad', '1.1.0')?.description).toBe(genuine.description)
     }
+  })
+
+  test("records that reach the relay only by gossip (the publisher's PUT missed) are answered by the relay's DHT, the latest key holding the newest version", async () => {
+    const [, carol, reader] = nodes
+    const carolKey = await generateKeyPair('Ed25519')
+    const older = await signRecord(
+      manifest({ id: 'carol/gossip-only', version: '1.0.0', title: 'Gossip only' }),
+      carolKey,
+      new Date(Date.now() - 60_000)
+    )
+    const newer = await signRecord(
+      manifest({ id: 'carol/gossip-only', version: '1.1.0', title: 'Gossip only' }),
+      carolKey
+    )
+    // no DHT PUT at all, as when a publish's 5 s budget ran out; the newer version arrives first
+    await gossip(carol!, { v: 1, record: newer })
+    await waitUntil(
+      'the relay catalog to hold 1.1.0',
+      () => relay.catalog.get('carol/gossip-only') != null,
+      10_000
+    )
+    await gossip(carol!, { v: 1, record: older })
+    await waitUntil(
+      'the relay catalog to hold 1.0.0',
+      () => relay.catalog.get('carol/gossip-only', '1.0.0') != null,
+      10_000
+    )
+    await relay.dhtMirrorIdle()
+
+    /** Versions the relay's DHT answers for `key`, looked up from another node (a DHT client). */
+    const fromRelay = async (key: string): Promise<string[]> => {
+      const versions: string[] = []
+      for await (const event of reader!.libp2p.services.dht.get(fromString(key), {
+        signal: AbortSignal.timeout(10_000)
+      })) {
+        if (event.name === 'VALUE' && event.from.toString() === relay.peerId) {
+          versions.push((JSON.parse(toString(event.value)) as PackageRecord).version)
+        }
+      }
+      return versions
+    }
+    expect(await fromRelay(latestKey('carol/gossip-only'))).toEqual(['1.1.0'])
+    expect(await fromRelay(versionKey('carol/gossip-only', '1.0.0'))).toEqual(['1.0.0'])
+    expect(await fromRelay(versionKey('carol/gossip-only', '1.1.0'))).toEqual(['1.1.0'])
+    const health = (await (await fetch(`${relay.httpUrl}/healthz`)).json()) as RelayHealth
+    expect(health.dhtMirror).toMatchObject({ pending: 0, failures: 0 })
   })
 
   test('reputation rises with fast answers and falls with timeouts', async () => {

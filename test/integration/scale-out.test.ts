@@ -1,12 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { fromString, toString } from 'uint8arrays'
+import { fromString } from 'uint8arrays'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadRelayIdentity } from '../../relay/identity.ts'
 import { versionKey } from '../../src/core/dht-records.ts'
-import { DISCOVERY_TOPIC, PACKAGES_TOPIC, createMarketplaceNode } from '../../src/core/index.ts'
+import { DISCOVERY_TOPIC, PACKAGES_TOPIC, createMarketplaceNode, signRecord } from '../../src/core/index.ts'
+import { encodeRecord } from '../../src/core/package/record.ts'
 import { RelayProcess } from '../helpers/relay-process.ts'
 import { freePort, startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { PackageEvent, PackageManifest, MarketplaceNode } from '../../src/core/index.ts'
@@ -200,27 +202,42 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
     expect(await finds(alice, 'gossip gull', 'bob/gossip-gull')).toBe(true)
     expect((await alice.getPackage('bob/gossip-gull'))?.publisher).toBe(bob.peerId)
 
-    // bob's DHT put reached relay 2 only (a tab dials no relay but its own); relay 1
-    // gets the record from relay 2, a DHT server in its routing table
-    let from: string | undefined
+    // relay 1's DHT answers from its own copy: its DHT mirrors its catalog
+    const answers = async (from: Relay, key: string): Promise<string[]> => {
+      const peers: string[] = []
+      for await (const event of from.libp2p.services.dht.get(fromString(key), {
+        signal: AbortSignal.timeout(10_000)
+      })) {
+        if (event.name === 'VALUE') peers.push(event.from.toString())
+      }
+      return peers
+    }
+    expect(await answers(relay1, versionKey('bob/gossip-gull', '1.0.0'))).toEqual([relay1.peerId])
+
+    // a record that exists only in relay 2's DHT (put by bob, never announced; bob's put
+    // reaches relay 2 only, as a tab dials no relay but its own) resolves from relay 1 too:
+    // relay 2 is a DHT server in relay 1's routing table
+    const dhtOnly = await signRecord(
+      { ...manifest('dht-only', 'DHT only'), id: 'dora/dht-only' },
+      await generateKeyPair('Ed25519')
+    )
+    let acknowledged = 0
+    for await (const event of bob.libp2p.services.dht.put(
+      fromString(versionKey(dhtOnly.id, dhtOnly.version)),
+      encodeRecord(dhtOnly),
+      { signal: AbortSignal.timeout(10_000) }
+    )) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') acknowledged++
+    }
+    expect(acknowledged).toBe(1)
+    expect(relay1.catalog.get(dhtOnly.id)).toBeUndefined()
+    let from: string[] = []
     await waitUntil(
-      'relay 1 to get the DHT record from relay 2',
-      async () => {
-        for await (const event of relay1.libp2p.services.dht.get(
-          fromString(versionKey('bob/gossip-gull', '1.0.0')),
-          { signal: AbortSignal.timeout(10_000) }
-        )) {
-          if (event.name === 'VALUE') {
-            from = event.from.toString()
-            expect(JSON.parse(toString(event.value))).toMatchObject({ id: 'bob/gossip-gull' })
-            return true
-          }
-        }
-        return false
-      },
+      'relay 1 to get the DHT-only record from relay 2',
+      async () => (from = await answers(relay1, versionKey(dhtOnly.id, dhtOnly.version))).length > 0,
       30_000
     )
-    expect(from).toBe(relay2.peerId)
+    expect(from).toEqual([relay2.peerId])
   })
 
   test("tabs' discovery announcements stay on their own relay", async () => {

@@ -1,0 +1,109 @@
+import { Key } from 'interface-datastore'
+import { Record } from '@libp2p/kad-dht'
+import { fromString, toString } from 'uint8arrays'
+import { latestKey, versionKey } from '../src/core/dht-records.ts'
+import { describeError } from '../src/core/errors.ts'
+import { encodeRecord } from '../src/core/package/record.ts'
+import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'
+import type { PackageRecord } from '../src/core/package/schema.ts'
+import type { Logger } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+/**
+ * Where the relay's kad-dht keeps records in its datastore (its `datastorePrefix`, set
+ * explicitly in the relay's libp2p options). kad-dht stores a record under
+ * `<prefix>/record/<base32 of the key>`, as a serialized libp2p record: its on-disk format.
+ */
+export const DHT_DATASTORE_PREFIX = '/dht'
+
+export interface DhtMirrorComponents {
+  /** The datastore the relay's kad-dht uses. */
+  datastore: Pick<Datastore, 'put'>
+  catalog: Pick<PackageCatalog, 'get' | 'addEventListener' | 'removeEventListener'>
+  log: Logger
+}
+
+/** What {@link DhtMirror} has done, for `/healthz` and tests. */
+export interface DhtMirrorStats {
+  /** Records stored under their keys. */
+  stored: number
+  /** Records waiting to be stored. */
+  pending: number
+  /** Records that could not be written. */
+  failures: number
+}
+
+/**
+ * Keeps the relay's DHT records in step with its catalog: each record the
+ * catalog accepts, from gossip, a sync or a search answer, is stored under its
+ * version key, and under its latest key when it is the newest version held.
+ *
+ * A publisher's own PUT can miss: it has a 5 s budget, which a busy machine
+ * overruns, and the tab may close right after publishing. Without this the
+ * relay, the only DHT server tabs reach, would never answer a lookup for such
+ * a record although its catalog holds it.
+ *
+ * The records are written straight into kad-dht's store, as a PUT from a peer
+ * would leave them: kad-dht has no local-only put (its `put` also walks the
+ * network for the closest servers, which with no other server waits for its
+ * timeout). Peer relays need no copy from here: each mirrors its own catalog,
+ * which gossip and the relays' catalog sync keep complete.
+ */
+export class DhtMirror {
+  readonly stats: DhtMirrorStats = { stored: 0, pending: 0, failures: 0 }
+  private readonly datastore: DhtMirrorComponents['datastore']
+  private readonly catalog: DhtMirrorComponents['catalog']
+  private readonly log: Logger
+  private stopped = false
+  private tail: Promise<void> = Promise.resolve()
+
+  constructor(components: DhtMirrorComponents) {
+    this.datastore = components.datastore
+    this.catalog = components.catalog
+    this.log = components.log
+  }
+
+  start(): void {
+    this.stopped = false
+    this.catalog.addEventListener('package', this.onPackage)
+  }
+
+  /** Stops taking records and waits for the one being stored (the rest are dropped). */
+  async stop(): Promise<void> {
+    this.catalog.removeEventListener('package', this.onPackage)
+    this.stopped = true
+    await this.tail
+  }
+
+  /** Resolves once every record accepted so far has been stored (or failed). */
+  async idle(): Promise<void> {
+    await this.tail
+  }
+
+  private readonly onPackage = (evt: CustomEvent<PackageEvent>): void => {
+    const { record } = evt.detail
+    this.stats.pending++
+    this.tail = this.tail.then(async () => {
+      this.stats.pending--
+      if (!this.stopped) await this.mirror(record)
+    })
+  }
+
+  private async mirror(record: PackageRecord): Promise<void> {
+    const value = encodeRecord(record)
+    // a record that arrives late (a sync) may be older than the latest key's: never let it replace it
+    const latest = this.catalog.get(record.id)?.version === record.version
+    const keys = [versionKey(record.id, record.version), ...(latest ? [latestKey(record.id)] : [])]
+    try {
+      for (const key of keys) {
+        const bytes = fromString(key)
+        const dsKey = new Key(`${DHT_DATASTORE_PREFIX}/record/${toString(bytes, 'base32')}`, false)
+        await this.datastore.put(dsKey, new Record(bytes, value, new Date()).serialize())
+      }
+      this.stats.stored++
+    } catch (err) {
+      this.stats.failures++
+      this.log.error('storing %s@%s in the DHT failed - %s', record.id, record.version, describeError(err))
+    }
+  }
+}
