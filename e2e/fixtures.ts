@@ -28,12 +28,18 @@ export class PeerPage {
   readonly context: BrowserContext
   /** Uncaught errors and console errors of this tab, from its first page load on. */
   readonly problems: PageProblem[] = []
+  /** Every console line of this tab (the newest 5 000), kept when `E2E_DEBUG` turns libp2p's logs on. */
+  readonly consoleLog: string[] = []
 
   constructor(context: BrowserContext, page: Page) {
     this.context = context
     this.page = page
     page.on('pageerror', err => this.problems.push({ kind: 'pageerror', text: String(err), at: Date.now() }))
     page.on('console', msg => {
+      if (DEBUG != null) {
+        this.consoleLog.push(`${new Date().toISOString()} ${msg.text()}`)
+        if (this.consoleLog.length > 5_000) this.consoleLog.shift()
+      }
       if (msg.type() === 'error') {
         this.problems.push({ kind: 'console', text: msg.text(), url: msg.location().url, at: Date.now() })
       }
@@ -207,6 +213,12 @@ export async function waitFullMesh(tabs: PeerPage[], ids: string[], timeout = 90
   )
 }
 
+/**
+ * `E2E_DEBUG=<namespaces>` (e.g. `libp2p:circuit-relay*,marketplace*`) turns on libp2p's debug
+ * logs in every tab; a failing test gets each tab's console attached.
+ */
+const DEBUG = process.env.E2E_DEBUG
+
 /** How {@link Fixtures.peer} opens a tab. */
 export interface PeerOptions {
   /** The relay whose app the tab opens. @default the worker's `relay` */
@@ -296,6 +308,7 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
     await use(async (options = {}) => {
       const context = await browser.newContext()
       contexts.push(context)
+      if (DEBUG != null) await context.addInitScript(debug => localStorage.setItem('debug', debug), DEBUG)
       const peer = new PeerPage(context, await context.newPage())
       peers.push(peer)
       const url = new URL((options.relay ?? relay).url)
@@ -311,6 +324,14 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       const text = JSON.stringify(states, null, 2)
       console.log(`tab diagnostics:\n${text}`)
       await testInfo.attach('tab-diagnostics.json', { body: text, contentType: 'application/json' })
+      for (const [i, p] of peers.entries()) {
+        if (p.consoleLog.length > 0) {
+          await testInfo.attach(`tab-${i}-console.txt`, {
+            body: p.consoleLog.join('\n'),
+            contentType: 'text/plain'
+          })
+        }
+      }
     }
     await Promise.all(contexts.map(async c => await c.close().catch(() => {})))
   }
