@@ -14,7 +14,7 @@ import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -119,4 +119,21 @@ function peerRelayIps(relayPeers: Multiaddr[]): string[] {
     if (net?.type === 'ip4' || net?.type === 'ip6') ips.add(`/${net.type}/${net.host}`)
   }
   return [...ips]
+}
+
+/**
+ * Frees a peer's reservation slot when the peer disconnects. js-libp2p's relay
+ * server keeps a reservation for its whole TTL (2 h) after its peer is gone,
+ * though nothing can be relayed to a peer without its connection; a relay that
+ * met more than `maxReservations` tabs within 2 h would refuse every new one.
+ */
+export function freeReservationsOnDisconnect(libp2p: Libp2p<Pick<RelayServices, 'relay'>>): void {
+  libp2p.addEventListener('peer:disconnect', evt => {
+    const reservations = libp2p.services.relay.reservations
+    const reservation = reservations.get(evt.detail)
+    if (reservation == null) return
+    // its expiry timer would otherwise delete the reservation the peer makes when it comes back
+    reservation.signal.clear()
+    reservations.delete(evt.detail)
+  })
 }

@@ -16,7 +16,7 @@ import { EventSpans } from '../src/core/telemetry/event-spans.ts'
 import { createTracerProvider } from '../src/core/telemetry/provider.ts'
 import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
-import { relayLibp2pOptions } from './libp2p-options.ts'
+import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -115,6 +115,7 @@ export async function createRelay(
     await datastore.close()
     throw explainListenError(err, 'RELAY_PORT', config.host, config.relayPort)
   }
+  freeReservationsOnDisconnect(libp2p)
   // every record the catalog accepts is answered by the relay's DHT too, even when its publisher's PUT missed
   const dhtMirror = new DhtMirror({
     datastore,

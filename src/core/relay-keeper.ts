@@ -1,6 +1,6 @@
 import { Backoff, withTimeout } from './backoff.ts'
 import { describeError } from './errors.ts'
-import type { Libp2p, Logger } from '@libp2p/interface'
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What {@link RelayKeeper} reports about one relay. */
@@ -19,7 +19,7 @@ export interface RelayState {
 export interface RelayKeeperComponents {
   libp2p: Pick<
     Libp2p,
-    'dial' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'
+    'dial' | 'hangUp' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'
   >
   log: Logger
 }
@@ -32,6 +32,11 @@ export interface RelayKeeperInit {
   dialTimeoutMs?: number
   /** How often (ms) the keeper checks its relays besides reacting to events. @default 500 */
   checkIntervalMs?: number
+  /**
+   * How long (ms) a relay may stay connected without our reservation before the
+   * keeper hangs up and dials it again. @default 20000
+   */
+  reservationStallMs?: number
 }
 
 interface KeptRelay {
@@ -40,6 +45,10 @@ interface KeptRelay {
   backoff: Backoff
   nextAt: number
   dialing: boolean
+  /** Since when (epoch ms) the relay has been connected without our reservation. */
+  unreservedSince?: number
+  /** The keeper is closing the relay's connection to dial it again. */
+  hangingUp: boolean
 }
 
 /**
@@ -52,6 +61,13 @@ interface KeptRelay {
  * It works as a small control loop (events only make it look sooner) because
  * the events alone race: a relay that closes two connections at once, or a
  * dial that joins one libp2p already has in flight, can leave nothing scheduled.
+ *
+ * A connection without a reservation is not enough either. The circuit transport
+ * tries to reserve once per connection, when identify shows the relay speaks the
+ * hop protocol; if that attempt fails (the relay is full, or a starved machine
+ * lets it time out) nothing tries again while the connection lives. So a relay
+ * connected for `reservationStallMs` without our reservation is hung up and
+ * dialled again, which gives the transport a fresh attempt.
  */
 export class RelayKeeper {
   private readonly libp2p: RelayKeeperComponents['libp2p']
@@ -60,6 +76,7 @@ export class RelayKeeper {
   private readonly onChange: () => void
   private readonly dialTimeoutMs: number
   private readonly checkIntervalMs: number
+  private readonly reservationStallMs: number
   private timer?: ReturnType<typeof setInterval>
   private running = false
 
@@ -69,6 +86,9 @@ export class RelayKeeper {
     this.onChange = init.onChange
     this.dialTimeoutMs = init.dialTimeoutMs ?? 10_000
     this.checkIntervalMs = init.checkIntervalMs ?? 500
+    // the circuit transport's attempt is over by then: identify (5 s at most) then
+    // the reservation itself (10 s, `reservationCompletionTimeout`), with room to spare
+    this.reservationStallMs = init.reservationStallMs ?? 20_000
     this.relays = init.relays.map(addr => {
       const peerId = addr.getComponents().findLast(c => c.name === 'p2p')?.value
       if (peerId == null) {
@@ -82,7 +102,8 @@ export class RelayKeeper {
         // that is down costs a refused connection, and the jitter spreads the tabs
         backoff: new Backoff({ initialMs: 250, maxMs: 3_000 }),
         nextAt: 0,
-        dialing: false
+        dialing: false,
+        hangingUp: false
       }
     })
   }
@@ -126,9 +147,10 @@ export class RelayKeeper {
     const now = Date.now()
     let changed = false
     for (const relay of this.relays) {
-      const connected = this.libp2p
+      const connection = this.libp2p
         .getConnections()
-        .some(c => c.remotePeer.toString() === relay.state.peerId && c.status === 'open')
+        .find(c => c.remotePeer.toString() === relay.state.peerId && c.status === 'open')
+      const connected = connection != null && !relay.hangingUp
       const reserved = connected && addrs.some(a => a.includes(`/p2p/${relay.state.peerId}/p2p-circuit`))
       if (connected !== relay.state.connected || reserved !== relay.state.reserved) {
         if (relay.state.connected && !connected) {
@@ -140,17 +162,55 @@ export class RelayKeeper {
         changed = true
       }
       if (connected) {
-        if (relay.state.attempts !== 0 || relay.state.lastError != null) changed = true
+        if (relay.state.attempts !== 0 || relay.state.retryAt != null) changed = true
         relay.state.attempts = 0
-        relay.backoff.reset()
-        delete relay.state.lastError
         delete relay.state.retryAt
-      } else if (!relay.dialing && now >= relay.nextAt) {
+        if (reserved) {
+          delete relay.unreservedSince
+          if (relay.state.lastError != null) changed = true
+          delete relay.state.lastError
+          relay.backoff.reset()
+        } else {
+          relay.unreservedSince ??= now
+          if (now - relay.unreservedSince >= this.reservationStallMs) {
+            this.reconnect(relay, connection, now)
+            changed = true
+          }
+        }
+      } else if (!relay.dialing && !relay.hangingUp && now >= relay.nextAt) {
+        delete relay.unreservedSince
         this.dial(relay)
         changed = true
       }
     }
     if (changed) this.onChange()
+  }
+
+  /** Hangs up a relay that stays connected without our reservation; the loop dials it again. */
+  private reconnect(relay: KeptRelay, connection: Connection, now: number): void {
+    const stalledMs = now - (relay.unreservedSince ?? now)
+    delete relay.unreservedSince
+    const delay = relay.backoff.fail()
+    relay.nextAt = now + delay
+    relay.state.retryAt = relay.nextAt
+    relay.state.connected = false
+    relay.hangingUp = true
+    relay.state.lastError = `connected for ${Math.round(stalledMs / 1000)} s without a reservation`
+    this.log(
+      'relay %s: connected for %d ms without a reservation, hanging up and dialling again in %d ms',
+      relay.state.addr,
+      stalledMs,
+      delay
+    )
+    this.libp2p
+      .hangUp(connection.remotePeer)
+      .catch((err: unknown) => {
+        this.log('hanging up relay %s failed - %s', relay.state.addr, describeError(err))
+      })
+      .finally(() => {
+        relay.hangingUp = false
+        this.check()
+      })
   }
 
   private dial(relay: KeptRelay): void {

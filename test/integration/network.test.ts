@@ -141,4 +141,15 @@ describe('a relay and five Node peers', () => {
     // direct connections between nodes do not depend on the relay
     expect(nodes.every(n => n.status().directPeers === NODES - 1)).toBe(true)
   })
+
+  test('a node that leaves frees its reservation slot at once, not at the end of its 2 h TTL', async () => {
+    const leaving = new MarketplaceNode({ configUrl: relay.httpUrl })
+    await leaving.start()
+    await leaving.waitFor('online', { signal: AbortSignal.timeout(20_000) })
+    await waitUntil('its reservation', () =>
+      relay.libp2p.services.relay.reservations.has(leaving.libp2p.peerId)
+    )
+    await leaving.stop()
+    await waitUntil('its slot freed', () => relay.libp2p.services.relay.reservations.size === NODES, 10_000)
+  })
 })
