@@ -177,10 +177,12 @@ export class RelayKeeper {
             changed = true
           }
         }
-      } else if (!relay.dialing && !relay.hangingUp && now >= relay.nextAt) {
+      } else {
         delete relay.unreservedSince
-        this.dial(relay)
-        changed = true
+        if (!relay.dialing && !relay.hangingUp && now >= relay.nextAt) {
+          this.dial(relay)
+          changed = true
+        }
       }
     }
     if (changed) this.onChange()
