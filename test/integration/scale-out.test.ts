@@ -75,6 +75,9 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
   const peered = (a: Relay, b: Relay): boolean =>
     a.peerRelays().every(p => p.connected) &&
     a.libp2p.getConnections(b.libp2p.peerId).some(c => c.status === 'open')
+  /** `node` sees `peer` subscribed to the packages topic. */
+  const subscribed = (node: Relay | MarketplaceNode, peer: Relay | MarketplaceNode): boolean =>
+    node.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(peer.libp2p.peerId))
   const finds = async (node: MarketplaceNode, text: string, id: string): Promise<boolean> =>
     (await node.search({ text })).packages.some(p => p.id === id)
 
@@ -106,8 +109,7 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
     await bob.waitFor('online', { signal: AbortSignal.timeout(30_000) })
     await waitUntil(
       'bob to see relay 2 subscribed to the packages topic',
-      () =>
-        bob.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay2.libp2p.peerId)),
+      () => subscribed(bob, relay2),
       30_000
     )
     // published while relay 1 does not exist yet: only catalog sync can carry it across
@@ -134,13 +136,7 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
     }
     await waitUntil(
       'each relay to see the other subscribed to the packages topic',
-      () =>
-        relay1.libp2p.services.pubsub
-          .getSubscribers(PACKAGES_TOPIC)
-          .some(p => p.equals(relay2.libp2p.peerId)) &&
-        relay2.libp2p.services.pubsub
-          .getSubscribers(PACKAGES_TOPIC)
-          .some(p => p.equals(relay1.libp2p.peerId)),
+      () => subscribed(relay1, relay2) && subscribed(relay2, relay1),
       30_000
     )
   })
@@ -179,11 +175,7 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
   test('a package published on relay 2 after peering reaches a node on relay 1 by gossip; DHT records resolve across', async () => {
     await waitUntil(
       'gossip subscriptions on both sides',
-      () =>
-        relay1.libp2p.services.pubsub
-          .getSubscribers(PACKAGES_TOPIC)
-          .some(p => p.equals(alice.libp2p.peerId)) &&
-        bob.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay2.libp2p.peerId)),
+      () => subscribed(relay1, alice) && subscribed(bob, relay2),
       30_000
     )
     const result = await bob.publish(manifest('gossip-gull', 'Gossip gull'))
@@ -301,14 +293,7 @@ describe('two relays peered by RELAY_PEERS, a node on each', () => {
 
     await waitUntil(
       'gossip between the relays and bob again',
-      () =>
-        relay1.libp2p.services.pubsub
-          .getSubscribers(PACKAGES_TOPIC)
-          .some(p => p.equals(relay2.libp2p.peerId)) &&
-        relay2.libp2p.services.pubsub
-          .getSubscribers(PACKAGES_TOPIC)
-          .some(p => p.equals(relay1.libp2p.peerId)) &&
-        bob.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay2.libp2p.peerId)),
+      () => subscribed(relay1, relay2) && subscribed(relay2, relay1) && subscribed(bob, relay2),
       30_000
     )
     const after = await bob.publish(manifest('second-wind', 'Second wind'))
