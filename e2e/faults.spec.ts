@@ -130,17 +130,7 @@ test('six tabs: published in one, found in all; a late joiner finds everything; 
     }
     // online, or back online: on a starved machine libp2p's connection monitor can drop a tab's
     // relay connection (a ping over 5 s) just then, and the tab reconnects and re-reserves
-    await Promise.all(
-      rest.map(
-        async t =>
-          await expect
-            .poll(async () => (await t.status()).state, {
-              timeout: 45_000,
-              message: 'every remaining tab is online'
-            })
-            .toBe('online')
-      )
-    )
+    await Promise.all(rest.map(async t => await t.waitOnline(45_000)))
     await Promise.all(rest.map(async t => await t.waitForPackages(query, all)))
     for (const [i, pkg] of packages.entries()) {
       expect((await rest[0]!.getPackage(pkg.id))?.publisher).toBe(closedIds[i])
