@@ -8,9 +8,11 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tryGetNetConfig } from '@libp2p/utils'
+import { connectionLiveness } from '../src/core/connection-liveness.ts'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
 import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
+import type { ConnectionLiveness } from '../src/core/connection-liveness.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -25,6 +27,7 @@ export type RelayServices = {
   identify: Identify
   identifyPush: IdentifyPush
   ping: Ping
+  liveness: ConnectionLiveness
   relay: CircuitRelayService
   pubsub: GossipSub
   dht: KadDHT
@@ -62,6 +65,8 @@ export function relayLibp2pOptions(init: {
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // libp2p's monitor drops starved tabs (and their reservations) on one late ping; see ConnectionLiveness
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: RELAY_LIMITS.maxConnections,
       // every tab of a local test comes from 127.0.0.1: the default per-host
@@ -77,6 +82,8 @@ export function relayLibp2pOptions(init: {
       // libp2p's connection monitor and kad-dht both ping; with the default limit of
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      // libp2p's default heartbeat (10 s), forgiving: a tab is dropped after three unanswered pings
+      liveness: connectionLiveness({ intervalMs: 10_000, timeoutMs: 10_000 }),
       relay: circuitRelayServer({
         reservations: {
           maxReservations: RELAY_LIMITS.maxReservations,

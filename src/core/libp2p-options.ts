@@ -8,12 +8,14 @@ import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
-import { DHT_PROTOCOL, DISCOVERY_TOPIC } from './constants.ts'
+import { connectionLiveness } from './connection-liveness.ts'
+import { DHT_PROTOCOL, DISCOVERY_TOPIC, RESERVATION_TIMEOUT_MS } from './constants.ts'
 import { relayAwareGater } from './gater.ts'
 import type { RuntimeConfig } from './config.ts'
+import type { ConnectionLiveness } from './connection-liveness.ts'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -26,12 +28,17 @@ export type MarketplaceServices = {
   identify: Identify
   identifyPush: IdentifyPush
   ping: Ping
+  liveness: ConnectionLiveness
   pubsub: GossipSub
   dht: KadDHT
 }
 
-/** The discovery service's broadcast, to announce new addresses at once instead of at the next interval. */
-export interface Announcer {
+/**
+ * The discovery service: its `peer` event fires on every announcement received (libp2p's own
+ * `peer:discovery` only for peers new to the peer store), and its broadcast announces new
+ * addresses at once instead of at the next interval.
+ */
+export interface Announcer extends PeerDiscovery {
   _broadcast: () => void
 }
 
@@ -67,18 +74,26 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     transports: [
       webSockets(),
       webRTC({ rtcConfiguration: { iceServers: init.config.iceServers } }),
-      circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
+      // a relay serving many busy tabs was seen answering a reservation after 10 s, to a tab
+      // that had given up (the relay logged "failed to send confirmation response ... stream
+      // closed"); the tab then sat unreserved until the keeper reconnected, breaking every
+      // circuit through the relay. 30 s lets a slow answer arrive
+      circuitRelayTransport({ reservationCompletionTimeout: RESERVATION_TIMEOUT_MS })
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: relayAwareGater(init.relays),
-    // a tab that crashes or loses its network says nothing: find out within ~5 s
-    // instead of libp2p's default 10 s heartbeat
-    connectionMonitor: { pingInterval: 5_000 },
+    // libp2p's monitor closes healthy connections on a busy machine; `liveness` replaces it
+    connectionMonitor: { enabled: false },
     connectionManager: {
       // tabs are small: a few dozen peers is plenty
       maxConnections: 64,
       dialTimeout: 20_000,
+      // the answering side of a WebRTC upgrade runs its whole handshake (signalling, ICE, the
+      // data channel muxer) under the inbound upgrade timeout, 10 s by default, while the
+      // dialling side allows 20 s: on a busy machine the answerer gave up first ("incoming
+      // signaling error - TimeoutError") on handshakes the dialler was still completing
+      inboundUpgradeTimeout: 20_000,
       // libp2p also cuts each address at 6 s by default, below dialTimeout: a tab dials a peer at
       // one address (its WebRTC one), and with 6 tabs on 2 busy cores legitimate WebRTC dials take
       // longer. Cut at 6 s, 9-19 dials failed per 6-tab mesh, leaving 3-12 duplicate direct
@@ -101,6 +116,9 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       // libp2p's connection monitor and kad-dht both ping; with the default limit of
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      // a tab that crashes or loses its network says nothing: pinged every 5 s, it is
+      // dropped after three pings in a row go unanswered (~15-20 s)
+      liveness: connectionLiveness(),
       pubsub: marketplaceGossipsub(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
