@@ -14,3 +14,6 @@ export const PACKAGES_TOPIC = '/p2p-marketplace/packages/1.0.0'
 
 /** Path of the runtime configuration document served by the relay. */
 export const RUNTIME_CONFIG_PATH = '/config.json'
+
+/** How long a tab waits for a relay to answer its reservation request (ms). */
+export const RESERVATION_TIMEOUT_MS = 30_000

@@ -1,5 +1,6 @@
 import { Backoff, withTimeout } from './backoff.ts'
 import { describeError } from './errors.ts'
+import { RESERVATION_TIMEOUT_MS } from './constants.ts'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -34,7 +35,7 @@ export interface RelayKeeperInit {
   checkIntervalMs?: number
   /**
    * How long (ms) a relay may stay connected without our reservation before the
-   * keeper hangs up and dials it again. @default 20000
+   * keeper hangs up and dials it again. @default 45000
    */
   reservationStallMs?: number
 }
@@ -87,8 +88,8 @@ export class RelayKeeper {
     this.dialTimeoutMs = init.dialTimeoutMs ?? 10_000
     this.checkIntervalMs = init.checkIntervalMs ?? 500
     // the circuit transport's attempt is over by then: identify (5 s at most) then
-    // the reservation itself (10 s, `reservationCompletionTimeout`), with room to spare
-    this.reservationStallMs = init.reservationStallMs ?? 20_000
+    // the reservation itself (`RESERVATION_TIMEOUT_MS`), with room to spare
+    this.reservationStallMs = init.reservationStallMs ?? RESERVATION_TIMEOUT_MS + 15_000
     this.relays = init.relays.map(addr => {
       const peerId = addr.getComponents().findLast(c => c.name === 'p2p')?.value
       if (peerId == null) {
