@@ -1,6 +1,24 @@
 import { LitElement, css, html } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
+import type { DirectDialState } from '../core/direct-connector.ts'
+
+/** Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02: no reservation (3 dials)". */
+function upgradeNote(upgrade: DirectDialState | undefined): unknown {
+  if (upgrade == null) return ''
+  const dials = upgrade.attempts === 1 ? '1 dial' : `${upgrade.attempts} dials`
+  let text: string
+  if (upgrade.dialing) text = `upgrading to direct (${dials} so far)`
+  else if (upgrade.lastError == null)
+    text = upgrade.dialer === 'peer' ? 'waiting for the peer to dial us directly' : 'direct dial due now'
+  else {
+    const at = upgrade.nextAttemptAt != null ? new Date(upgrade.nextAttemptAt).toLocaleTimeString() : 'soon'
+    text = `retry at ${at} after ${dials}: ${upgrade.lastError}`
+  }
+  return html`<br /><small class="muted upgrade" data-error-class=${upgrade.lastErrorClass ?? ''}
+      >${text}</small
+    >`
+}
 
 /** Connected peers: transport, direct or relayed, reputation, average response time; live. */
 export class MpPeers extends LitElement {
@@ -55,7 +73,7 @@ export class MpPeers extends LitElement {
                         <code title=${p.peerId}>…${p.peerId.slice(-10)}</code>${p.relay ? ' (relay)' : ''}
                       </td>
                       <td>${p.transport}</td>
-                      <td>${p.direct ? 'direct' : 'relayed'}</td>
+                      <td>${p.direct ? 'direct' : html`relayed${upgradeNote(p.upgrade)}`}</td>
                       <td class="wide">
                         <meter
                           min="0"

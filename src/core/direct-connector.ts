@@ -2,7 +2,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
+import { classifyDialError } from './dial-errors.ts'
 import { describeError } from './errors.ts'
+import type { DialErrorClass } from './dial-errors.ts'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -19,6 +21,27 @@ export interface DirectDialStats {
   firstDialSuccesses: number
   /** Why the last few dials failed (newest last). */
   recentErrors: string[]
+  /** Failed dials by class of error. */
+  errorsByClass: Partial<Record<DialErrorClass, number>>
+  /** Dials made to each peer (by peer id), successful or not. */
+  attemptsByPeer: Record<string, number>
+  /** How long each peer's upgrade took (ms, first seen → direct), by peer id. */
+  directAfterMs: Record<string, number>
+}
+
+/** Where the upgrade of one peer to a direct connection stands (for `peers()` and the UI). */
+export interface DirectDialState {
+  /** Which side of the pair dials: the lower peer id does, the other falls back after a while. */
+  dialer: 'self' | 'peer'
+  /** Dials this node made to the peer. */
+  attempts: number
+  /** A dial is in flight now. */
+  dialing: boolean
+  /** The last failed dial's error, and its class. */
+  lastError?: string
+  lastErrorClass?: DialErrorClass
+  /** When this node dials next (epoch ms), when no dial is in flight. */
+  nextAttemptAt?: number
 }
 
 export interface DirectConnectorComponents {
@@ -38,20 +61,33 @@ export interface DirectConnectorInit {
   dialTimeoutMs?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it
-   * has been known this long (ms) without a direct connection. @default 10000
+   * has been known this long (ms) without a direct connection (in case only our
+   * direction works). Not sooner: on a busy machine a legitimate dial takes over
+   * 10 s, and both sides dialling at once doubles the work. @default 30000
    */
   fallbackAfterMs?: number
-  /** Consecutive failures after which a peer is forgotten until rediscovered. @default 6 */
-  maxFailures?: number
+  /** Longest wait (ms) between two dials to one peer: failures back off up to this. @default 30000 */
+  maxBackoffMs?: number
+  /**
+   * A peer with no connection to us that has not announced itself on the discovery
+   * topic for this long (ms) is taken to be gone and forgotten. While it keeps
+   * announcing, it is dialled again and again (with backoff) until it is direct. @default 30000
+   */
+  forgetAfterMs?: number
   onChange: () => void
 }
 
 interface Candidate {
   firstSeen: number
+  /** Last time the peer announced itself (epoch ms), or was first seen. */
+  lastSeen: number
   backoff: Backoff
   nextAt: number
   dialing: boolean
   dialled: boolean
+  attempts: number
+  lastError?: string
+  lastErrorClass?: DialErrorClass
 }
 
 /**
@@ -60,8 +96,10 @@ interface Candidate {
  * One side of each pair dials (the lower peer id) so the two sides do not
  * race each other; the peer store is rescanned on an interval because libp2p
  * does not re-emit `peer:discovery` for known peers; at most one dial per peer
- * is in flight; failures back off exponentially with jitter; and a direct
- * connection that closes is re-dialled.
+ * is in flight; failures back off exponentially with jitter, up to
+ * `maxBackoffMs`; a direct connection that closes is re-dialled. A pair never
+ * gives up for good: a peer is dialled until it is direct for as long as it
+ * is around (connected, or announcing itself on the discovery topic).
  */
 export class DirectConnector {
   readonly stats: DirectDialStats = {
@@ -70,7 +108,10 @@ export class DirectConnector {
     failures: 0,
     firstDials: 0,
     firstDialSuccesses: 0,
-    recentErrors: []
+    recentErrors: [],
+    errorsByClass: {},
+    attemptsByPeer: {},
+    directAfterMs: {}
   }
   private readonly libp2p: DirectConnectorComponents['libp2p']
   private readonly log: Logger
@@ -86,8 +127,9 @@ export class DirectConnector {
     this.init = {
       scanIntervalMs: 750,
       dialTimeoutMs: 20_000,
-      fallbackAfterMs: 10_000,
-      maxFailures: 6,
+      fallbackAfterMs: 30_000,
+      maxBackoffMs: 30_000,
+      forgetAfterMs: 30_000,
       ...init
     }
   }
@@ -108,6 +150,35 @@ export class DirectConnector {
     this.controller.abort()
     this.libp2p.removeEventListener('peer:discovery', this.onDiscovery)
     this.libp2p.removeEventListener('connection:close', this.onConnectionClose)
+  }
+
+  /** Where the upgrade of each peer that is not direct yet stands. */
+  dialStates(): Map<string, DirectDialState> {
+    const states = new Map<string, DirectDialState>()
+    const self = this.libp2p.peerId.toString()
+    for (const [id, c] of this.candidates) {
+      if (this.hasDirect(id)) continue
+      states.set(id, {
+        dialer: self < id ? 'self' : 'peer',
+        attempts: c.attempts,
+        dialing: c.dialing,
+        ...(c.lastError != null ? { lastError: c.lastError, lastErrorClass: c.lastErrorClass } : {}),
+        ...(c.dialing ? {} : { nextAttemptAt: this.nextAttemptAt(id, c) })
+      })
+    }
+    return states
+  }
+
+  /** The peer announced itself (a discovery message): it is still around. */
+  announced(id: string): void {
+    const candidate = this.candidates.get(id)
+    if (candidate != null) candidate.lastSeen = Date.now()
+    else this.consider(id)
+  }
+
+  private nextAttemptAt(id: string, c: Candidate): number {
+    const designated = this.libp2p.peerId.toString() < id
+    return designated ? c.nextAt : Math.max(c.nextAt, c.firstSeen + this.init.fallbackAfterMs)
   }
 
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
@@ -141,6 +212,22 @@ export class DirectConnector {
     for (const peer of peers) {
       this.consider(peer.id.toString())
     }
+    await this.forgetGone()
+  }
+
+  /** Forgets peers with no connection that stopped announcing themselves: the tab is gone. */
+  private async forgetGone(): Promise<void> {
+    const now = Date.now()
+    const connected = new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()))
+    for (const [id, c] of this.candidates) {
+      if (c.dialing || connected.has(id) || now - c.lastSeen < this.init.forgetAfterMs) continue
+      this.log('forgetting %s: no connection and no announcement for %d ms', id, now - c.lastSeen)
+      this.candidates.delete(id)
+      // else the scan finds it in the peer store and dials it again
+      await this.libp2p.peerStore.delete(peerIdFromString(id)).catch((err: unknown) => {
+        this.log.error('could not remove %s from the peer store - %e', id, err)
+      })
+    }
   }
 
   /** Dials `id` if it is our turn, nothing is in flight and it is not direct yet. */
@@ -152,10 +239,12 @@ export class DirectConnector {
     if (candidate == null) {
       candidate = {
         firstSeen: Date.now(),
-        backoff: new Backoff({ initialMs: 500, maxMs: 15_000 }),
+        lastSeen: Date.now(),
+        backoff: new Backoff({ initialMs: 500, maxMs: this.init.maxBackoffMs }),
         nextAt: 0,
         dialing: false,
-        dialled: false
+        dialled: false,
+        attempts: 0
       }
       this.candidates.set(id, candidate)
     }
@@ -185,7 +274,9 @@ export class DirectConnector {
     }
     const first = !candidate.dialled
     candidate.dialled = true
+    candidate.attempts++
     this.stats.attempts++
+    this.stats.attemptsByPeer[id] = candidate.attempts
     if (first) {
       this.stats.firstDials++
     }
@@ -204,16 +295,23 @@ export class DirectConnector {
         this.stats.firstDialSuccesses++
       }
       candidate.backoff.reset()
+      this.stats.directAfterMs[id] ??= Date.now() - candidate.firstSeen
+      delete candidate.lastError
+      delete candidate.lastErrorClass
       this.log('direct WebRTC connection to %s in %d ms', id, Date.now() - started)
       this.init.onChange()
     } catch (err) {
       if (this.controller.signal.aborted) {
         return
       }
+      const errorClass = classifyDialError(err)
+      candidate.lastError = describeError(err)
+      candidate.lastErrorClass = errorClass
       this.stats.failures++
+      this.stats.errorsByClass[errorClass] = (this.stats.errorsByClass[errorClass] ?? 0) + 1
       this.stats.recentErrors = [
         ...this.stats.recentErrors.slice(-9),
-        `${first ? 'first dial' : 'dial'} after ${Date.now() - started} ms: ${describeError(err)}`
+        `${first ? 'first dial' : 'dial'} after ${Date.now() - started} ms: ${candidate.lastError}`
       ]
       const delay = candidate.backoff.fail()
       candidate.nextAt = Date.now() + delay
@@ -225,11 +323,7 @@ export class DirectConnector {
         delay,
         err
       )
-      if (candidate.backoff.attempts >= this.init.maxFailures) {
-        // the tab is most likely gone; forget it until it is announced again
-        this.candidates.delete(id)
-        await this.libp2p.peerStore.delete(peerIdFromString(id))
-      }
+      this.init.onChange()
     }
   }
 

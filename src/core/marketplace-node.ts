@@ -25,7 +25,7 @@ import type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
 import type { MarketplaceServiceInit, PublishResult, SearchResult } from './marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from './package/schema.ts'
 import type { RuntimeConfig } from './config.ts'
-import type { DirectDialStats } from './direct-connector.ts'
+import type { DirectDialState, DirectDialStats } from './direct-connector.ts'
 import type { MarketplaceServices } from './libp2p-options.ts'
 import type { RelayState } from './relay-keeper.ts'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
@@ -60,6 +60,11 @@ export interface PeerSummary {
   avgResponseMs?: number
   /** The peer is one of our relays. */
   relay: boolean
+  /**
+   * For a tab that is not direct yet: why (the last dial's error and its class), how many
+   * dials were made, and when the next one is due (epoch ms).
+   */
+  upgrade?: DirectDialState
 }
 
 export interface PeerChange {
@@ -210,6 +215,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         onChange: () => this.update()
       }
     )
+    const connector = this.connector
+    discovery()?.addEventListener('peer', evt => connector.announced(evt.detail.id.toString()))
     libp2p.addEventListener('connection:open', evt => this.onConnection(evt.detail, 'open'))
     libp2p.addEventListener('connection:close', evt => this.onConnection(evt.detail, 'close'))
     this.service = new MarketplaceService(
@@ -253,6 +260,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       return []
     }
     const relayIds = this.keeper?.relayPeerIds ?? new Set<string>()
+    const upgrades = this.connector?.dialStates() ?? new Map<string, DirectDialState>()
     const byPeer = new Map<string, Connection[]>()
     for (const conn of this._libp2p.getConnections()) {
       if (conn.status !== 'open') continue
@@ -262,13 +270,15 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     return [...byPeer.entries()].map(([peerId, conns]) => {
       const best = conns.find(c => c.direct) ?? conns[0]
       const stats = this.reputation.get(peerId)
+      const upgrade = best?.direct === true ? undefined : upgrades.get(peerId)
       return {
         peerId,
         direct: best?.direct === true,
         transport: best == null ? 'none' : transportOf(best),
         reputation: this.reputation.score(peerId),
         ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
-        relay: relayIds.has(peerId)
+        relay: relayIds.has(peerId),
+        ...(upgrade != null ? { upgrade } : {})
       }
     })
   }
