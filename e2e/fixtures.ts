@@ -1,12 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
 import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import { recordStates, stateLog } from '../test/helpers/state-log.ts'
-import type { Browser, BrowserContext, Page } from '@playwright/test'
+import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test'
 import type { StateChange } from '../test/helpers/state-log.ts'
+import type { DirectDialStats } from '../src/core/direct-connector.ts'
 import type { NodeStatus } from '../src/core/marketplace-node.ts'
 import type { PublishResult, SearchResult } from '../src/core/marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from '../src/core/package/schema.ts'
@@ -28,7 +29,7 @@ export class PeerPage {
   readonly context: BrowserContext
   /** Uncaught errors and console errors of this tab, from its first page load on. */
   readonly problems: PageProblem[] = []
-  /** Every console line of this tab (the newest 5 000), kept when `E2E_DEBUG` turns libp2p's logs on. */
+  /** Every console line of this tab (the newest 50 000), kept when `E2E_DEBUG` turns libp2p's logs on. */
   readonly consoleLog: string[] = []
 
   constructor(context: BrowserContext, page: Page) {
@@ -38,7 +39,7 @@ export class PeerPage {
     page.on('console', msg => {
       if (DEBUG != null) {
         this.consoleLog.push(`${new Date().toISOString()} ${msg.text()}`)
-        if (this.consoleLog.length > 5_000) this.consoleLog.shift()
+        if (this.consoleLog.length > 50_000) this.consoleLog.shift()
       }
       if (msg.type() === 'error') {
         this.problems.push({ kind: 'console', text: msg.text(), url: msg.location().url, at: Date.now() })
@@ -188,6 +189,15 @@ export class PeerPage {
     return this.problems.length > 0 ? { ...node, problems: this.problems.slice(-20) } : node
   }
 
+  /** The node's direct-dial counters: attempts, failures, errors by class, dials per peer. */
+  async dialStats(): Promise<DirectDialStats> {
+    return await this.page.evaluate(() => {
+      const stats = window.p2pMarketplace?.dialStats
+      if (stats == null) throw new Error('the node has not started')
+      return stats
+    })
+  }
+
   /** Peer ids of every connected peer. */
   async connectedPeers(): Promise<string[]> {
     return await this.page.evaluate(() => (window.p2pMarketplace?.peers() ?? []).map(p => p.peerId))
@@ -251,9 +261,19 @@ interface WorkerFixtures {
   relay: RelayProcess
 }
 
+/** Attaches `body` as a file kept in the test's output folder (logs are read after the run, with other tools). */
+async function attachFile(testInfo: TestInfo, name: string, body: string): Promise<void> {
+  const path = testInfo.outputPath(name)
+  await writeFile(path, body)
+  await testInfo.attach(name, { path })
+}
+
 async function launchRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mp-e2e-relay-'))
-  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), env)
+  // `E2E_RELAY_DEBUG=<namespaces>`: libp2p's debug logs of the relay, in its output
+  const debug: Record<string, string> =
+    process.env.E2E_RELAY_DEBUG != null ? { DEBUG: process.env.E2E_RELAY_DEBUG } : {}
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), { ...debug, ...env })
   try {
     await relay.start()
   } catch (err) {
@@ -284,9 +304,9 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       relays.push(relay)
       return relay
     })
-    if (testInfo.status !== testInfo.expectedStatus) {
+    if (testInfo.status !== testInfo.expectedStatus || process.env.E2E_RELAY_DEBUG != null) {
       for (const [i, relay] of relays.entries()) {
-        await testInfo.attach(`relay-${i}-output.txt`, { body: relay.output, contentType: 'text/plain' })
+        await attachFile(testInfo, `relay-${i}-output.txt`, relay.output)
       }
     }
     await Promise.all(relays.map(disposeRelay))
@@ -316,20 +336,18 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       await peer.open(url.href)
       return peer
     })
-    if (testInfo.status !== testInfo.expectedStatus) {
+    const failed = testInfo.status !== testInfo.expectedStatus
+    if (failed || DEBUG != null) {
       // what every tab thought of the network when the test failed
       const states = await Promise.all(
         peers.map(async p => await p.diagnostics().catch((err: unknown) => ({ closed: String(err) })))
       )
       const text = JSON.stringify(states, null, 2)
-      console.log(`tab diagnostics:\n${text}`)
-      await testInfo.attach('tab-diagnostics.json', { body: text, contentType: 'application/json' })
+      if (failed) console.log(`tab diagnostics:\n${text}`)
+      await attachFile(testInfo, 'tab-diagnostics.json', text)
       for (const [i, p] of peers.entries()) {
         if (p.consoleLog.length > 0) {
-          await testInfo.attach(`tab-${i}-console.txt`, {
-            body: p.consoleLog.join('\n'),
-            contentType: 'text/plain'
-          })
+          await attachFile(testInfo, `tab-${i}-console.txt`, p.consoleLog.join('\n'))
         }
       }
     }
