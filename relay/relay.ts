@@ -18,6 +18,7 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { explainListenError, listen } from './listen.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -27,7 +28,8 @@ import type { RelayConfig } from './config.ts'
 import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
-import type { Server } from 'node:http'
+
+export { ListenError } from './listen.ts'
 
 /** A running relay. */
 export interface Relay {
@@ -55,14 +57,6 @@ export interface RelayHooks {
   onPeerRelayChange?: (change: PeerRelayChange) => void
   /** A record entered the relay's catalog (from gossip, a sync, …); called from the first, before the relay connects to anyone. */
   onPackage?: (event: PackageEvent) => void
-}
-
-/** The port is taken, or the interface cannot be bound. */
-export class ListenError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ListenError'
-  }
 }
 
 /**
@@ -215,31 +209,4 @@ export async function createRelay(
       await datastore.close()
     }
   }
-}
-
-async function listen(server: Server, port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function explainListenError(err: unknown, name: string, host: string, port: number): Error {
-  const text = String((err as Error)?.message ?? err)
-  const code = (err as NodeJS.ErrnoException)?.code
-  if (code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
-    return new ListenError(
-      `${name} ${port} on ${host} is already in use: stop the other process or choose another ${name}`
-    )
-  }
-  if (code === 'EADDRNOTAVAIL' || text.includes('EADDRNOTAVAIL') || code === 'ENOTFOUND') {
-    return new ListenError(`cannot listen on ${host}:${port} (${name}): no such local interface`)
-  }
-  if (code === 'EACCES' || text.includes('EACCES')) {
-    return new ListenError(`not allowed to listen on ${host}:${port} (${name}): choose a port above 1023`)
-  }
-  return err instanceof Error ? err : new Error(text)
 }
