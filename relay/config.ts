@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
+import { parsePublicOrigins } from './config/addresses.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { OPTIONS, helpText } from './config/options.ts'
 import type { OptionName } from './config/options.ts'
@@ -19,6 +20,13 @@ export interface RelayConfig {
   relayPort: number
   /** Interface both listen on. */
   host: string
+  /**
+   * Origins people reach the web side at (`PUBLIC_ORIGINS`): same-origin checks and
+   * handed-out URLs. Unset: the listen address (see `defaultPublicOrigins`).
+   */
+  publicOrigins?: string[]
+  /** Honour `X-Forwarded-Proto` / `X-Forwarded-Host` naming a public origin (`TRUST_PROXY`). */
+  trustProxy?: boolean
   /** Identity key and datastore. */
   dataDir: string
   /**
@@ -63,6 +71,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     const spec = OPTIONS[name]
     const flag = values[name]
     if (typeof flag === 'string') return flag
+    if (flag === true) return 'true'
     const fromEnv = 'env' in spec ? env[spec.env] : undefined
     if (fromEnv != null && fromEnv !== '') return fromEnv
     return 'default' in spec ? spec.default : undefined
@@ -91,11 +100,14 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     )
   }
 
+  const publicOrigins = parsePublicOrigins(get('public-origins'))
   const jaegerUiUrl = get('jaeger-ui-url')
   return {
     port,
     relayPort,
     host,
+    ...(publicOrigins != null ? { publicOrigins } : {}),
+    trustProxy: parseSwitch('TRUST_PROXY (--trust-proxy)', get('trust-proxy')),
     dataDir: resolve(get('data-dir') ?? './.data'),
     relayPeers: parseRelayPeers(get('relay-peers')),
     ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
@@ -105,6 +117,15 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {})
   }
+}
+
+/** `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (a boolean flag arrives as `true`). */
+function parseSwitch(name: string, value: string | undefined): boolean {
+  if (value == null) return false
+  const lower = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(lower)) return false
+  throw new InvalidRelayConfigError(`${name} must be 1 or true (0 or false to turn it off), got "${value}"`)
 }
 
 function parsePort(name: string, value: string | undefined): number {

@@ -12,8 +12,11 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 export interface HttpServerInit {
   staticDir: string
   collector: Collector
-  /** Computed per request: the relay's addresses can change (e.g. after a restart). */
-  runtimeConfig: () => RuntimeConfig
+  /**
+   * Computed per request: the relay's addresses can change (e.g. after a restart),
+   * URLs are built for the public origin the request came through.
+   */
+  runtimeConfig: (req: IncomingMessage) => RuntimeConfig
   health: () => RelayHealth
 }
 
@@ -61,7 +64,7 @@ export function createHttpServer(init: HttpServerInit): Server {
       })
     : undefined
 
-  return createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(err => {
       if (!res.headersSent) {
         sendJson(res, 500, { error: String(err) })
@@ -69,7 +72,8 @@ export function createHttpServer(init: HttpServerInit): Server {
         res.destroy(err as Error)
       }
     })
-  })
+  }
+  return createServer(listener)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')
@@ -82,7 +86,7 @@ export function createHttpServer(init: HttpServerInit): Server {
         res.writeHead(204).end()
         return
       }
-      sendJson(res, 200, init.runtimeConfig())
+      sendJson(res, 200, init.runtimeConfig(req))
       return
     }
     if (url.pathname === '/healthz') {

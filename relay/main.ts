@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRelay } from './relay.ts'
 import { InvalidRelayConfigError, helpText, parseRelayConfig } from './config.ts'
+import { configWarnings } from './config/warnings.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
     console.log(helpText())
     return
   }
+
+  for (const warning of configWarnings(config)) console.warn(`relay: warning: ${warning}`)
 
   let relay
   try {
@@ -68,7 +71,8 @@ async function main(): Promise<void> {
   for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
   for (const peer of relay.peerRelays()) console.log(`relay: peer relay ${peer.addr}`)
   console.log(`relay: data in ${config.dataDir}`)
-  console.log(`relay: open ${relay.httpUrl}/ in a browser`)
+  if (relay.publicOrigins[0] !== relay.httpUrl) console.log(`relay: web side on ${relay.httpUrl}`)
+  console.log(`relay: open ${relay.publicOrigins[0]}/ in a browser`)
 }
 
 await main()

@@ -19,6 +19,8 @@ import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
 import { explainListenError, listen } from './listen.ts'
+import { defaultPublicOrigins } from './config/addresses.ts'
+import { PublicOrigins } from './public-origins.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -37,9 +39,12 @@ export interface Relay {
   readonly peerId: string
   /** The relay's libp2p addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs(): string[]
-  /** Base URL of the HTTP side (web app, config, collector). */
+  /** Base URL the HTTP side (web app, config, collector) listens at. */
   readonly httpUrl: string
-  runtimeConfig(): RuntimeConfig
+  /** The origins people reach the web side at (`PUBLIC_ORIGINS` or its default); the first is canonical. */
+  readonly publicOrigins: readonly string[]
+  /** The `/config.json` document, its URLs built for `origin` (a public origin; the canonical one by default). */
+  runtimeConfig(origin?: string): RuntimeConfig
   /** The relay's copy of the package catalog. */
   readonly catalog: PackageCatalog
   /** The embedded OTLP collector. */
@@ -91,7 +96,14 @@ export async function createRelay(
     config.otlpTracesEndpoint != null
       ? new UpstreamForwarder({ url: config.otlpTracesEndpoint, headers: config.otlpHeaders })
       : undefined
-  const collector = new Collector({ store, forwarder, allowedOrigins: config.embedOrigins })
+  // known once the HTTP server is bound (PORT 0 picks a port); no request arrives before
+  const web: { origins?: PublicOrigins } = {}
+  const collector = new Collector({
+    store,
+    forwarder,
+    allowedOrigins: config.embedOrigins,
+    isPublicOrigin: origin => web.origins?.has(origin) ?? false
+  })
 
   let libp2p: Libp2p<RelayServices>
   try {
@@ -150,10 +162,10 @@ export async function createRelay(
   await peering.start()
 
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
-  const runtimeConfig = (): RuntimeConfig => ({
+  const runtimeConfig = (origin = web.origins?.primary ?? ''): RuntimeConfig => ({
     relays: multiaddrs(),
     iceServers: [],
-    otlpTracesEndpoint: '/v1/traces',
+    otlpTracesEndpoint: `${origin}/v1/traces`,
     ...(config.jaegerUiUrl != null ? { jaegerUrl: config.jaegerUiUrl } : {}),
     version
   })
@@ -161,7 +173,7 @@ export async function createRelay(
   const server = createHttpServer({
     staticDir: config.staticDir,
     collector,
-    runtimeConfig,
+    runtimeConfig: req => runtimeConfig(web.origins?.forRequest(req)),
     health: () => ({
       peerId: libp2p.peerId.toString(),
       connections: libp2p.getConnections().length,
@@ -184,12 +196,19 @@ export async function createRelay(
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : config.port
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
+  const publicOrigins = new PublicOrigins({
+    origins: config.publicOrigins ?? defaultPublicOrigins(config.host, port, false),
+    trustProxy: config.trustProxy ?? false,
+    tls: false
+  })
+  web.origins = publicOrigins
 
   return {
     libp2p,
     peerId: libp2p.peerId.toString(),
     multiaddrs,
     httpUrl: `http://${hostForUrl}:${port}`,
+    publicOrigins: publicOrigins.origins,
     runtimeConfig,
     catalog,
     collector,

@@ -16,6 +16,16 @@ export const OPTIONS = {
     help: 'libp2p WebSockets port of the relay'
   },
   host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
+  'public-origins': {
+    type: 'string',
+    env: 'PUBLIC_ORIGINS',
+    help: 'origins people reach the web side at, comma-separated (e.g. https://market.example): origin checks and the URLs the relay hands out; default: http(s)://HOST:PORT'
+  },
+  'trust-proxy': {
+    type: 'boolean',
+    env: 'TRUST_PROXY',
+    help: 'behind a reverse proxy (1 or true): honour X-Forwarded-Proto/-Host when they name a public origin'
+  },
   'relay-peers': {
     type: 'string',
     env: 'RELAY_PEERS',

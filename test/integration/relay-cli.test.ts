@@ -44,12 +44,26 @@ test('--help lists the configuration and exits 0', async () => {
   expect(code).toBe(0)
   expect(output).toContain('RELAY_PORT')
   expect(output).toContain('OTEL_EXPORTER_OTLP_HEADERS')
+  expect(output).toMatch(/--public-origins\s+PUBLIC_ORIGINS\s/)
+  expect(output).toMatch(/--trust-proxy\s+TRUST_PROXY\s/)
 })
 
 test('a bad value exits 2 naming the variable', async () => {
   const { code, output } = await runRelay([], { PORT: 'http' })
   expect(code).toBe(2)
   expect(output).toMatch(/PORT \(--port\) must be a whole number/)
+})
+
+test.each([
+  [{ PUBLIC_ORIGINS: 'https://market.example/app' }, /PUBLIC_ORIGINS \(--public-origins\): .* has a path/]
+])('a bad internet setting %j exits 2 naming it', async (env, message) => {
+  const { code, output } = await runRelay([], {
+    PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort()),
+    ...env
+  })
+  expect(code).toBe(2)
+  expect(output).toMatch(message)
 })
 
 test('a port in use exits 1 with a message saying which', async () => {

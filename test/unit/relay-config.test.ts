@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest'
 import { InvalidRelayConfigError, helpText, parseHeaders, parseRelayConfig } from '../../relay/config.ts'
+import { defaultPublicOrigins } from '../../relay/config/addresses.ts'
+import { configWarnings } from '../../relay/config/warnings.ts'
+import type { RelayConfig } from '../../relay/config.ts'
 
 describe('relay configuration', () => {
   test('defaults match the contract', () => {
@@ -76,7 +79,9 @@ describe('relay configuration', () => {
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
       'OTEL_EXPORTER_OTLP_HEADERS',
-      'OTEL_SERVICE_NAME'
+      'OTEL_SERVICE_NAME',
+      'PUBLIC_ORIGINS',
+      'TRUST_PROXY'
     ]) {
       expect(helpText()).toContain(name)
     }
@@ -115,5 +120,81 @@ describe('RELAY_PEERS', () => {
     expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(InvalidRelayConfigError)
     expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(/^RELAY_PEERS \(--relay-peers\): /)
     expect(() => parseRelayConfig([], { RELAY_PEERS: value })).toThrow(message)
+  })
+})
+
+/** Expects the configuration to be refused with an `InvalidRelayConfigError` matching every pattern. */
+function refused(argv: string[], env: NodeJS.ProcessEnv, ...messages: RegExp[]): void {
+  let error: unknown
+  try {
+    parseRelayConfig(argv, env)
+  } catch (err) {
+    error = err
+  }
+  expect(error).toBeInstanceOf(InvalidRelayConfigError)
+  for (const message of messages) expect((error as Error).message).toMatch(message)
+}
+
+describe('PUBLIC_ORIGINS', () => {
+  test('unset by default; origins are normalised', () => {
+    expect(parseRelayConfig([], {})?.publicOrigins).toBeUndefined()
+    expect(
+      parseRelayConfig([], { PUBLIC_ORIGINS: 'https://Market.Test:443/, http://127.0.0.1:8080' })
+        ?.publicOrigins
+    ).toEqual(['https://market.test', 'http://127.0.0.1:8080'])
+    expect(parseRelayConfig(['--public-origins', 'https://a.test:8443'], {})?.publicOrigins).toEqual([
+      'https://a.test:8443'
+    ])
+  })
+
+  test.each([
+    ['market.test', /"market.test" is not a URL/],
+    ['ftp://market.test', /is not an http or https origin/],
+    ['*', /"\*" is not a URL/],
+    ['https://market.test/app', /has a path, query or fragment/],
+    ['https://market.test/?x=1', /has a path, query or fragment/],
+    ['https://market.test#top', /has a path, query or fragment/],
+    ['https://user:pw@market.test', /has a user name or password/]
+  ])('%s is refused with a message naming PUBLIC_ORIGINS and the entry', (value, message) => {
+    refused([], { PUBLIC_ORIGINS: value }, /^PUBLIC_ORIGINS \(--public-origins\): /, message)
+  })
+
+  test('the default is the listen address (https with TLS); on loopback also localhost', () => {
+    expect(defaultPublicOrigins('127.0.0.1', 8080, false)).toEqual([
+      'http://127.0.0.1:8080',
+      'http://localhost:8080'
+    ])
+    expect(defaultPublicOrigins('::1', 8443, true)).toEqual(['https://[::1]:8443', 'https://localhost:8443'])
+    expect(defaultPublicOrigins('192.0.2.10', 443, true)).toEqual(['https://192.0.2.10'])
+    // a wildcard HOST: the loopback address among the interface addresses; never a DNS name but localhost
+    const wildcard = defaultPublicOrigins('0.0.0.0', 8080, false)
+    expect(wildcard).toContain('http://127.0.0.1:8080')
+    expect(wildcard).toContain('http://localhost:8080')
+    expect(wildcard.every(o => /^http:\/\/(localhost|[\d.]+):8080$/.test(o))).toBe(true)
+  })
+})
+
+describe('TRUST_PROXY', () => {
+  test('TRUST_PROXY is off by default; 1, true or the bare flag turn it on', () => {
+    expect(parseRelayConfig([], {})?.trustProxy).toBe(false)
+    expect(parseRelayConfig([], { TRUST_PROXY: '1' })?.trustProxy).toBe(true)
+    expect(parseRelayConfig([], { TRUST_PROXY: 'true' })?.trustProxy).toBe(true)
+    expect(parseRelayConfig([], { TRUST_PROXY: '0' })?.trustProxy).toBe(false)
+    expect(parseRelayConfig(['--trust-proxy'], {})?.trustProxy).toBe(true)
+    refused([], { TRUST_PROXY: 'sometimes' }, /TRUST_PROXY \(--trust-proxy\) must be 1 or true.*"sometimes"/)
+  })
+})
+
+describe('start-up warnings', () => {
+  const base = parseRelayConfig([], {}) as RelayConfig
+
+  test('none for the defaults', () => {
+    expect(configWarnings(base)).toEqual([])
+  })
+
+  test('TRUST_PROXY without PUBLIC_ORIGINS', () => {
+    expect(configWarnings({ ...base, trustProxy: true })).toEqual([
+      expect.stringMatching(/TRUST_PROXY is on but PUBLIC_ORIGINS is not set/)
+    ])
   })
 })

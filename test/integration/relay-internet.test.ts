@@ -1,0 +1,115 @@
+/**
+ * The relay set up for the internet (issue 13): public origins behind a proxy.
+ * Each relay is a real process configured through its environment.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { RelayProcess, freePort } from '../helpers/relay-process.ts'
+import type { RuntimeConfig } from '../../src/core/index.ts'
+
+let dir: string
+const relays: RelayProcess[] = []
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mp-internet-'))
+})
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map(async relay => await relay.stop()))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function startRelay(env: Record<string, string>): Promise<RelayProcess> {
+  const dataDir = join(dir, `relay-${relays.length}-${Date.now()}`)
+  await mkdir(dataDir)
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), {
+    STATIC_DIR: join(dataDir, 'no-app'),
+    ...env
+  })
+  relays.push(relay)
+  await relay.start()
+  return relay
+}
+
+/** An HTTP request with headers fetch would not send as given (Host). */
+async function send(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  body?: string
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, res => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
+    })
+    req.once('error', reject)
+    req.end(body)
+  })
+}
+
+const span = JSON.stringify({ resourceSpans: [] })
+const postSpans = async (port: number, headers: Record<string, string>): Promise<number> =>
+  (await send(port, '/v1/traces', { 'Content-Type': 'application/json', ...headers }, 'POST', span)).status
+
+describe('origin checks', () => {
+  test('DNS rebinding: Host and Origin both naming a foreign name get 403; the loopback origins still export', async () => {
+    const relay = await startRelay({})
+    const port = relay.port
+    expect(await postSpans(port, { Host: `evil.test:${port}`, Origin: `http://evil.test:${port}` })).toBe(403)
+    // with no settings, the app on loopback works as before: at 127.0.0.1 and at localhost
+    expect(await postSpans(port, { Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}` })).toBe(200)
+    expect(await postSpans(port, { Host: `localhost:${port}`, Origin: `http://localhost:${port}` })).toBe(200)
+    const config = async (host: string): Promise<RuntimeConfig> =>
+      JSON.parse((await send(port, '/config.json', { Host: host })).body) as RuntimeConfig
+    expect((await config(`localhost:${port}`)).otlpTracesEndpoint).toBe(`http://localhost:${port}/v1/traces`)
+    expect((await config(`127.0.0.1:${port}`)).otlpTracesEndpoint).toBe(`http://127.0.0.1:${port}/v1/traces`)
+    // the rebound name is not handed back in a URL
+    expect((await config(`evil.test:${port}`)).otlpTracesEndpoint).toBe(`http://127.0.0.1:${port}/v1/traces`)
+  })
+
+  test('behind a TLS proxy: the public origin exports, URLs are https://market.test, forged forwarding is ignored', async () => {
+    const relay = await startRelay({
+      PUBLIC_ORIGINS: 'https://market.test',
+      TRUST_PROXY: '1'
+    })
+    const port = relay.port
+    const proxied = {
+      Host: `127.0.0.1:${port}`,
+      'X-Forwarded-Proto': 'https',
+      'X-Forwarded-Host': 'market.test'
+    }
+    expect(await postSpans(port, { ...proxied, Origin: 'https://market.test' })).toBe(200)
+    const preflight = await send(
+      port,
+      '/v1/traces',
+      { ...proxied, Origin: 'https://market.test', 'Access-Control-Request-Method': 'POST' },
+      'OPTIONS'
+    )
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://market.test')
+    // the relay's listen address is no public origin any more, and forwarded headers cannot make one
+    expect(await postSpans(port, { Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}` })).toBe(403)
+    expect(
+      await postSpans(port, {
+        Host: 'evil.test',
+        'X-Forwarded-Proto': 'https',
+        'X-Forwarded-Host': 'evil.test',
+        Origin: 'https://evil.test'
+      })
+    ).toBe(403)
+
+    const viaProxy = JSON.parse((await send(port, '/config.json', proxied)).body) as RuntimeConfig
+    expect(viaProxy.otlpTracesEndpoint).toBe('https://market.test/v1/traces')
+    const forged = JSON.parse(
+      (await send(port, '/config.json', { ...proxied, 'X-Forwarded-Host': 'evil.test' })).body
+    ) as RuntimeConfig
+    expect(forged.otlpTracesEndpoint).toBe('https://market.test/v1/traces')
+  })
+})
