@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
-import { parsePublicOrigins } from './config/addresses.ts'
+import { parseAnnounceAddrs, parsePublicOrigins } from './config/addresses.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { OPTIONS, helpText } from './config/options.ts'
 import type { OptionName } from './config/options.ts'
@@ -20,6 +20,11 @@ export interface RelayConfig {
   relayPort: number
   /** Interface both listen on. */
   host: string
+  /**
+   * Multiaddrs browsers get and identify advertises instead of the listen
+   * addresses (`ANNOUNCE_ADDRS`), without `/p2p/<id>` or with the relay's own.
+   */
+  announceAddrs?: string[]
   /**
    * Origins people reach the web side at (`PUBLIC_ORIGINS`): same-origin checks and
    * handed-out URLs. Unset: the listen address (see `defaultPublicOrigins`).
@@ -106,6 +111,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     port,
     relayPort,
     host,
+    announceAddrs: parseAnnounceAddrs(get('announce-addrs')),
     ...(publicOrigins != null ? { publicOrigins } : {}),
     trustProxy: parseSwitch('TRUST_PROXY (--trust-proxy)', get('trust-proxy')),
     dataDir: resolve(get('data-dir') ?? './.data'),

@@ -53,12 +53,18 @@ export function relayLibp2pOptions(init: {
   dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
   /** Other relays to peer with (not this one), each ending in `/p2p/<peer id>`. */
   relayPeers?: Multiaddr[]
+  /** Addresses advertised (identify, `/config.json`) instead of the listen address. */
+  announce?: string[]
 }): Libp2pOptions<RelayServices> {
   const relayPeers = init.relayPeers ?? []
+  const announce = init.announce ?? []
   return {
     privateKey: init.privateKey,
     datastore: init.datastore,
-    addresses: { listen: [listenAddress(init.host, init.relayPort)] },
+    addresses: {
+      listen: [listenAddress(init.host, init.relayPort)],
+      ...(announce.length > 0 ? { announce } : {})
+    },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -68,7 +68,9 @@ async function main(): Promise<void> {
 
   // printed last: the URL line tells scripts the relay is ready (and stoppable)
   console.log(`relay: peer id ${relay.peerId}`)
-  for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
+  // with ANNOUNCE_ADDRS, libp2p gives out those instead of the addresses it listens on
+  const verb = (config.announceAddrs ?? []).length > 0 ? 'announcing' : 'listening on'
+  for (const ma of relay.multiaddrs()) console.log(`relay: ${verb} ${ma}`)
   for (const peer of relay.peerRelays()) console.log(`relay: peer relay ${peer.addr}`)
   console.log(`relay: data in ${config.dataDir}`)
   if (relay.publicOrigins[0] !== relay.httpUrl) console.log(`relay: web side on ${relay.httpUrl}`)

@@ -19,6 +19,7 @@ import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
 import { explainListenError, listen } from './listen.ts'
+import { InvalidRelayConfigError } from './config/errors.ts'
 import { defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
@@ -77,6 +78,17 @@ export async function createRelay(
   // one RELAY_PEERS list can serve every relay of a network: each skips itself
   const ownId = peerIdFromPrivateKey(privateKey).toString()
   const relayPeers = (config.relayPeers ?? []).map(ma => multiaddr(ma)).filter(ma => peerIdOf(ma) !== ownId)
+  // a /p2p/<id> in ANNOUNCE_ADDRS must be this relay's, or browsers would dial an impostor's id
+  for (const addr of config.announceAddrs ?? []) {
+    const id = multiaddr(addr)
+      .getComponents()
+      .findLast(c => c.name === 'p2p')?.value
+    if (id != null && id !== ownId) {
+      throw new InvalidRelayConfigError(
+        `ANNOUNCE_ADDRS (--announce-addrs): "${addr}" names peer ${id}, but this relay is ${ownId} (from ${join(config.dataDir, 'identity.key')}); leave /p2p/<id> out, the relay appends its own`
+      )
+    }
+  }
   const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
   await datastore.open()
 
@@ -114,7 +126,8 @@ export async function createRelay(
         host: config.host,
         relayPort: config.relayPort,
         dhtRecords: dhtRecordOptions(catalog),
-        relayPeers
+        relayPeers,
+        announce: config.announceAddrs ?? []
       })
     )
   } catch (err) {

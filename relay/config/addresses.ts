@@ -1,6 +1,9 @@
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
+import { multiaddr } from '@multiformats/multiaddr'
+import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import { InvalidRelayConfigError } from './errors.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Splits a comma-separated setting, dropping blanks. */
 export function commaList(value: string | undefined): string[] {
@@ -9,6 +12,41 @@ export function commaList(value: string | undefined): string[] {
     .split(',')
     .map(entry => entry.trim())
     .filter(entry => entry !== '')
+}
+
+/**
+ * `ANNOUNCE_ADDRS`: the WebSockets multiaddrs browsers dial, when the relay is
+ * reached through a name, a proxy or a NAT rather than at its listen address.
+ * A trailing `/p2p/<id>` is allowed (the relay checks it is its own at start);
+ * otherwise libp2p appends it.
+ */
+export function parseAnnounceAddrs(value: string | undefined): string[] {
+  return commaList(value).map(entry => {
+    const bad = (why: string): InvalidRelayConfigError =>
+      new InvalidRelayConfigError(
+        `ANNOUNCE_ADDRS (--announce-addrs): "${entry}" ${why}; expected comma-separated multiaddrs such as /dns4/relay.example.com/tcp/443/wss`
+      )
+    let ma: Multiaddr
+    try {
+      ma = multiaddr(entry)
+    } catch (err) {
+      throw bad(`is not a multiaddr (${(err as Error).message})`)
+    }
+    if (ma.getComponents().some(c => c.name === 'p2p-circuit')) {
+      throw bad("is a relayed (/p2p-circuit) address; give the relay's own address")
+    }
+    if (!WebSockets.exactMatch(ma) && !WebSocketsSecure.exactMatch(ma)) {
+      throw bad(
+        'is not a WebSockets address (…/tcp/<port>/ws, /wss or /tls/ws); browsers reach the relay over WebSockets'
+      )
+    }
+    return ma.toString()
+  })
+}
+
+/** The announced addresses browsers on an https page cannot dial (plain ws: mixed content). */
+export function plainWsAddrs(addrs: string[]): string[] {
+  return addrs.filter(addr => WebSockets.exactMatch(multiaddr(addr)))
 }
 
 /**

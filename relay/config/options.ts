@@ -16,6 +16,11 @@ export const OPTIONS = {
     help: 'libp2p WebSockets port of the relay'
   },
   host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
+  'announce-addrs': {
+    type: 'string',
+    env: 'ANNOUNCE_ADDRS',
+    help: 'ws/wss multiaddrs given to browsers and advertised, comma-separated (/p2p/<id> appended), e.g. /dns4/relay.example.com/tcp/443/wss; default: the listen addresses'
+  },
   'public-origins': {
     type: 'string',
     env: 'PUBLIC_ORIGINS',

@@ -1,13 +1,21 @@
 /**
- * The relay set up for the internet (issue 13): public origins behind a proxy.
- * Each relay is a real process configured through its environment.
+ * The relay set up for the internet (issue 13): announced addresses and public origins behind a
+ * proxy. Each relay is a real process configured through its environment.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { createLibp2p } from 'libp2p'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
+import { waitUntil } from '../helpers/relay.ts'
 import type { RuntimeConfig } from '../../src/core/index.ts'
 
 let dir: string
@@ -77,7 +85,8 @@ describe('origin checks', () => {
   test('behind a TLS proxy: the public origin exports, URLs are https://market.test, forged forwarding is ignored', async () => {
     const relay = await startRelay({
       PUBLIC_ORIGINS: 'https://market.test',
-      TRUST_PROXY: '1'
+      TRUST_PROXY: '1',
+      ANNOUNCE_ADDRS: '/dns4/market.test/tcp/443/wss'
     })
     const port = relay.port
     const proxied = {
@@ -111,5 +120,47 @@ describe('origin checks', () => {
       (await send(port, '/config.json', { ...proxied, 'X-Forwarded-Host': 'evil.test' })).body
     ) as RuntimeConfig
     expect(forged.otlpTracesEndpoint).toBe('https://market.test/v1/traces')
+    // an https origin with a wss announce address: nothing to warn about
+    expect(relay.output).not.toContain('warning')
+  })
+})
+
+describe('ANNOUNCE_ADDRS', () => {
+  test('/config.json and identify give the announced addresses (with /p2p/<id>), not the listen address', async () => {
+    const relay = await startRelay({
+      ANNOUNCE_ADDRS: '/dns4/relay.market.test/tcp/443/wss,/ip4/203.0.113.7/tcp/9443/tls/ws'
+    })
+    const { peerId } = await relay.health()
+    const config = (await (await fetch(`${relay.url}/config.json`)).json()) as RuntimeConfig
+    expect(config.relays).toEqual([
+      `/dns4/relay.market.test/tcp/443/wss/p2p/${peerId}`,
+      `/ip4/203.0.113.7/tcp/9443/tls/ws/p2p/${peerId}`
+    ])
+    expect(relay.output).toContain(`relay: announcing /dns4/relay.market.test/tcp/443/wss/p2p/${peerId}`)
+
+    // a peer that reached the relay at its listen address learns the announced ones
+    const peer = await createLibp2p({
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() }
+    })
+    try {
+      await peer.dial(multiaddr(`/ip4/127.0.0.1/tcp/${relay.relayPort}/ws/p2p/${peerId}`))
+      const advertised = async (): Promise<string[]> =>
+        (await peer.peerStore.get(peerIdFromString(peerId))).addresses.map(a => a.multiaddr.toString())
+      await waitUntil(
+        'the relay identified itself with its announced addresses',
+        async () => (await advertised()).includes('/dns4/relay.market.test/tcp/443/wss'),
+        10_000
+      )
+      const identified = await peer.services.identify.identify(peer.getConnections()[0]!)
+      expect(identified.listenAddrs.map(ma => ma.toString())).toEqual([
+        '/dns4/relay.market.test/tcp/443/wss',
+        '/ip4/203.0.113.7/tcp/9443/tls/ws'
+      ])
+    } finally {
+      await peer.stop()
+    }
   })
 })

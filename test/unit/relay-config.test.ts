@@ -80,6 +80,7 @@ describe('relay configuration', () => {
       'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
       'OTEL_EXPORTER_OTLP_HEADERS',
       'OTEL_SERVICE_NAME',
+      'ANNOUNCE_ADDRS',
       'PUBLIC_ORIGINS',
       'TRUST_PROXY'
     ]) {
@@ -134,6 +135,35 @@ function refused(argv: string[], env: NodeJS.ProcessEnv, ...messages: RegExp[]):
   expect(error).toBeInstanceOf(InvalidRelayConfigError)
   for (const message of messages) expect((error as Error).message).toMatch(message)
 }
+
+describe('ANNOUNCE_ADDRS', () => {
+  const id = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+
+  test('none by default (the listen addresses); ws and wss multiaddrs, with or without /p2p/<id>', () => {
+    expect(parseRelayConfig([], {})?.announceAddrs).toEqual([])
+    expect(
+      parseRelayConfig([], {
+        ANNOUNCE_ADDRS: ` /dns4/relay.example.com/tcp/443/wss, /dns4/relay.example.com/tcp/443/tls/ws ,/ip4/203.0.113.7/tcp/9090/ws/p2p/${id}`
+      })?.announceAddrs
+    ).toEqual([
+      '/dns4/relay.example.com/tcp/443/wss',
+      '/dns4/relay.example.com/tcp/443/tls/ws',
+      `/ip4/203.0.113.7/tcp/9090/ws/p2p/${id}`
+    ])
+    expect(
+      parseRelayConfig(['--announce-addrs', '/dns6/relay.example.com/tcp/8443/wss'], {})?.announceAddrs
+    ).toEqual(['/dns6/relay.example.com/tcp/8443/wss'])
+  })
+
+  test.each([
+    ['relay.example.com:443', /"relay.example.com:443" is not a multiaddr/],
+    ['/dns4/relay.example.com/tcp/443', /is not a WebSockets address/],
+    ['/ip4/203.0.113.7/udp/443/quic-v1', /is not a WebSockets address/],
+    [`/ip4/203.0.113.7/tcp/9090/ws/p2p/${id}/p2p-circuit`, /is a relayed \(\/p2p-circuit\) address/]
+  ])('%s is refused with a message naming ANNOUNCE_ADDRS and the entry', (value, message) => {
+    refused([], { ANNOUNCE_ADDRS: value }, /^ANNOUNCE_ADDRS \(--announce-addrs\): /, message)
+  })
+})
 
 describe('PUBLIC_ORIGINS', () => {
   test('unset by default; origins are normalised', () => {
@@ -190,6 +220,17 @@ describe('start-up warnings', () => {
 
   test('none for the defaults', () => {
     expect(configWarnings(base)).toEqual([])
+  })
+
+  test('an https public origin with a plain ws address browsers would be given', () => {
+    const https = { ...base, publicOrigins: ['https://market.test'] }
+    expect(configWarnings({ ...https, announceAddrs: ['/dns4/market.test/tcp/9090/ws'] })).toEqual([
+      expect.stringMatching(
+        /ANNOUNCE_ADDRS has plain ws address\(es\) \/dns4\/market.test\/tcp\/9090\/ws.*mixed content/
+      )
+    ])
+    expect(configWarnings(https)).toEqual([expect.stringMatching(/plain ws listen address.*mixed content/)])
+    expect(configWarnings({ ...https, announceAddrs: ['/dns4/market.test/tcp/443/wss'] })).toEqual([])
   })
 
   test('TRUST_PROXY without PUBLIC_ORIGINS', () => {
