@@ -5,7 +5,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import { parseAnnounceAddrs, parsePublicOrigins } from './config/addresses.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
+import { parseIceSettings } from './config/ice-servers.ts'
 import { OPTIONS, helpText } from './config/options.ts'
+import type { IceSettings } from './config/ice-servers.ts'
 import type { OptionName } from './config/options.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -32,6 +34,8 @@ export interface RelayConfig {
   publicOrigins?: string[]
   /** Honour `X-Forwarded-Proto` / `X-Forwarded-Host` naming a public origin (`TRUST_PROXY`). */
   trustProxy?: boolean
+  /** STUN/TURN servers for browsers' WebRTC, and TURN credentials (`ICE_SERVERS`, `TURN_SECRET`, `TURN_TTL`). */
+  ice?: IceSettings
   /** Identity key and datastore. */
   dataDir: string
   /**
@@ -114,6 +118,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     announceAddrs: parseAnnounceAddrs(get('announce-addrs')),
     ...(publicOrigins != null ? { publicOrigins } : {}),
     trustProxy: parseSwitch('TRUST_PROXY (--trust-proxy)', get('trust-proxy')),
+    ice: parseIceSettings(get('ice-servers'), get('turn-secret'), get('turn-ttl')),
     dataDir: resolve(get('data-dir') ?? './.data'),
     relayPeers: parseRelayPeers(get('relay-peers')),
     ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),

@@ -14,7 +14,7 @@ export interface HttpServerInit {
   collector: Collector
   /**
    * Computed per request: the relay's addresses can change (e.g. after a restart),
-   * URLs are built for the public origin the request came through.
+   * URLs are built for the public origin the request came through, TURN credentials are fresh.
    */
   runtimeConfig: (req: IncomingMessage) => RuntimeConfig
   health: () => RelayHealth
@@ -80,6 +80,7 @@ export function createHttpServer(init: HttpServerInit): Server {
     if (await init.collector.handle(req, res, url)) return
     if (url.pathname === RUNTIME_CONFIG_PATH) {
       res.setHeader('Access-Control-Allow-Origin', '*')
+      // never cached: it carries short-lived TURN credentials, and addresses that change
       res.setHeader('Cache-Control', 'no-store')
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'GET')

@@ -22,6 +22,7 @@ import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
+import { iceServersFor } from './turn-credentials.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -177,7 +178,7 @@ export async function createRelay(
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
   const runtimeConfig = (origin = web.origins?.primary ?? ''): RuntimeConfig => ({
     relays: multiaddrs(),
-    iceServers: [],
+    iceServers: iceServersFor(config.ice),
     otlpTracesEndpoint: `${origin}/v1/traces`,
     ...(config.jaegerUiUrl != null ? { jaegerUrl: config.jaegerUiUrl } : {}),
     version

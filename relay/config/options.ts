@@ -31,6 +31,22 @@ export const OPTIONS = {
     env: 'TRUST_PROXY',
     help: 'behind a reverse proxy (1 or true): honour X-Forwarded-Proto/-Host when they name a public origin'
   },
+  'ice-servers': {
+    type: 'string',
+    env: 'ICE_SERVERS',
+    help: "STUN/TURN URLs for browsers' WebRTC, comma-separated (stun:host:3478,turn:host:3478?transport=udp)"
+  },
+  'turn-secret': {
+    type: 'string',
+    env: 'TURN_SECRET',
+    help: "TURN server's static-auth-secret (coturn use-auth-secret): time-limited credentials for the turn: URLs; never sent to browsers"
+  },
+  'turn-ttl': {
+    type: 'string',
+    env: 'TURN_TTL',
+    default: '3600',
+    help: 'lifetime in seconds of minted TURN credentials'
+  },
   'relay-peers': {
     type: 'string',
     env: 'RELAY_PEERS',

@@ -47,6 +47,9 @@ test('--help lists the configuration and exits 0', async () => {
   expect(output).toMatch(/--announce-addrs\s+ANNOUNCE_ADDRS\s/)
   expect(output).toMatch(/--public-origins\s+PUBLIC_ORIGINS\s/)
   expect(output).toMatch(/--trust-proxy\s+TRUST_PROXY\s/)
+  expect(output).toMatch(/--ice-servers\s+ICE_SERVERS\s/)
+  expect(output).toMatch(/--turn-secret\s+TURN_SECRET\s/)
+  expect(output).toMatch(/--turn-ttl\s+TURN_TTL\s.*\(default: 3600\)/)
 })
 
 test('a bad value exits 2 naming the variable', async () => {
@@ -60,7 +63,11 @@ test.each([
     { ANNOUNCE_ADDRS: '/dns4/relay.example.com/tcp/443' },
     /ANNOUNCE_ADDRS \(--announce-addrs\): .* is not a WebSockets address/
   ],
-  [{ PUBLIC_ORIGINS: 'https://market.example/app' }, /PUBLIC_ORIGINS \(--public-origins\): .* has a path/]
+  [{ PUBLIC_ORIGINS: 'https://market.example/app' }, /PUBLIC_ORIGINS \(--public-origins\): .* has a path/],
+  [
+    { ICE_SERVERS: 'stun://stun.example.com' },
+    /ICE_SERVERS \(--ice-servers\): "stun:\/\/stun.example.com" has "\/\/"/
+  ]
 ])('a bad internet setting %j exits 2 naming it', async (env, message) => {
   const { code, output } = await runRelay([], {
     PORT: String(await freePort()),

@@ -1,7 +1,9 @@
 /**
- * The relay set up for the internet (issue 13): announced addresses and public origins behind a
- * proxy. Each relay is a real process configured through its environment.
+ * The relay set up for the internet (issue 13): announced addresses, public origins behind a
+ * proxy and ICE servers and TURN credentials. Each relay is a real process configured through its
+ * environment.
  */
+import { createHmac } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -162,5 +164,41 @@ describe('ANNOUNCE_ADDRS', () => {
     } finally {
       await peer.stop()
     }
+  })
+})
+
+describe('ICE_SERVERS and TURN credentials', () => {
+  const secret = 'turn-shared-secret-for-tests'
+
+  test('/config.json carries the ICE servers and fresh TURN credentials, never the secret, and is not cached', async () => {
+    const relay = await startRelay({
+      ICE_SERVERS:
+        'stun:stun.market.test:3478,turn:turn.market.test:3478?transport=udp,turns:turn.market.test:5349',
+      TURN_SECRET: secret,
+      TURN_TTL: '600'
+    })
+    const before = Math.floor(Date.now() / 1000)
+    const response = await fetch(`${relay.url}/config.json`)
+    const text = await response.text()
+    const after = Math.floor(Date.now() / 1000)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(text).not.toContain(secret)
+    const config = JSON.parse(text) as RuntimeConfig
+    expect(config.iceServers).toEqual([
+      { urls: ['stun:stun.market.test:3478'] },
+      {
+        urls: ['turn:turn.market.test:3478?transport=udp', 'turns:turn.market.test:5349'],
+        username: expect.stringMatching(/^\d+:[\w-]+$/) as string,
+        credential: expect.any(String) as string
+      }
+    ])
+    const { username = '', credential } = config.iceServers[1] ?? {}
+    const expiry = Number(username.split(':')[0])
+    expect(expiry).toBeGreaterThanOrEqual(before + 600)
+    expect(expiry).toBeLessThanOrEqual(after + 600)
+    expect(credential).toBe(createHmac('sha1', secret).update(username).digest('base64'))
+    // every request mints its own
+    const again = (await (await fetch(`${relay.url}/config.json`)).json()) as RuntimeConfig
+    expect(again.iceServers[1]?.username).not.toBe(username)
   })
 })

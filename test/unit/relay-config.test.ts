@@ -82,7 +82,10 @@ describe('relay configuration', () => {
       'OTEL_SERVICE_NAME',
       'ANNOUNCE_ADDRS',
       'PUBLIC_ORIGINS',
-      'TRUST_PROXY'
+      'TRUST_PROXY',
+      'ICE_SERVERS',
+      'TURN_SECRET',
+      'TURN_TTL'
     ]) {
       expect(helpText()).toContain(name)
     }
@@ -212,6 +215,55 @@ describe('TRUST_PROXY', () => {
     expect(parseRelayConfig([], { TRUST_PROXY: '0' })?.trustProxy).toBe(false)
     expect(parseRelayConfig(['--trust-proxy'], {})?.trustProxy).toBe(true)
     refused([], { TRUST_PROXY: 'sometimes' }, /TRUST_PROXY \(--trust-proxy\) must be 1 or true.*"sometimes"/)
+  })
+})
+
+describe('ICE_SERVERS, TURN_SECRET, TURN_TTL', () => {
+  const turnEnv = { ICE_SERVERS: 'turn:turn.example.com:3478', TURN_SECRET: 's3cret' }
+
+  test('none by default; STUN and TURN URLs per RFC 7064/7065, scheme lower-cased', () => {
+    expect(parseRelayConfig([], {})?.ice).toEqual({ urls: [] })
+    expect(
+      parseRelayConfig([], {
+        ICE_SERVERS:
+          'stun:stun.example.com, STUNS:[2001:db8::1]:5349,turn:198.51.100.7:3478?transport=UDP,turns:turn.example.com?transport=tcp',
+        TURN_SECRET: 's3cret'
+      })?.ice
+    ).toEqual({
+      urls: [
+        'stun:stun.example.com',
+        'stuns:[2001:db8::1]:5349',
+        'turn:198.51.100.7:3478?transport=udp',
+        'turns:turn.example.com?transport=tcp'
+      ],
+      turn: { secret: 's3cret', ttlSeconds: 3600 }
+    })
+    expect(parseRelayConfig(['--turn-ttl', '600'], turnEnv)?.ice?.turn).toEqual({
+      secret: 's3cret',
+      ttlSeconds: 600
+    })
+  })
+
+  test.each([
+    ['stun://stun.example.com', /has "\/\/"/],
+    ['https://stun.example.com', /is not a stun:, stuns:, turn: or turns: URL/],
+    ['stun:', /does not have a valid host/],
+    ['stun:user@stun.example.com', /does not have a valid host/],
+    ['stun:stun.example.com/path', /does not have a valid host/],
+    ['stun:stun.example.com:3478?transport=udp', /stun: URLs take none \(RFC 7064\)/],
+    ['turn:turn.example.com?transport=sctp', /the only parameter is \?transport=udp or \?transport=tcp/],
+    ['turn:turn.example.com:70000', /has port 70000/],
+    ['turn:[2001:zz::1]:3478', /which is not an IPv6 address/],
+    ['turn:300.1.1.1', /which is not an IPv4 address/]
+  ])('%s is refused with a message naming ICE_SERVERS and the entry', (value, message) => {
+    refused([], { ICE_SERVERS: value, TURN_SECRET: 'x' }, /^ICE_SERVERS \(--ice-servers\): /, message)
+  })
+
+  test('TURN needs a secret (browsers refuse TURN without credentials), a secret needs TURN, TTL is checked', () => {
+    refused([], { ICE_SERVERS: 'stun:a.test,turns:b.test' }, /has TURN URLs \(turns:b.test\) but TURN_SECRET/)
+    refused([], { ICE_SERVERS: 'stun:a.test', TURN_SECRET: 'x' }, /TURN_SECRET.*no turn: or turns: URL/)
+    refused([], { ...turnEnv, TURN_TTL: '1h' }, /TURN_TTL \(--turn-ttl\) must be a whole number.*"1h"/)
+    refused([], { ...turnEnv, TURN_TTL: '10' }, /from 60 to 604800, got "10"/)
   })
 })
 
