@@ -32,6 +32,8 @@ export interface RelayConfig {
    * handed-out URLs. Unset: the listen address (see `defaultPublicOrigins`).
    */
   publicOrigins?: string[]
+  /** PEM files (`TLS_CERT`, `TLS_KEY`): HTTPS on `port`, WSS on `relayPort`, re-read when they change. */
+  tls?: { certFile: string; keyFile: string }
   /** Honour `X-Forwarded-Proto` / `X-Forwarded-Host` naming a public origin (`TRUST_PROXY`). */
   trustProxy?: boolean
   /** STUN/TURN servers for browsers' WebRTC, and TURN credentials (`ICE_SERVERS`, `TURN_SECRET`, `TURN_TTL`). */
@@ -109,6 +111,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     )
   }
 
+  const tls = parseTls(get('tls-cert'), get('tls-key'))
   const publicOrigins = parsePublicOrigins(get('public-origins'))
   const jaegerUiUrl = get('jaeger-ui-url')
   return {
@@ -117,6 +120,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     host,
     announceAddrs: parseAnnounceAddrs(get('announce-addrs')),
     ...(publicOrigins != null ? { publicOrigins } : {}),
+    ...(tls != null ? { tls } : {}),
     trustProxy: parseSwitch('TRUST_PROXY (--trust-proxy)', get('trust-proxy')),
     ice: parseIceSettings(get('ice-servers'), get('turn-secret'), get('turn-ttl')),
     dataDir: resolve(get('data-dir') ?? './.data'),
@@ -128,6 +132,18 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {})
   }
+}
+
+/** Both PEM files or neither; their contents are checked when the relay loads them (`relay/tls.ts`). */
+function parseTls(certFile: string | undefined, keyFile: string | undefined): RelayConfig['tls'] | undefined {
+  if (certFile == null && keyFile == null) return undefined
+  if (certFile == null || keyFile == null) {
+    const [given, missing] = certFile == null ? ['TLS_KEY', 'TLS_CERT'] : ['TLS_CERT', 'TLS_KEY']
+    throw new InvalidRelayConfigError(
+      `${given} is set but ${missing} is not: give both the PEM certificate (TLS_CERT, --tls-cert) and its private key (TLS_KEY, --tls-key)`
+    )
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) }
 }
 
 /** `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (a boolean flag arrives as `true`). */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
 import type { DhtMirrorStats } from './dht-mirror.ts'
@@ -8,6 +9,8 @@ import type { ForwarderStats } from './collector/forwarder.ts'
 import type { PeerRelayState } from './relay-peering.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { TLSCertificate } from '@libp2p/interface'
 
 export interface HttpServerInit {
   staticDir: string
@@ -18,6 +21,8 @@ export interface HttpServerInit {
    */
   runtimeConfig: (req: IncomingMessage) => RuntimeConfig
   health: () => RelayHealth
+  /** Serve HTTPS with this certificate (renew with `server.setSecureContext`). */
+  tls?: TLSCertificate
 }
 
 /** The relay's `GET /healthz` document. */
@@ -43,7 +48,7 @@ export interface RelayHealth {
  * The relay's HTTP side: the runtime configuration (readable from any origin,
  * so embedding sites can bootstrap), a health document and the built web app.
  */
-export function createHttpServer(init: HttpServerInit): Server {
+export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
   const serveStatic = existsSync(init.staticDir)
     ? sirv(init.staticDir, {
         single: true,
@@ -73,7 +78,9 @@ export function createHttpServer(init: HttpServerInit): Server {
       }
     })
   }
-  return createServer(listener)
+  return init.tls != null
+    ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, listener)
+    : createServer(listener)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')

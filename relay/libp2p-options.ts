@@ -11,10 +11,12 @@ import { tryGetNetConfig } from '@libp2p/utils'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
 import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
+import { tlsRenewal } from './tls.ts'
+import type { TlsRenewal } from './tls.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -28,6 +30,7 @@ export type RelayServices = {
   relay: CircuitRelayService
   pubsub: GossipSub
   dht: KadDHT
+  tlsRenewal: TlsRenewal
 }
 
 /** Sized for a real crowd of tabs, not libp2p's defaults (15 reservations, 128 KiB relayed). */
@@ -39,10 +42,11 @@ export const RELAY_LIMITS = {
   relayedDataBytes: 4n * 1024n * 1024n
 } as const
 
-export function listenAddress(host: string, port: number): string {
+/** The relay's WebSockets listen multiaddr: `/tls/ws` (WSS) when it has a certificate. */
+export function listenAddress(host: string, port: number, tls = false): string {
   const family = isIP(host)
   const proto = family === 6 ? 'ip6' : family === 4 ? 'ip4' : 'dns'
-  return `/${proto}/${host}/tcp/${port}/ws`
+  return `/${proto}/${host}/tcp/${port}/${tls ? 'tls/ws' : 'ws'}`
 }
 
 export function relayLibp2pOptions(init: {
@@ -55,6 +59,8 @@ export function relayLibp2pOptions(init: {
   relayPeers?: Multiaddr[]
   /** Addresses advertised (identify, `/config.json`) instead of the listen address. */
   announce?: string[]
+  /** Serve WSS with this certificate (renewed through the `tlsRenewal` service). */
+  tls?: TLSCertificate
 }): Libp2pOptions<RelayServices> {
   const relayPeers = init.relayPeers ?? []
   const announce = init.announce ?? []
@@ -62,10 +68,10 @@ export function relayLibp2pOptions(init: {
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: {
-      listen: [listenAddress(init.host, init.relayPort)],
+      listen: [listenAddress(init.host, init.relayPort, init.tls != null)],
       ...(announce.length > 0 ? { announce } : {})
     },
-    transports: [webSockets()],
+    transports: [webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
@@ -101,7 +107,8 @@ export function relayLibp2pOptions(init: {
         datastorePrefix: DHT_DATASTORE_PREFIX,
         peerInfoMapper: passthroughMapper,
         ...init.dhtRecords
-      })
+      }),
+      tlsRenewal: tlsRenewal()
     }
   }
 }

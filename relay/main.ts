@@ -37,6 +37,16 @@ async function main(): Promise<void> {
           console.log(
             `relay: peer relay ${state.addr} unreachable (${state.lastError}), retrying with backoff`
           )
+      },
+      onCertificateChange: change => {
+        if (change.type === 'renewed')
+          console.log(
+            `relay: TLS certificate renewed (SHA-256 ${change.certificate.fingerprint256}, valid until ${change.certificate.validTo.toISOString()})`
+          )
+        else
+          console.error(
+            `relay: new TLS files not used yet, keeping the current certificate: ${change.error.message}`
+          )
       }
     })
   } catch (err) {

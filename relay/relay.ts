@@ -22,16 +22,19 @@ import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
+import { CertificateWatcher, loadCertificate } from './tls.ts'
 import { iceServersFor } from './turn-credentials.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PackageEvent } from '../src/core/catalog/catalog.ts'
 import type { PeerRelayChange, PeerRelayState } from './relay-peering.ts'
+import type { CertificateChange, LoadedCertificate } from './tls.ts'
 import type { RelayConfig } from './config.ts'
 import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { Server as HttpsServer } from 'node:https'
 
 export { ListenError } from './listen.ts'
 
@@ -41,7 +44,7 @@ export interface Relay {
   readonly peerId: string
   /** The relay's libp2p addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs(): string[]
-  /** Base URL the HTTP side (web app, config, collector) listens at. */
+  /** Base URL the HTTP side (web app, config, collector) listens at: `https://…` with TLS. */
   readonly httpUrl: string
   /** The origins people reach the web side at (`PUBLIC_ORIGINS` or its default); the first is canonical. */
   readonly publicOrigins: readonly string[]
@@ -64,6 +67,8 @@ export interface RelayHooks {
   onPeerRelayChange?: (change: PeerRelayChange) => void
   /** A record entered the relay's catalog (from gossip, a sync, …); called from the first, before the relay connects to anyone. */
   onPackage?: (event: PackageEvent) => void
+  /** The TLS files changed: the renewed certificate is in use, or the new files were refused (the old one stays). */
+  onCertificateChange?: (change: CertificateChange) => void
 }
 
 /**
@@ -75,6 +80,9 @@ export async function createRelay(
   version = '0.0.0',
   hooks: RelayHooks = {}
 ): Promise<Relay> {
+  // a certificate that cannot be used stops the start, before anything is opened
+  const certificate: LoadedCertificate | undefined =
+    config.tls != null ? loadCertificate(config.tls) : undefined
   const privateKey = await loadRelayIdentity(config.dataDir)
   // one RELAY_PEERS list can serve every relay of a network: each skips itself
   const ownId = peerIdFromPrivateKey(privateKey).toString()
@@ -128,7 +136,8 @@ export async function createRelay(
         relayPort: config.relayPort,
         dhtRecords: dhtRecordOptions(catalog),
         relayPeers,
-        announce: config.announceAddrs ?? []
+        announce: config.announceAddrs ?? [],
+        ...(certificate != null ? { tls: certificate } : {})
       })
     )
   } catch (err) {
@@ -188,6 +197,7 @@ export async function createRelay(
     staticDir: config.staticDir,
     collector,
     runtimeConfig: req => runtimeConfig(web.origins?.forRequest(req)),
+    ...(certificate != null ? { tls: certificate } : {}),
     health: () => ({
       peerId: libp2p.peerId.toString(),
       connections: libp2p.getConnections().length,
@@ -210,18 +220,36 @@ export async function createRelay(
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : config.port
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
+  const tls = certificate != null
   const publicOrigins = new PublicOrigins({
-    origins: config.publicOrigins ?? defaultPublicOrigins(config.host, port, false),
+    origins: config.publicOrigins ?? defaultPublicOrigins(config.host, port, tls),
     trustProxy: config.trustProxy ?? false,
-    tls: false
+    tls
   })
   web.origins = publicOrigins
+  // renewed certificate files: new connections on both ports get the new certificate, open ones stay
+  const watcher =
+    config.tls != null && certificate != null
+      ? new CertificateWatcher({
+          files: config.tls,
+          current: certificate,
+          onChange: change => {
+            if (change.type === 'renewed') {
+              const { cert, key } = change.certificate
+              ;(server as HttpsServer).setSecureContext({ cert, key })
+              libp2p.services.tlsRenewal.renew({ cert, key })
+            }
+            hooks.onCertificateChange?.(change)
+          }
+        })
+      : undefined
+  watcher?.start()
 
   return {
     libp2p,
     peerId: libp2p.peerId.toString(),
     multiaddrs,
-    httpUrl: `http://${hostForUrl}:${port}`,
+    httpUrl: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     publicOrigins: publicOrigins.origins,
     runtimeConfig,
     catalog,
@@ -229,6 +257,7 @@ export async function createRelay(
     peerRelays: () => peering.states(),
     dhtMirrorIdle: async () => await dhtMirror.idle(),
     async stop() {
+      watcher?.stop()
       peering.stop()
       await dhtMirror.stop()
       server.closeAllConnections()

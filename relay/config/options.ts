@@ -26,6 +26,12 @@ export const OPTIONS = {
     env: 'PUBLIC_ORIGINS',
     help: 'origins people reach the web side at, comma-separated (e.g. https://market.example): origin checks and the URLs the relay hands out; default: http(s)://HOST:PORT'
   },
+  'tls-cert': {
+    type: 'string',
+    env: 'TLS_CERT',
+    help: 'PEM certificate (chain): HTTPS on PORT and WSS on RELAY_PORT; a renewed file is picked up without a restart'
+  },
+  'tls-key': { type: 'string', env: 'TLS_KEY', help: 'PEM private key of TLS_CERT' },
   'trust-proxy': {
     type: 'boolean',
     env: 'TRUST_PROXY',

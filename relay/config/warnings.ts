@@ -11,14 +11,15 @@ export function configWarnings(config: RelayConfig): string[] {
   const announced = config.announceAddrs ?? []
   if (https.length > 0) {
     // a page loaded over https may not open ws:// (mixed content): browsers refuse silently
-    const plain = announced.length > 0 ? plainWsAddrs(announced) : ['its listen address']
+    const plain =
+      announced.length > 0 ? plainWsAddrs(announced) : config.tls == null ? ['its listen address'] : []
     if (plain.length > 0) {
       const what =
         announced.length > 0
           ? `ANNOUNCE_ADDRS has plain ws address(es) ${plain.join(', ')}`
-          : `browsers get the relay's plain ws listen address (no ANNOUNCE_ADDRS)`
+          : `browsers get the relay's plain ws listen address (no ANNOUNCE_ADDRS, no TLS_CERT)`
       warnings.push(
-        `${what}, but PUBLIC_ORIGINS has ${https.join(', ')}: browsers on an https page refuse ws:// (mixed content); announce the /wss (or /tls/ws) address your proxy serves`
+        `${what}, but PUBLIC_ORIGINS has ${https.join(', ')}: browsers on an https page refuse ws:// (mixed content); announce the /wss (or /tls/ws) address your proxy or the relay's TLS serves`
       )
     }
   }

@@ -46,6 +46,8 @@ test('--help lists the configuration and exits 0', async () => {
   expect(output).toContain('OTEL_EXPORTER_OTLP_HEADERS')
   expect(output).toMatch(/--announce-addrs\s+ANNOUNCE_ADDRS\s/)
   expect(output).toMatch(/--public-origins\s+PUBLIC_ORIGINS\s/)
+  expect(output).toMatch(/--tls-cert\s+TLS_CERT\s/)
+  expect(output).toMatch(/--tls-key\s+TLS_KEY\s/)
   expect(output).toMatch(/--trust-proxy\s+TRUST_PROXY\s/)
   expect(output).toMatch(/--ice-servers\s+ICE_SERVERS\s/)
   expect(output).toMatch(/--turn-secret\s+TURN_SECRET\s/)
@@ -67,6 +69,11 @@ test.each([
   [
     { ICE_SERVERS: 'stun://stun.example.com' },
     /ICE_SERVERS \(--ice-servers\): "stun:\/\/stun.example.com" has "\/\/"/
+  ],
+  [{ TLS_CERT: '/nonexistent/relay.crt' }, /TLS_CERT is set but TLS_KEY is not/],
+  [
+    { TLS_CERT: '/nonexistent/relay.crt', TLS_KEY: '/nonexistent/relay.key' },
+    /TLS_CERT \(--tls-cert\): cannot read \/nonexistent\/relay\.crt/
   ]
 ])('a bad internet setting %j exits 2 naming it', async (env, message) => {
   const { code, output } = await runRelay([], {

@@ -1,13 +1,14 @@
 /**
- * The relay set up for the internet (issue 13): announced addresses, public origins behind a
- * proxy and ICE servers and TURN credentials. Each relay is a real process configured through its
- * environment.
+ * The relay set up for the internet (issue 13): TLS with certificate renewal, announced
+ * addresses, public origins behind a proxy, ICE servers and TURN credentials. Each relay is a
+ * real process configured through its environment.
  */
 import { createHmac } from 'node:crypto'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { getCACertificates, setDefaultCACertificates } from 'node:tls'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { webSockets } from '@libp2p/websockets'
@@ -16,9 +17,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { createMarketplaceNode } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { waitUntil } from '../helpers/relay.ts'
+import { selfSignedCertificate, servedFingerprint } from '../helpers/tls.ts'
 import type { RuntimeConfig } from '../../src/core/index.ts'
+import type { MarketplaceNode } from '../../src/core/index.ts'
 
 let dir: string
 const relays: RelayProcess[] = []
@@ -200,5 +204,63 @@ describe('ICE_SERVERS and TURN credentials', () => {
     // every request mints its own
     const again = (await (await fetch(`${relay.url}/config.json`)).json()) as RuntimeConfig
     expect(again.iceServers[1]?.username).not.toBe(username)
+  })
+})
+
+describe('TLS', () => {
+  const defaultCAs = getCACertificates('default')
+  let node: MarketplaceNode | undefined
+  afterEach(async () => {
+    await node?.stop()
+    setDefaultCACertificates(defaultCAs)
+  })
+
+  test('HTTPS and WSS with one certificate; a Node peer joins over wss; renewed files are served without a restart', async () => {
+    const certs = join(dir, 'certs')
+    await mkdir(certs, { recursive: true })
+    const [first, second] = await Promise.all([
+      selfSignedCertificate(certs, 'first'),
+      selfSignedCertificate(certs, 'second')
+    ])
+    const live = { certFile: join(certs, 'live.crt'), keyFile: join(certs, 'live.key') }
+    await copyFile(first.certFile, live.certFile)
+    await copyFile(first.keyFile, live.keyFile)
+    // this process trusts both, as a browser would trust a CA that signed them
+    setDefaultCACertificates([...defaultCAs, first.cert, second.cert])
+
+    const relay = await startRelay({ TLS_CERT: live.certFile, TLS_KEY: live.keyFile })
+    const origin = `https://127.0.0.1:${relay.port}`
+    expect(relay.output).toContain(`relay: open ${origin}/ in a browser`)
+    const config = (await (await fetch(`${origin}/config.json`)).json()) as RuntimeConfig
+    expect(config.relays).toHaveLength(1)
+    expect(config.relays[0]).toMatch(
+      new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/${relay.relayPort}/tls/ws/p2p/12D3KooW`)
+    )
+    expect(config.otlpTracesEndpoint).toBe(`${origin}/v1/traces`)
+    expect(await servedFingerprint(relay.port)).toBe(first.fingerprint256)
+    expect(await servedFingerprint(relay.relayPort)).toBe(first.fingerprint256)
+
+    // a Node peer as a tab would: config over https, then the relay over wss
+    node = await createMarketplaceNode({ configUrl: origin, tracing: false })
+    await node.waitFor('online', { signal: AbortSignal.timeout(20_000) })
+    const relayId = config.relays[0]?.split('/p2p/')[1] ?? ''
+    const [connection] = node.libp2p.getConnections(peerIdFromString(relayId))
+    expect(connection?.remoteAddr.toString()).toContain(`/tcp/${relay.relayPort}/tls/ws`)
+
+    // renewal: the files are replaced in place (the key a moment after the certificate)
+    await copyFile(second.certFile, live.certFile)
+    await copyFile(second.keyFile, live.keyFile)
+    await waitUntil(
+      'the renewed certificate on both ports',
+      async () =>
+        (await servedFingerprint(relay.port)) === second.fingerprint256 &&
+        (await servedFingerprint(relay.relayPort)) === second.fingerprint256,
+      15_000
+    )
+    expect(relay.running).toBe(true)
+    expect(relay.output).toMatch(/relay: TLS certificate renewed \(SHA-256 [0-9A-F:]+/)
+    // the open connection stays; new ones work with the new certificate
+    expect(node.status().state).toBe('online')
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200)
   })
 })

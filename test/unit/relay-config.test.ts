@@ -82,6 +82,8 @@ describe('relay configuration', () => {
       'OTEL_SERVICE_NAME',
       'ANNOUNCE_ADDRS',
       'PUBLIC_ORIGINS',
+      'TLS_CERT',
+      'TLS_KEY',
       'TRUST_PROXY',
       'ICE_SERVERS',
       'TURN_SECRET',
@@ -283,11 +285,24 @@ describe('start-up warnings', () => {
     ])
     expect(configWarnings(https)).toEqual([expect.stringMatching(/plain ws listen address.*mixed content/)])
     expect(configWarnings({ ...https, announceAddrs: ['/dns4/market.test/tcp/443/wss'] })).toEqual([])
+    expect(configWarnings({ ...https, tls: { certFile: '/c', keyFile: '/k' } })).toEqual([])
   })
 
   test('TRUST_PROXY without PUBLIC_ORIGINS', () => {
     expect(configWarnings({ ...base, trustProxy: true })).toEqual([
       expect.stringMatching(/TRUST_PROXY is on but PUBLIC_ORIGINS is not set/)
     ])
+  })
+})
+
+describe('TLS_CERT, TLS_KEY', () => {
+  test('TLS files come in pairs, as absolute paths', () => {
+    expect(parseRelayConfig([], {})?.tls).toBeUndefined()
+    expect(parseRelayConfig(['--tls-cert', 'c.pem', '--tls-key', '/etc/k.pem'], {})?.tls).toEqual({
+      certFile: expect.stringMatching(/^\/.*\/c\.pem$/) as string,
+      keyFile: '/etc/k.pem'
+    })
+    refused([], { TLS_CERT: '/etc/c.pem' }, /TLS_CERT is set but TLS_KEY is not/)
+    refused(['--tls-key', 'k.pem'], {}, /TLS_KEY is set but TLS_CERT is not/)
   })
 })
