@@ -3,7 +3,16 @@ import { parseArgs } from 'node:util'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
+import { parseAnnounceAddrs, parsePublicOrigins } from './config/addresses.ts'
+import { InvalidRelayConfigError } from './config/errors.ts'
+import { parseIceSettings } from './config/ice-servers.ts'
+import { OPTIONS, helpText } from './config/options.ts'
+import type { IceSettings } from './config/ice-servers.ts'
+import type { OptionName } from './config/options.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+export { InvalidRelayConfigError } from './config/errors.ts'
+export { helpText } from './config/options.ts'
 
 /** Configuration of the relay, from the environment and command-line flags (flags win). */
 export interface RelayConfig {
@@ -13,6 +22,22 @@ export interface RelayConfig {
   relayPort: number
   /** Interface both listen on. */
   host: string
+  /**
+   * Multiaddrs browsers get and identify advertises instead of the listen
+   * addresses (`ANNOUNCE_ADDRS`), without `/p2p/<id>` or with the relay's own.
+   */
+  announceAddrs?: string[]
+  /**
+   * Origins people reach the web side at (`PUBLIC_ORIGINS`): same-origin checks and
+   * handed-out URLs. Unset: the listen address (see `defaultPublicOrigins`).
+   */
+  publicOrigins?: string[]
+  /** PEM files (`TLS_CERT`, `TLS_KEY`): HTTPS on `port`, WSS on `relayPort`, re-read when they change. */
+  tls?: { certFile: string; keyFile: string }
+  /** Honour `X-Forwarded-Proto` / `X-Forwarded-Host` naming a public origin (`TRUST_PROXY`). */
+  trustProxy?: boolean
+  /** STUN/TURN servers for browsers' WebRTC, and TURN credentials (`ICE_SERVERS`, `TURN_SECRET`, `TURN_TTL`). */
+  ice?: IceSettings
   /** Identity key and datastore. */
   dataDir: string
   /**
@@ -31,95 +56,6 @@ export interface RelayConfig {
   embedOrigins: string[]
   /** Jaeger UI base URL: the trace panel links each trace to `<url>/trace/<trace id>`. */
   jaegerUiUrl?: string
-}
-
-/** A configuration value is wrong; the message names it and says why. */
-export class InvalidRelayConfigError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'InvalidRelayConfigError'
-  }
-}
-
-const OPTIONS = {
-  port: {
-    type: 'string',
-    env: 'PORT',
-    default: '8080',
-    help: 'HTTP port: web app, runtime config, embedded collector (/v1/traces) and its query API'
-  },
-  'relay-port': {
-    type: 'string',
-    env: 'RELAY_PORT',
-    default: '9090',
-    help: 'libp2p WebSockets port of the relay'
-  },
-  host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
-  'relay-peers': {
-    type: 'string',
-    env: 'RELAY_PEERS',
-    help: 'other relays to peer with: comma-separated multiaddrs, each ending in /p2p/<peer id>'
-  },
-  'data-dir': {
-    type: 'string',
-    env: 'DATA_DIR',
-    default: './.data',
-    help: 'relay identity key and datastore (records survive restarts)'
-  },
-  'otel-endpoint': {
-    type: 'string',
-    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-    help: 'upstream OTLP/HTTP collector base URL (/v1/traces is appended)'
-  },
-  'otel-traces-endpoint': {
-    type: 'string',
-    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-    help: 'upstream OTLP/HTTP traces URL, used as is'
-  },
-  'otel-headers': {
-    type: 'string',
-    env: 'OTEL_EXPORTER_OTLP_HEADERS',
-    help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers'
-  },
-  'service-name': {
-    type: 'string',
-    env: 'OTEL_SERVICE_NAME',
-    default: 'p2p-marketplace-relay',
-    help: "service name of the relay's spans"
-  },
-  'static-dir': {
-    type: 'string',
-    env: 'STATIC_DIR',
-    default: './dist',
-    help: 'directory of the built web app'
-  },
-  'embed-origins': {
-    type: 'string',
-    env: 'EMBED_ORIGINS',
-    help: 'origins of sites embedding the widget, comma-separated (or *): allowed to export and query traces'
-  },
-  'jaeger-ui-url': {
-    type: 'string',
-    env: 'JAEGER_UI_URL',
-    help: 'Jaeger UI base URL (e.g. http://localhost:16686): the trace panel links each trace there'
-  },
-  help: { type: 'boolean', short: 'h', help: 'show this help' }
-} as const
-
-/** The `--help` text, generated from the option table so it cannot drift. */
-export function helpText(): string {
-  const lines = [
-    'Usage: npm start -- [options]   (or: node relay/main.ts [options])',
-    '',
-    'Every option can also be set by its environment variable; a flag wins over the variable.',
-    ''
-  ]
-  for (const [name, spec] of Object.entries(OPTIONS)) {
-    const env = 'env' in spec ? spec.env : ''
-    const def = 'default' in spec ? ` (default: ${spec.default})` : ''
-    lines.push(`  --${name.padEnd(22)} ${env.padEnd(36)} ${spec.help}${def}`)
-  }
-  return lines.join('\n')
 }
 
 /** Parses flags and environment into a validated configuration; `undefined` means `--help` was asked. */
@@ -142,10 +78,11 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   }
   if (values.help === true) return undefined
 
-  const get = (name: keyof typeof OPTIONS): string | undefined => {
+  const get = (name: OptionName): string | undefined => {
     const spec = OPTIONS[name]
     const flag = values[name]
     if (typeof flag === 'string') return flag
+    if (flag === true) return 'true'
     const fromEnv = 'env' in spec ? env[spec.env] : undefined
     if (fromEnv != null && fromEnv !== '') return fromEnv
     return 'default' in spec ? spec.default : undefined
@@ -174,11 +111,18 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     )
   }
 
+  const tls = parseTls(get('tls-cert'), get('tls-key'))
+  const publicOrigins = parsePublicOrigins(get('public-origins'))
   const jaegerUiUrl = get('jaeger-ui-url')
   return {
     port,
     relayPort,
     host,
+    announceAddrs: parseAnnounceAddrs(get('announce-addrs')),
+    ...(publicOrigins != null ? { publicOrigins } : {}),
+    ...(tls != null ? { tls } : {}),
+    trustProxy: parseSwitch('TRUST_PROXY (--trust-proxy)', get('trust-proxy')),
+    ice: parseIceSettings(get('ice-servers'), get('turn-secret'), get('turn-ttl')),
     dataDir: resolve(get('data-dir') ?? './.data'),
     relayPeers: parseRelayPeers(get('relay-peers')),
     ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
@@ -188,6 +132,27 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {})
   }
+}
+
+/** Both PEM files or neither; their contents are checked when the relay loads them (`relay/tls.ts`). */
+function parseTls(certFile: string | undefined, keyFile: string | undefined): RelayConfig['tls'] | undefined {
+  if (certFile == null && keyFile == null) return undefined
+  if (certFile == null || keyFile == null) {
+    const [given, missing] = certFile == null ? ['TLS_KEY', 'TLS_CERT'] : ['TLS_CERT', 'TLS_KEY']
+    throw new InvalidRelayConfigError(
+      `${given} is set but ${missing} is not: give both the PEM certificate (TLS_CERT, --tls-cert) and its private key (TLS_KEY, --tls-key)`
+    )
+  }
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) }
+}
+
+/** `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (a boolean flag arrives as `true`). */
+function parseSwitch(name: string, value: string | undefined): boolean {
+  if (value == null) return false
+  const lower = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(lower)) return false
+  throw new InvalidRelayConfigError(`${name} must be 1 or true (0 or false to turn it off), got "${value}"`)
 }
 
 function parsePort(name: string, value: string | undefined): number {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
 import type { DhtMirrorStats } from './dht-mirror.ts'
@@ -8,13 +9,20 @@ import type { ForwarderStats } from './collector/forwarder.ts'
 import type { PeerRelayState } from './relay-peering.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { TLSCertificate } from '@libp2p/interface'
 
 export interface HttpServerInit {
   staticDir: string
   collector: Collector
-  /** Computed per request: the relay's addresses can change (e.g. after a restart). */
-  runtimeConfig: () => RuntimeConfig
+  /**
+   * Computed per request: the relay's addresses can change (e.g. after a restart),
+   * URLs are built for the public origin the request came through, TURN credentials are fresh.
+   */
+  runtimeConfig: (req: IncomingMessage) => RuntimeConfig
   health: () => RelayHealth
+  /** Serve HTTPS with this certificate (renew with `server.setSecureContext`). */
+  tls?: TLSCertificate
 }
 
 /** The relay's `GET /healthz` document. */
@@ -40,7 +48,7 @@ export interface RelayHealth {
  * The relay's HTTP side: the runtime configuration (readable from any origin,
  * so embedding sites can bootstrap), a health document and the built web app.
  */
-export function createHttpServer(init: HttpServerInit): Server {
+export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
   const serveStatic = existsSync(init.staticDir)
     ? sirv(init.staticDir, {
         single: true,
@@ -61,7 +69,7 @@ export function createHttpServer(init: HttpServerInit): Server {
       })
     : undefined
 
-  return createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(err => {
       if (!res.headersSent) {
         sendJson(res, 500, { error: String(err) })
@@ -69,20 +77,24 @@ export function createHttpServer(init: HttpServerInit): Server {
         res.destroy(err as Error)
       }
     })
-  })
+  }
+  return init.tls != null
+    ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, listener)
+    : createServer(listener)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')
     if (await init.collector.handle(req, res, url)) return
     if (url.pathname === RUNTIME_CONFIG_PATH) {
       res.setHeader('Access-Control-Allow-Origin', '*')
+      // never cached: it carries short-lived TURN credentials, and addresses that change
       res.setHeader('Cache-Control', 'no-store')
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'GET')
         res.writeHead(204).end()
         return
       }
-      sendJson(res, 200, init.runtimeConfig())
+      sendJson(res, 200, init.runtimeConfig(req))
       return
     }
     if (url.pathname === '/healthz') {

@@ -12,11 +12,13 @@ import { connectionLiveness } from '../src/core/connection-liveness.ts'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
 import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
+import { tlsRenewal } from './tls.ts'
 import type { ConnectionLiveness } from '../src/core/connection-liveness.ts'
+import type { TlsRenewal } from './tls.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -31,6 +33,7 @@ export type RelayServices = {
   relay: CircuitRelayService
   pubsub: GossipSub
   dht: KadDHT
+  tlsRenewal: TlsRenewal
 }
 
 /** Sized for a real crowd of tabs, not libp2p's defaults (15 reservations, 128 KiB relayed). */
@@ -42,10 +45,11 @@ export const RELAY_LIMITS = {
   relayedDataBytes: 4n * 1024n * 1024n
 } as const
 
-export function listenAddress(host: string, port: number): string {
+/** The relay's WebSockets listen multiaddr: `/tls/ws` (WSS) when it has a certificate. */
+export function listenAddress(host: string, port: number, tls = false): string {
   const family = isIP(host)
   const proto = family === 6 ? 'ip6' : family === 4 ? 'ip4' : 'dns'
-  return `/${proto}/${host}/tcp/${port}/ws`
+  return `/${proto}/${host}/tcp/${port}/${tls ? 'tls/ws' : 'ws'}`
 }
 
 export function relayLibp2pOptions(init: {
@@ -56,13 +60,21 @@ export function relayLibp2pOptions(init: {
   dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
   /** Other relays to peer with (not this one), each ending in `/p2p/<peer id>`. */
   relayPeers?: Multiaddr[]
+  /** Addresses advertised (identify, `/config.json`) instead of the listen address. */
+  announce?: string[]
+  /** Serve WSS with this certificate (renewed through the `tlsRenewal` service). */
+  tls?: TLSCertificate
 }): Libp2pOptions<RelayServices> {
   const relayPeers = init.relayPeers ?? []
+  const announce = init.announce ?? []
   return {
     privateKey: init.privateKey,
     datastore: init.datastore,
-    addresses: { listen: [listenAddress(init.host, init.relayPort)] },
-    transports: [webSockets()],
+    addresses: {
+      listen: [listenAddress(init.host, init.relayPort, init.tls != null)],
+      ...(announce.length > 0 ? { announce } : {})
+    },
+    transports: [webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // libp2p's monitor drops starved tabs (and their reservations) on one late ping; see ConnectionLiveness
@@ -102,7 +114,8 @@ export function relayLibp2pOptions(init: {
         datastorePrefix: DHT_DATASTORE_PREFIX,
         peerInfoMapper: passthroughMapper,
         ...init.dhtRecords
-      })
+      }),
+      tlsRenewal: tlsRenewal()
     }
   }
 }

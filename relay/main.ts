@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRelay } from './relay.ts'
 import { InvalidRelayConfigError, helpText, parseRelayConfig } from './config.ts'
+import { configWarnings } from './config/warnings.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     return
   }
 
+  for (const warning of configWarnings(config)) console.warn(`relay: warning: ${warning}`)
+
   let relay
   try {
     relay = await createRelay(config, version, {
@@ -33,6 +36,16 @@ async function main(): Promise<void> {
         else
           console.log(
             `relay: peer relay ${state.addr} unreachable (${state.lastError}), retrying with backoff`
+          )
+      },
+      onCertificateChange: change => {
+        if (change.type === 'renewed')
+          console.log(
+            `relay: TLS certificate renewed (SHA-256 ${change.certificate.fingerprint256}, valid until ${change.certificate.validTo.toISOString()})`
+          )
+        else
+          console.error(
+            `relay: new TLS files not used yet, keeping the current certificate: ${change.error.message}`
           )
       }
     })
@@ -65,10 +78,13 @@ async function main(): Promise<void> {
 
   // printed last: the URL line tells scripts the relay is ready (and stoppable)
   console.log(`relay: peer id ${relay.peerId}`)
-  for (const ma of relay.multiaddrs()) console.log(`relay: listening on ${ma}`)
+  // with ANNOUNCE_ADDRS, libp2p gives out those instead of the addresses it listens on
+  const verb = (config.announceAddrs ?? []).length > 0 ? 'announcing' : 'listening on'
+  for (const ma of relay.multiaddrs()) console.log(`relay: ${verb} ${ma}`)
   for (const peer of relay.peerRelays()) console.log(`relay: peer relay ${peer.addr}`)
   console.log(`relay: data in ${config.dataDir}`)
-  console.log(`relay: open ${relay.httpUrl}/ in a browser`)
+  if (relay.publicOrigins[0] !== relay.httpUrl) console.log(`relay: web side on ${relay.httpUrl}`)
+  console.log(`relay: open ${relay.publicOrigins[0]}/ in a browser`)
 }
 
 await main()

@@ -18,16 +18,25 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { explainListenError, listen } from './listen.ts'
+import { InvalidRelayConfigError } from './config/errors.ts'
+import { defaultPublicOrigins } from './config/addresses.ts'
+import { PublicOrigins } from './public-origins.ts'
+import { CertificateWatcher, loadCertificate } from './tls.ts'
+import { iceServersFor } from './turn-credentials.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PackageEvent } from '../src/core/catalog/catalog.ts'
 import type { PeerRelayChange, PeerRelayState } from './relay-peering.ts'
+import type { CertificateChange, LoadedCertificate } from './tls.ts'
 import type { RelayConfig } from './config.ts'
 import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
-import type { Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+
+export { ListenError } from './listen.ts'
 
 /** A running relay. */
 export interface Relay {
@@ -35,9 +44,12 @@ export interface Relay {
   readonly peerId: string
   /** The relay's libp2p addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs(): string[]
-  /** Base URL of the HTTP side (web app, config, collector). */
+  /** Base URL the HTTP side (web app, config, collector) listens at: `https://…` with TLS. */
   readonly httpUrl: string
-  runtimeConfig(): RuntimeConfig
+  /** The origins people reach the web side at (`PUBLIC_ORIGINS` or its default); the first is canonical. */
+  readonly publicOrigins: readonly string[]
+  /** The `/config.json` document, its URLs built for `origin` (a public origin; the canonical one by default). */
+  runtimeConfig(origin?: string): RuntimeConfig
   /** The relay's copy of the package catalog. */
   readonly catalog: PackageCatalog
   /** The embedded OTLP collector. */
@@ -55,14 +67,8 @@ export interface RelayHooks {
   onPeerRelayChange?: (change: PeerRelayChange) => void
   /** A record entered the relay's catalog (from gossip, a sync, …); called from the first, before the relay connects to anyone. */
   onPackage?: (event: PackageEvent) => void
-}
-
-/** The port is taken, or the interface cannot be bound. */
-export class ListenError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ListenError'
-  }
+  /** The TLS files changed: the renewed certificate is in use, or the new files were refused (the old one stays). */
+  onCertificateChange?: (change: CertificateChange) => void
 }
 
 /**
@@ -74,10 +80,24 @@ export async function createRelay(
   version = '0.0.0',
   hooks: RelayHooks = {}
 ): Promise<Relay> {
+  // a certificate that cannot be used stops the start, before anything is opened
+  const certificate: LoadedCertificate | undefined =
+    config.tls != null ? loadCertificate(config.tls) : undefined
   const privateKey = await loadRelayIdentity(config.dataDir)
   // one RELAY_PEERS list can serve every relay of a network: each skips itself
   const ownId = peerIdFromPrivateKey(privateKey).toString()
   const relayPeers = (config.relayPeers ?? []).map(ma => multiaddr(ma)).filter(ma => peerIdOf(ma) !== ownId)
+  // a /p2p/<id> in ANNOUNCE_ADDRS must be this relay's, or browsers would dial an impostor's id
+  for (const addr of config.announceAddrs ?? []) {
+    const id = multiaddr(addr)
+      .getComponents()
+      .findLast(c => c.name === 'p2p')?.value
+    if (id != null && id !== ownId) {
+      throw new InvalidRelayConfigError(
+        `ANNOUNCE_ADDRS (--announce-addrs): "${addr}" names peer ${id}, but this relay is ${ownId} (from ${join(config.dataDir, 'identity.key')}); leave /p2p/<id> out, the relay appends its own`
+      )
+    }
+  }
   const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
   await datastore.open()
 
@@ -97,7 +117,14 @@ export async function createRelay(
     config.otlpTracesEndpoint != null
       ? new UpstreamForwarder({ url: config.otlpTracesEndpoint, headers: config.otlpHeaders })
       : undefined
-  const collector = new Collector({ store, forwarder, allowedOrigins: config.embedOrigins })
+  // known once the HTTP server is bound (PORT 0 picks a port); no request arrives before
+  const web: { origins?: PublicOrigins } = {}
+  const collector = new Collector({
+    store,
+    forwarder,
+    allowedOrigins: config.embedOrigins,
+    isPublicOrigin: origin => web.origins?.has(origin) ?? false
+  })
 
   let libp2p: Libp2p<RelayServices>
   try {
@@ -108,7 +135,9 @@ export async function createRelay(
         host: config.host,
         relayPort: config.relayPort,
         dhtRecords: dhtRecordOptions(catalog),
-        relayPeers
+        relayPeers,
+        announce: config.announceAddrs ?? [],
+        ...(certificate != null ? { tls: certificate } : {})
       })
     )
   } catch (err) {
@@ -156,10 +185,10 @@ export async function createRelay(
   await peering.start()
 
   const multiaddrs = (): string[] => libp2p.getMultiaddrs().map(ma => ma.toString())
-  const runtimeConfig = (): RuntimeConfig => ({
+  const runtimeConfig = (origin = web.origins?.primary ?? ''): RuntimeConfig => ({
     relays: multiaddrs(),
-    iceServers: [],
-    otlpTracesEndpoint: '/v1/traces',
+    iceServers: iceServersFor(config.ice),
+    otlpTracesEndpoint: `${origin}/v1/traces`,
     ...(config.jaegerUiUrl != null ? { jaegerUrl: config.jaegerUiUrl } : {}),
     version
   })
@@ -167,7 +196,8 @@ export async function createRelay(
   const server = createHttpServer({
     staticDir: config.staticDir,
     collector,
-    runtimeConfig,
+    runtimeConfig: req => runtimeConfig(web.origins?.forRequest(req)),
+    ...(certificate != null ? { tls: certificate } : {}),
     health: () => ({
       peerId: libp2p.peerId.toString(),
       connections: libp2p.getConnections().length,
@@ -190,18 +220,44 @@ export async function createRelay(
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : config.port
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
+  const tls = certificate != null
+  const publicOrigins = new PublicOrigins({
+    origins: config.publicOrigins ?? defaultPublicOrigins(config.host, port, tls),
+    trustProxy: config.trustProxy ?? false,
+    tls
+  })
+  web.origins = publicOrigins
+  // renewed certificate files: new connections on both ports get the new certificate, open ones stay
+  const watcher =
+    config.tls != null && certificate != null
+      ? new CertificateWatcher({
+          files: config.tls,
+          current: certificate,
+          onChange: change => {
+            if (change.type === 'renewed') {
+              const { cert, key } = change.certificate
+              ;(server as HttpsServer).setSecureContext({ cert, key })
+              libp2p.services.tlsRenewal.renew({ cert, key })
+            }
+            hooks.onCertificateChange?.(change)
+          }
+        })
+      : undefined
+  watcher?.start()
 
   return {
     libp2p,
     peerId: libp2p.peerId.toString(),
     multiaddrs,
-    httpUrl: `http://${hostForUrl}:${port}`,
+    httpUrl: `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
+    publicOrigins: publicOrigins.origins,
     runtimeConfig,
     catalog,
     collector,
     peerRelays: () => peering.states(),
     dhtMirrorIdle: async () => await dhtMirror.idle(),
     async stop() {
+      watcher?.stop()
       peering.stop()
       await dhtMirror.stop()
       server.closeAllConnections()
@@ -215,31 +271,4 @@ export async function createRelay(
       await datastore.close()
     }
   }
-}
-
-async function listen(server: Server, port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function explainListenError(err: unknown, name: string, host: string, port: number): Error {
-  const text = String((err as Error)?.message ?? err)
-  const code = (err as NodeJS.ErrnoException)?.code
-  if (code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
-    return new ListenError(
-      `${name} ${port} on ${host} is already in use: stop the other process or choose another ${name}`
-    )
-  }
-  if (code === 'EADDRNOTAVAIL' || text.includes('EADDRNOTAVAIL') || code === 'ENOTFOUND') {
-    return new ListenError(`cannot listen on ${host}:${port} (${name}): no such local interface`)
-  }
-  if (code === 'EACCES' || text.includes('EACCES')) {
-    return new ListenError(`not allowed to listen on ${host}:${port} (${name}): choose a port above 1023`)
-  }
-  return err instanceof Error ? err : new Error(text)
 }

@@ -13,6 +13,8 @@ export interface CollectorInit {
   forwarder?: UpstreamForwarder
   /** Origins (besides the relay's own) allowed to export and query: embedding sites. `*` allows any. */
   allowedOrigins: string[]
+  /** Whether an origin is one of the relay's own (`PUBLIC_ORIGINS`); none when not given. */
+  isPublicOrigin?: (origin: string) => boolean
   /** Largest request body, compressed or not. @default 4 MiB */
   maxBodyBytes?: number
 }
@@ -36,12 +38,14 @@ export class Collector {
   readonly store: SpanStore
   private readonly forwarder?: UpstreamForwarder
   private readonly allowedOrigins: Set<string>
+  private readonly isPublicOrigin: (origin: string) => boolean
   private readonly maxBodyBytes: number
 
   constructor(init: CollectorInit) {
     this.store = init.store
     this.forwarder = init.forwarder
     this.allowedOrigins = new Set(init.allowedOrigins)
+    this.isPublicOrigin = init.isPublicOrigin ?? (() => false)
     this.maxBodyBytes = init.maxBodyBytes ?? 4 * 1024 * 1024
   }
 
@@ -65,7 +69,9 @@ export class Collector {
     )
       return false
     if (!this.cors(req, res)) {
-      send(res, 403, { error: `origin ${req.headers.origin} is not allowed; add it to EMBED_ORIGINS` })
+      send(res, 403, {
+        error: `origin ${req.headers.origin} is not allowed; add it to PUBLIC_ORIGINS (the relay's own web side) or EMBED_ORIGINS (a site embedding the widget)`
+      })
       return true
     }
     if (req.method === 'OPTIONS') {
@@ -152,12 +158,16 @@ export class Collector {
     })
   }
 
-  /** Sets CORS headers; false when a cross-origin request comes from an origin that is not allowed. */
+  /**
+   * Sets CORS headers; false when a request comes from an origin that is neither
+   * the relay's own nor an embedding site's. The `Host` header has no say: a page
+   * on a rebound DNS name sends a matching `Host` and `Origin`.
+   */
   private cors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin
     if (origin == null) return true
-    const own = `http://${req.headers.host ?? ''}`
-    if (origin !== own && !this.allowedOrigins.has('*') && !this.allowedOrigins.has(origin)) return false
+    if (!this.isPublicOrigin(origin) && !this.allowedOrigins.has('*') && !this.allowedOrigins.has(origin))
+      return false
     res.setHeader('Access-Control-Allow-Origin', origin)
     res.setHeader('Vary', 'Origin')
     return true

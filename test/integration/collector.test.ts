@@ -269,7 +269,7 @@ describe('forwarding to an upstream collector', () => {
       // the runtime config sends browsers to the relay, never to the upstream or its key
       const runtime = JSON.stringify(await (await fetch(`${relay.httpUrl}/config.json`)).json())
       expect(runtime).not.toContain('secret')
-      expect(runtime).toContain('"otlpTracesEndpoint":"/v1/traces"')
+      expect(runtime).toContain(`"otlpTracesEndpoint":"${relay.httpUrl}/v1/traces"`)
       failNext = 2
       const res = await fetch(`${relay.httpUrl}/v1/traces`, {
         method: 'POST',

@@ -44,12 +44,73 @@ test('--help lists the configuration and exits 0', async () => {
   expect(code).toBe(0)
   expect(output).toContain('RELAY_PORT')
   expect(output).toContain('OTEL_EXPORTER_OTLP_HEADERS')
+  expect(output).toMatch(/--announce-addrs\s+ANNOUNCE_ADDRS\s/)
+  expect(output).toMatch(/--public-origins\s+PUBLIC_ORIGINS\s/)
+  expect(output).toMatch(/--tls-cert\s+TLS_CERT\s/)
+  expect(output).toMatch(/--tls-key\s+TLS_KEY\s/)
+  expect(output).toMatch(/--trust-proxy\s+TRUST_PROXY\s/)
+  expect(output).toMatch(/--ice-servers\s+ICE_SERVERS\s/)
+  expect(output).toMatch(/--turn-secret\s+TURN_SECRET\s/)
+  expect(output).toMatch(/--turn-ttl\s+TURN_TTL\s.*\(default: 3600\)/)
 })
 
 test('a bad value exits 2 naming the variable', async () => {
   const { code, output } = await runRelay([], { PORT: 'http' })
   expect(code).toBe(2)
   expect(output).toMatch(/PORT \(--port\) must be a whole number/)
+})
+
+test.each([
+  [
+    { ANNOUNCE_ADDRS: '/dns4/relay.example.com/tcp/443' },
+    /ANNOUNCE_ADDRS \(--announce-addrs\): .* is not a WebSockets address/
+  ],
+  [{ PUBLIC_ORIGINS: 'https://market.example/app' }, /PUBLIC_ORIGINS \(--public-origins\): .* has a path/],
+  [
+    { ICE_SERVERS: 'stun://stun.example.com' },
+    /ICE_SERVERS \(--ice-servers\): "stun:\/\/stun.example.com" has "\/\/"/
+  ],
+  [{ TLS_CERT: '/nonexistent/relay.crt' }, /TLS_CERT is set but TLS_KEY is not/],
+  [
+    { TLS_CERT: '/nonexistent/relay.crt', TLS_KEY: '/nonexistent/relay.key' },
+    /TLS_CERT \(--tls-cert\): cannot read \/nonexistent\/relay\.crt/
+  ]
+])('a bad internet setting %j exits 2 naming it', async (env, message) => {
+  const { code, output } = await runRelay([], {
+    PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort()),
+    ...env
+  })
+  expect(code).toBe(2)
+  expect(output).toMatch(message)
+})
+
+test('an announced address of another peer exits 2: the relay appends its own id', async () => {
+  const other = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+  const { code, output } = await runRelay([], {
+    PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort()),
+    ANNOUNCE_ADDRS: `/dns4/relay.example.com/tcp/443/wss/p2p/${other}`
+  })
+  expect(code).toBe(2)
+  expect(output).toMatch(new RegExp(`names peer ${other}, but this relay is 12D3KooW`))
+})
+
+test('an https public origin with a plain ws announced address is warned about at start', async () => {
+  const { output } = await runRelay(
+    [],
+    {
+      PORT: String(await freePort()),
+      RELAY_PORT: String(await freePort()),
+      PUBLIC_ORIGINS: 'https://market.example',
+      ANNOUNCE_ADDRS: '/dns4/market.example/tcp/9090/ws'
+    },
+    'in a browser'
+  )
+  expect(output).toMatch(
+    /relay: warning: ANNOUNCE_ADDRS has plain ws address\(es\) \/dns4\/market\.example\/tcp\/9090\/ws.*mixed content/
+  )
+  expect(output).toContain('relay: open https://market.example/ in a browser')
 })
 
 test('a port in use exits 1 with a message saying which', async () => {

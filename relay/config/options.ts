@@ -1,0 +1,123 @@
+/**
+ * Every setting of the relay: its flag, environment variable, default and help line.
+ * `--help` and the parser are both generated from this table, so they cannot drift.
+ */
+export const OPTIONS = {
+  port: {
+    type: 'string',
+    env: 'PORT',
+    default: '8080',
+    help: 'HTTP port: web app, runtime config, embedded collector (/v1/traces) and its query API'
+  },
+  'relay-port': {
+    type: 'string',
+    env: 'RELAY_PORT',
+    default: '9090',
+    help: 'libp2p WebSockets port of the relay'
+  },
+  host: { type: 'string', env: 'HOST', default: '127.0.0.1', help: 'interface both listen on' },
+  'announce-addrs': {
+    type: 'string',
+    env: 'ANNOUNCE_ADDRS',
+    help: 'ws/wss multiaddrs given to browsers and advertised, comma-separated (/p2p/<id> appended), e.g. /dns4/relay.example.com/tcp/443/wss; default: the listen addresses'
+  },
+  'public-origins': {
+    type: 'string',
+    env: 'PUBLIC_ORIGINS',
+    help: 'origins people reach the web side at, comma-separated (e.g. https://market.example): origin checks and the URLs the relay hands out; default: http(s)://HOST:PORT'
+  },
+  'tls-cert': {
+    type: 'string',
+    env: 'TLS_CERT',
+    help: 'PEM certificate (chain): HTTPS on PORT and WSS on RELAY_PORT; a renewed file is picked up without a restart'
+  },
+  'tls-key': { type: 'string', env: 'TLS_KEY', help: 'PEM private key of TLS_CERT' },
+  'trust-proxy': {
+    type: 'boolean',
+    env: 'TRUST_PROXY',
+    help: 'behind a reverse proxy (1 or true): honour X-Forwarded-Proto/-Host when they name a public origin'
+  },
+  'ice-servers': {
+    type: 'string',
+    env: 'ICE_SERVERS',
+    help: "STUN/TURN URLs for browsers' WebRTC, comma-separated (stun:host:3478,turn:host:3478?transport=udp)"
+  },
+  'turn-secret': {
+    type: 'string',
+    env: 'TURN_SECRET',
+    help: "TURN server's static-auth-secret (coturn use-auth-secret): time-limited credentials for the turn: URLs; never sent to browsers"
+  },
+  'turn-ttl': {
+    type: 'string',
+    env: 'TURN_TTL',
+    default: '3600',
+    help: 'lifetime in seconds of minted TURN credentials'
+  },
+  'relay-peers': {
+    type: 'string',
+    env: 'RELAY_PEERS',
+    help: 'other relays to peer with: comma-separated multiaddrs, each ending in /p2p/<peer id>'
+  },
+  'data-dir': {
+    type: 'string',
+    env: 'DATA_DIR',
+    default: './.data',
+    help: 'relay identity key and datastore (records survive restarts)'
+  },
+  'otel-endpoint': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    help: 'upstream OTLP/HTTP collector base URL (/v1/traces is appended)'
+  },
+  'otel-traces-endpoint': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    help: 'upstream OTLP/HTTP traces URL, used as is'
+  },
+  'otel-headers': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_HEADERS',
+    help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers'
+  },
+  'service-name': {
+    type: 'string',
+    env: 'OTEL_SERVICE_NAME',
+    default: 'p2p-marketplace-relay',
+    help: "service name of the relay's spans"
+  },
+  'static-dir': {
+    type: 'string',
+    env: 'STATIC_DIR',
+    default: './dist',
+    help: 'directory of the built web app'
+  },
+  'embed-origins': {
+    type: 'string',
+    env: 'EMBED_ORIGINS',
+    help: 'origins of sites embedding the widget, comma-separated (or *): allowed to export and query traces'
+  },
+  'jaeger-ui-url': {
+    type: 'string',
+    env: 'JAEGER_UI_URL',
+    help: 'Jaeger UI base URL (e.g. http://localhost:16686): the trace panel links each trace there'
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' }
+} as const
+
+export type OptionName = keyof typeof OPTIONS
+
+/** The `--help` text, generated from the option table. */
+export function helpText(): string {
+  const lines = [
+    'Usage: npm start -- [options]   (or: node relay/main.ts [options])',
+    '',
+    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    ''
+  ]
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    const env = 'env' in spec ? spec.env : ''
+    const def = 'default' in spec ? ` (default: ${spec.default})` : ''
+    lines.push(`  --${name.padEnd(22)} ${env.padEnd(36)} ${spec.help}${def}`)
+  }
+  return lines.join('\n')
+}
