@@ -1,21 +1,21 @@
+import { CpuHogs } from '../test/helpers/cpu-hogs.ts'
 import { withRelaySession } from './relay-session.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
+import type { DirectDialStats } from '../src/core/direct-connector.ts'
 import type { Browser, Page } from 'playwright-core'
 
 /** What one tab reports at the end of a run (its `performance.now()` clock starts at navigation). */
 interface TabReport {
+  peerId: string
   relayConnectedAt?: number
   onlineAt?: number
   firstDirectAt?: number
   directPeers: number
-  dials: {
-    attempts: number
-    successes: number
-    firstDials: number
-    firstDialSuccesses: number
-    recentErrors: string[]
-  }
+  dials: Pick<
+    DirectDialStats,
+    'attempts' | 'firstDials' | 'firstDialSuccesses' | 'recentErrors' | 'errorsByClass' | 'attemptsByPeer'
+  >
 }
 
 export interface NetworkFigures {
@@ -35,6 +35,12 @@ export interface NetworkFigures {
   incompleteMeshes: number
   /** why dials failed, as the tabs reported it. */
   dialErrors: string[]
+  /** failed dials by class (see docs/direct-mesh.md), summed over tabs and runs. */
+  dialErrorsByClass: Record<string, number>
+  /** dials both sides of a pair made until it was direct (or the limit passed), per pair. */
+  dialsPerPair: Summary
+  /** CPU hogs (busy loops) running beside the tabs, if any. */
+  cpuHogs?: string
   /** each tab's JS heap in use once the mesh formed (or the limit passed), after a GC (MB). */
   jsHeapPerTabMB: Summary
 }
@@ -47,8 +53,11 @@ export async function benchNetwork(
   browser: Browser,
   tabs: number,
   runs: number,
-  meshLimitMs = 60_000
+  { meshLimitMs = 60_000, cpuHogs = 0 }: { meshLimitMs?: number; cpuHogs?: number } = {}
 ): Promise<NetworkFigures> {
+  const errorsByClass: Record<string, number> = {}
+  const pairDials: number[] = []
+  let hogsText: string | undefined
   const relayConnected: number[] = []
   const online: number[] = []
   const firstDirect: number[] = []
@@ -60,6 +69,8 @@ export async function benchNetwork(
   const heapMB: number[] = []
 
   for (let run = 0; run < runs; run++) {
+    const hogs = cpuHogs > 0 ? CpuHogs.start(cpuHogs, meshLimitMs + 60_000) : undefined
+    hogsText ??= hogs?.describe()
     await withRelaySession(browser, async ({ relay, openTab }) => {
       const pages = await Promise.all(Array.from({ length: tabs }, openTab))
       const started = Date.now()
@@ -86,12 +97,18 @@ export async function benchNetwork(
               const node = window.p2pMarketplace
               const dials = node?.dialStats ?? {
                 attempts: 0,
-                successes: 0,
                 firstDials: 0,
                 firstDialSuccesses: 0,
-                recentErrors: []
+                recentErrors: [],
+                errorsByClass: {},
+                attemptsByPeer: {}
               }
-              return { ...node?.timings, directPeers: node?.status().directPeers ?? 0, dials }
+              return {
+                peerId: node?.peerId ?? '',
+                ...node?.timings,
+                directPeers: node?.status().directPeers ?? 0,
+                dials
+              }
             })
         )
       )
@@ -102,11 +119,18 @@ export async function benchNetwork(
         firstDials += r.dials.firstDials
         firstDialSuccesses += r.dials.firstDialSuccesses
         dialErrors.push(...r.dials.recentErrors)
+        for (const [k, n] of Object.entries(r.dials.errorsByClass))
+          errorsByClass[k] = (errorsByClass[k] ?? 0) + n
+      }
+      for (const [i, a] of reports.entries()) {
+        for (const b of reports.slice(i + 1)) {
+          pairDials.push((a.dials.attemptsByPeer[b.peerId] ?? 0) + (b.dials.attemptsByPeer[a.peerId] ?? 0))
+        }
       }
       console.log(
-        `  ${tabs} tabs, run ${run + 1}/${runs}: mesh ${meshMs != null ? `${meshMs} ms` : 'INCOMPLETE'}`
+        `  ${tabs} tabs${hogs != null ? ` + ${cpuHogs} CPU hogs` : ''}, run ${run + 1}/${runs}: mesh ${meshMs != null ? `${meshMs} ms` : 'INCOMPLETE'}`
       )
-    })
+    }).finally(async () => await hogs?.stop())
   }
 
   return {
@@ -120,6 +144,9 @@ export async function benchNetwork(
       firstDials === 0 ? Number.NaN : Math.round((firstDialSuccesses / firstDials) * 1000) / 1000,
     incompleteMeshes: incomplete,
     dialErrors,
+    dialErrorsByClass: errorsByClass,
+    dialsPerPair: summarize(pairDials),
+    ...(hogsText != null ? { cpuHogs: hogsText } : {}),
     jsHeapPerTabMB: summarize(heapMB)
   }
 }

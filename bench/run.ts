@@ -31,7 +31,16 @@ const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'resu
 
 // `--only simulation,tracing` runs just those benchmarks (named as in results.json) and keeps the
 // others' figures from the last results.json; one that has no figures there yet runs too
-const BENCHMARKS = ['ui', 'network', 'relayRestart', 'marketplace', 'localSearch', 'tracing', 'simulation']
+const BENCHMARKS = [
+  'ui',
+  'network',
+  'meshStress',
+  'relayRestart',
+  'marketplace',
+  'localSearch',
+  'tracing',
+  'simulation'
+]
 const NODE_BENCHMARKS = ['localSearch', 'tracing', 'simulation']
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt < 0 ? undefined : (process.argv[onlyAt + 1] ?? '').split(',').filter(n => n !== '')
@@ -52,6 +61,7 @@ const simulationScale = smoke
 const scale = smoke
   ? {
       network: [[2, 1]],
+      meshStress: { tabs: 2, runs: 1 },
       relayRestart: { tabs: 2, restarts: 1 },
       tabs: 2,
       publishes: 2,
@@ -66,6 +76,8 @@ const scale = smoke
         [2, 5],
         [6, 3]
       ],
+      // the e2e stress test's setting: eight tabs, two busy loops on the two cores
+      meshStress: { tabs: 8, runs: 2 },
       relayRestart: { tabs: 6, restarts: 5 },
       tabs: 6,
       publishes: 12,
@@ -85,6 +97,7 @@ if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
 const network: NetworkFigures[] = selected('network') ? [] : kept('network')
+let meshStress: NetworkFigures | undefined = selected('meshStress') ? undefined : kept('meshStress')
 let relayRestart: RelayRestartFigures
 let marketplace: MarketplaceFigures
 let ui: UiFigures
@@ -96,6 +109,11 @@ try {
   for (const [tabs = 2, runs = 1] of selected('network') ? scale.network : []) {
     console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
     network.push(await benchNetwork(browser, tabs, runs))
+  }
+  if (selected('meshStress')) {
+    const { tabs, runs } = scale.meshStress
+    console.log(`bench: mesh formation under stress, ${tabs} tabs + 2 CPU hogs × ${runs} runs`)
+    meshStress = await benchNetwork(browser, tabs, runs, { meshLimitMs: 300_000, cpuHogs: 2 })
   }
   if (selected('relayRestart')) {
     const { tabs, restarts } = scale.relayRestart
@@ -147,6 +165,7 @@ const result = {
   smoke,
   ui,
   network,
+  meshStress,
   relayRestart,
   marketplace,
   localSearch,
@@ -176,6 +195,15 @@ const lines = [
       `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} | ${f.jsHeapPerTabMB == null ? '–' : fmt(f.jsHeapPerTabMB)} |`
   ),
   '',
+  ...(meshStress == null
+    ? []
+    : [
+        `### Mesh formation under stress (${meshStress.tabs} tabs beside ${meshStress.cpuHogs ?? 'CPU hogs'}, ${meshStress.runs} runs)`,
+        '',
+        `- full direct mesh: ${fmt(meshStress.fullDirectMeshMs)} ms (median / p95), ${meshStress.incompleteMeshes}/${meshStress.runs} incomplete within 300 s; online ${fmt(meshStress.navigationToOnlineMs)} ms`,
+        `- dials per pair until direct: ${fmt(meshStress.dialsPerPair)} (median / p95), max ${meshStress.dialsPerPair.max}; failed dials by class: ${JSON.stringify(meshStress.dialErrorsByClass)}`,
+        ''
+      ]),
   `### Relay killed (SIGKILL) and restarted (${relayRestart.tabs} tabs, ${relayRestart.restarts} restarts; ms, median / p95)`,
   '',
   `- a tab notices: ${fmt(relayRestart.noticeMs)}; the relay process listens again after ${fmt(relayRestart.relayStartMs)}`,

@@ -15,7 +15,7 @@ export interface ConnectionLivenessComponents {
 export interface ConnectionLivenessInit {
   /** How often each open connection is pinged (ms). @default 5000 */
   intervalMs?: number
-  /** How long one ping may take (ms). @default 5000 */
+  /** How long one ping may take (ms). @default 10000 */
   timeoutMs?: number
   /** Consecutive failed pings after which a connection is closed. @default 3 */
   maxFailures?: number
@@ -67,7 +67,7 @@ export class ConnectionLiveness implements Startable {
     this.connections = components.connectionManager
     this.log = components.logger.forComponent('marketplace:connection-liveness')
     this.intervalMs = init.intervalMs ?? 5_000
-    this.timeoutMs = init.timeoutMs ?? 5_000
+    this.timeoutMs = init.timeoutMs ?? 10_000
     this.maxFailures = init.maxFailures ?? 3
     this.stallThresholdMs = init.stallThresholdMs ?? 1_000
   }
@@ -101,7 +101,10 @@ export class ConnectionLiveness implements Startable {
 
   private pingAll(): void {
     for (const conn of this.connections.getConnections()) {
-      if (conn.status !== 'open') continue
+      // a relayed connection lives and dies with the relay's, which is pinged itself; pinging
+      // through the relay only loads two busy tabs and the relay, and closed circuits that
+      // were in the middle of signalling a WebRTC upgrade
+      if (conn.status !== 'open' || conn.limits != null) continue
       let state = this.states.get(conn)
       if (state == null) {
         state = { inFlight: false, failures: 0 }

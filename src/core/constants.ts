@@ -17,3 +17,10 @@ export const RUNTIME_CONFIG_PATH = '/config.json'
 
 /** How long a tab waits for a relay to answer its reservation request (ms). */
 export const RESERVATION_TIMEOUT_MS = 30_000
+
+/**
+ * How long a direct (WebRTC) upgrade may take, on both sides (ms). With eight tabs and two
+ * CPU hogs on two cores, upgrades cut at 20 s still completed on the far side, leaving
+ * duplicate connections behind the dials reported as failed (docs/direct-mesh.md).
+ */
+export const DIRECT_DIAL_TIMEOUT_MS = 40_000

@@ -2,6 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
+import { DIRECT_DIAL_TIMEOUT_MS } from './constants.ts'
 import { classifyDialError } from './dial-errors.ts'
 import { describeError } from './errors.ts'
 import type { DialErrorClass } from './dial-errors.ts'
@@ -57,7 +58,7 @@ export interface DirectConnectorInit {
   isRelay: (peerId: string) => boolean
   /** How often (ms) the peer store is walked for peers to upgrade. @default 750 */
   scanIntervalMs?: number
-  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores. @default 20000 */
+  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores, over 20 s with 8 tabs and two CPU hogs. @default 40000 */
   dialTimeoutMs?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it
@@ -126,7 +127,7 @@ export class DirectConnector {
     this.log = components.log
     this.init = {
       scanIntervalMs: 750,
-      dialTimeoutMs: 20_000,
+      dialTimeoutMs: DIRECT_DIAL_TIMEOUT_MS,
       fallbackAfterMs: 30_000,
       maxBackoffMs: 30_000,
       forgetAfterMs: 30_000,

@@ -9,7 +9,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { connectionLiveness } from './connection-liveness.ts'
-import { DHT_PROTOCOL, DISCOVERY_TOPIC, RESERVATION_TIMEOUT_MS } from './constants.ts'
+import { DHT_PROTOCOL, DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_TOPIC, RESERVATION_TIMEOUT_MS } from './constants.ts'
 import { relayAwareGater } from './gater.ts'
 import type { RuntimeConfig } from './config.ts'
 import type { ConnectionLiveness } from './connection-liveness.ts'
@@ -88,17 +88,18 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     connectionManager: {
       // tabs are small: a few dozen peers is plenty
       maxConnections: 64,
-      dialTimeout: 20_000,
+      dialTimeout: DIRECT_DIAL_TIMEOUT_MS,
       // the answering side of a WebRTC upgrade runs its whole handshake (signalling, ICE, the
       // data channel muxer) under the inbound upgrade timeout, 10 s by default, while the
-      // dialling side allows 20 s: on a busy machine the answerer gave up first ("incoming
-      // signaling error - TimeoutError") on handshakes the dialler was still completing
-      inboundUpgradeTimeout: 20_000,
+      // dialling side allowed 20 s: on a busy machine the answerer gave up first ("incoming
+      // signaling error - TimeoutError") on handshakes the dialler was still completing.
+      // Both sides now allow the same
+      inboundUpgradeTimeout: DIRECT_DIAL_TIMEOUT_MS,
       // libp2p also cuts each address at 6 s by default, below dialTimeout: a tab dials a peer at
       // one address (its WebRTC one), and with 6 tabs on 2 busy cores legitimate WebRTC dials take
       // longer. Cut at 6 s, 9-19 dials failed per 6-tab mesh, leaving 3-12 duplicate direct
-      // connections (the far side had completed them); at 20 s, 0-2 failed and duplicates were rare
-      addressDialTimeout: 20_000
+      // connections (the far side had completed them)
+      addressDialTimeout: DIRECT_DIAL_TIMEOUT_MS
     },
     peerDiscovery: [
       components => {
@@ -117,7 +118,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
       // a tab that crashes or loses its network says nothing: pinged every 5 s, it is
-      // dropped after three pings in a row go unanswered (~15-20 s)
+      // dropped after three pings in a row go unanswered (10 s each)
       liveness: connectionLiveness(),
       pubsub: marketplaceGossipsub(),
       dht: kadDHT({
