@@ -7,6 +7,8 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: process.env.CI != null,
+  // the stress test (8 tabs beside two CPU hogs, minutes long) runs on its own: `npm run test:stress`
+  ...(process.env.E2E_STRESS != null ? { grep: /@stress/ } : { grepInvert: /@stress/ }),
   retries: 0,
   timeout: 120_000,
   expect: { timeout: 30_000 },

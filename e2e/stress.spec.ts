@@ -4,7 +4,7 @@
  * get what is left). Every pair must end up on a direct WebRTC connection
  * within the bound below; how long it took, how many dials each pair needed
  * and why dials failed are reported (`npm run bench` measures the same as a
- * figure, see bench/mesh-stress.ts).
+ *  figure: `meshStress` in bench/run.ts). Run it with `npm run test:stress`.
  */
 import { CpuHogs } from '../test/helpers/cpu-hogs.ts'
 import { expect, test, waitFullMesh } from './fixtures.ts'
@@ -14,7 +14,7 @@ const TABS = 8
 /** Every pair direct within this, counted from the moment all tabs are online. */
 const MESH_BOUND_MS = 240_000
 
-test('eight tabs beside two CPU hogs: every pair of tabs goes direct, and stays so', async ({
+test('eight tabs beside two CPU hogs: every pair of tabs goes direct, and stays so @stress', async ({
   peer,
   newRelay
 }, testInfo) => {
