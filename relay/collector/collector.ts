@@ -142,8 +142,8 @@ export class Collector {
       Connection: 'keep-alive'
     })
     res.write(': connected\n\n')
-    const unsubscribe = this.store.subscribe(spans => {
-      res.write(`event: spans\ndata: ${JSON.stringify(spans)}\n\n`)
+    const unsubscribe = this.store.subscribe(batch => {
+      res.write(`event: spans\ndata: [${batch.lines.join(',')}]\n\n`)
     })
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
     req.on('close', () => {
