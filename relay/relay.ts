@@ -206,6 +206,7 @@ export async function createRelay(
       await dhtMirror.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
+      await collector.stop()
       await marketplace.stop()
       events.stop()
       await tracing.provider.shutdown().catch(() => {})
