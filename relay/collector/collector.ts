@@ -4,10 +4,12 @@ import { networkHealth } from './network-health.ts'
 import { readOtlpJson } from './otlp-json.ts'
 import { OtlpParser } from './otlp-parser.ts'
 import { readBody } from './read-body.ts'
+import { TraceStream } from './trace-stream.ts'
 import type { UpstreamForwarder } from './forwarder.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
 import type { ParsedBody } from './otlp-parser.ts'
 import type { SpanStore, SpanStoreStats } from './span-store.ts'
+import type { TraceStreamInit, TraceStreamStats } from './trace-stream.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 export interface CollectorInit {
@@ -19,6 +21,8 @@ export interface CollectorInit {
   limits?: Partial<RequestLimits>
   /** How much the body parser (a worker thread) may use; defaults in `DEFAULT_PARSER_LIMITS`. */
   parser?: Partial<ParserLimits>
+  /** Live stream bounds; defaults in `DEFAULT_STREAM_LIMITS`. */
+  stream?: TraceStreamInit
 }
 
 /** What became of one request's spans: the OTLP partial success, plus what was already stored. */
@@ -34,6 +38,7 @@ export interface IngestResult {
 /** The collector's counters, for `/healthz`. */
 export interface CollectorStats {
   store: SpanStoreStats
+  stream: TraceStreamStats
   /** Spans rejected by a limit since start. */
   rejectedSpans: number
   /** Requests answered 413 (too large or too complex) and 503 (parser busy). */
@@ -62,6 +67,7 @@ export class Collector {
   private readonly allowedOrigins: Set<string>
   private readonly limits: RequestLimits
   private readonly parser: OtlpParser
+  private readonly live: TraceStream
   private readonly counters = { rejectedSpans: 0, tooLarge: 0, busy: 0 }
 
   constructor(init: CollectorInit) {
@@ -73,10 +79,11 @@ export class Collector {
       limits: this.limits,
       ...(init.parser != null ? { parser: init.parser } : {})
     })
+    this.live = new TraceStream(init.store, init.stream)
   }
 
   get stats(): CollectorStats {
-    return { store: this.store.stats, ...this.counters }
+    return { store: this.store.stats, stream: { ...this.live.stats }, ...this.counters }
   }
 
   /**
@@ -91,8 +98,9 @@ export class Collector {
     return this.accept({ ...parsed, forward })
   }
 
-  /** Ends the parser. */
+  /** Ends the live streams and the parser. */
   async stop(): Promise<void> {
+    this.live.close()
     await this.parser.stop()
   }
 
@@ -150,7 +158,7 @@ export class Collector {
       } else if (path === '/api/traces') {
         send(res, 200, { traces: this.store.query(parseQuery(url)) })
       } else if (path === '/api/traces/stream') {
-        this.stream(req, res)
+        this.live.open(req, res)
       } else {
         const trace = this.store.trace(decodeURIComponent(path.slice('/api/traces/'.length)))
         if (trace == null)
@@ -198,23 +206,6 @@ export class Collector {
         ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: result.errorMessage } }
         : {}
     )
-  }
-
-  private stream(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive'
-    })
-    res.write(': connected\n\n')
-    const unsubscribe = this.store.subscribe(batch => {
-      res.write(`event: spans\ndata: [${batch.lines.join(',')}]\n\n`)
-    })
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
-    req.on('close', () => {
-      clearInterval(keepAlive)
-      unsubscribe()
-    })
   }
 
   /** Sets CORS headers; false when a cross-origin request comes from an origin that is not allowed. */
