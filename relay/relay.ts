@@ -18,6 +18,7 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { EventLoopMonitor } from './event-loop-monitor.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -164,6 +165,7 @@ export async function createRelay(
     version
   })
 
+  const eventLoop = new EventLoopMonitor()
   const server = createHttpServer({
     staticDir: config.staticDir,
     collector,
@@ -176,7 +178,10 @@ export async function createRelay(
       dhtMirror: { ...dhtMirror.stats },
       spans: store.size,
       ...(relayPeers.length > 0 ? { peerRelays: peering.states() } : {}),
-      ...(forwarder != null ? { upstream: forwarder.stats } : {})
+      ...(forwarder != null ? { upstream: forwarder.stats } : {}),
+      collector: collector.stats,
+      eventLoopDelayMaxMs: eventLoop.maxDelayMs(),
+      eventLoopBusyMaxMs: eventLoop.maxBusyMs()
     })
   })
   try {
@@ -187,6 +192,8 @@ export async function createRelay(
     await datastore.close()
     throw explainListenError(err, 'PORT', config.host, config.port)
   }
+  // from here on: start-up work is done, what the monitor sees is what requests cost
+  eventLoop.start()
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : config.port
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -206,6 +213,7 @@ export async function createRelay(
       await dhtMirror.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
+      eventLoop.stop()
       await collector.stop()
       await marketplace.stop()
       events.stop()
