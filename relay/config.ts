@@ -9,6 +9,7 @@ import { parseIceSettings } from './config/ice-servers.ts'
 import { OPTIONS, helpText } from './config/options.ts'
 import type { IceSettings } from './config/ice-servers.ts'
 import type { OptionName } from './config/options.ts'
+import { checkUpstreamHeaders } from './collector/forwarder.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export { InvalidRelayConfigError } from './config/errors.ts'
@@ -218,16 +219,29 @@ export function parseRelayPeers(value: string | undefined): string[] {
   })
 }
 
-/** `OTEL_EXPORTER_OTLP_HEADERS` format: comma-separated `key=value`, values URL-encoded. */
+/**
+ * `OTEL_EXPORTER_OTLP_HEADERS` format: comma-separated `key=value`, values
+ * URL-encoded. Values are credentials: no message quotes one.
+ */
 export function parseHeaders(value: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {}
   if (value == null || value.trim() === '') return headers
-  for (const pair of value.split(',')) {
+  const bad = (why: string): InvalidRelayConfigError =>
+    new InvalidRelayConfigError(`OTEL_EXPORTER_OTLP_HEADERS: ${why}`)
+  value.split(',').forEach((pair, i) => {
     const at = pair.indexOf('=')
-    if (at <= 0) {
-      throw new InvalidRelayConfigError(`OTEL_EXPORTER_OTLP_HEADERS: "${pair.trim()}" is not key=value`)
+    if (at <= 0) throw bad(`entry ${i + 1} is not key=value (entry not shown: it may hold a credential)`)
+    const key = pair.slice(0, at).trim()
+    try {
+      headers[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim())
+    } catch {
+      throw bad(`the value of "${key}" is not valid URL encoding (value not shown)`)
     }
-    headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+  })
+  try {
+    checkUpstreamHeaders(headers)
+  } catch (err) {
+    throw bad((err as Error).message)
   }
   return headers
 }

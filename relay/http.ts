@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import sirv from 'sirv'
 import { RUNTIME_CONFIG_PATH } from '../src/core/constants.ts'
 import type { DhtMirrorStats } from './dht-mirror.ts'
-import type { Collector } from './collector/collector.ts'
+import type { Collector, CollectorStats } from './collector/collector.ts'
 import type { ForwarderStats } from './collector/forwarder.ts'
 import type { PeerRelayState } from './relay-peering.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
@@ -42,6 +42,12 @@ export interface RelayHealth {
   peerRelays?: PeerRelayState[]
   /** The upstream forwarder's counters, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   upstream?: ForwarderStats
+  /** The embedded collector's bounds at work: stored bytes, file size, live streams, rejections. */
+  collector?: CollectorStats
+  /** Longest event-loop delay over the last minute, ms (wall clock: includes CPU taken by other processes). */
+  eventLoopDelayMaxMs?: number
+  /** Longest the relay's own code held its event loop over the last minute, ms (main-thread CPU time). */
+  eventLoopBusyMaxMs?: number
 }
 
 /**

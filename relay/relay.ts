@@ -24,6 +24,7 @@ import { defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
 import { CertificateWatcher, loadCertificate } from './tls.ts'
 import { iceServersFor } from './turn-credentials.ts'
+import { EventLoopMonitor } from './event-loop-monitor.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -193,6 +194,7 @@ export async function createRelay(
     version
   })
 
+  const eventLoop = new EventLoopMonitor()
   const server = createHttpServer({
     staticDir: config.staticDir,
     collector,
@@ -206,7 +208,10 @@ export async function createRelay(
       dhtMirror: { ...dhtMirror.stats },
       spans: store.size,
       ...(relayPeers.length > 0 ? { peerRelays: peering.states() } : {}),
-      ...(forwarder != null ? { upstream: forwarder.stats } : {})
+      ...(forwarder != null ? { upstream: forwarder.stats } : {}),
+      collector: collector.stats,
+      eventLoopDelayMaxMs: eventLoop.maxDelayMs(),
+      eventLoopBusyMaxMs: eventLoop.maxBusyMs()
     })
   })
   try {
@@ -217,6 +222,8 @@ export async function createRelay(
     await datastore.close()
     throw explainListenError(err, 'PORT', config.host, config.port)
   }
+  // from here on: start-up work is done, what the monitor sees is what requests cost
+  eventLoop.start()
   const address = server.address()
   const port = typeof address === 'object' && address != null ? address.port : config.port
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -262,6 +269,8 @@ export async function createRelay(
       await dhtMirror.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
+      eventLoop.stop()
+      await collector.stop()
       await marketplace.stop()
       events.stop()
       await tracing.provider.shutdown().catch(() => {})

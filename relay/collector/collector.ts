@@ -1,12 +1,16 @@
-import { gunzip } from 'node:zlib'
-import { promisify } from 'node:util'
+import { BodyTooLargeError, CollectorBusyError, InvalidEncodingError, OtlpFormatError } from './errors.ts'
+import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
-import { OtlpFormatError, parseOtlpJson } from './otlp-json.ts'
+import { readOtlpJson } from './otlp-json.ts'
+import { OtlpParser } from './otlp-parser.ts'
+import { readBody } from './read-body.ts'
+import { TraceStream } from './trace-stream.ts'
 import type { UpstreamForwarder } from './forwarder.ts'
-import type { SpanStore } from './span-store.ts'
+import type { ParserLimits, RequestLimits } from './limits.ts'
+import type { ParsedBody } from './otlp-parser.ts'
+import type { SpanStore, SpanStoreStats } from './span-store.ts'
+import type { TraceStreamInit, TraceStreamStats } from './trace-stream.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-
-const gunzipAsync = promisify(gunzip)
 
 export interface CollectorInit {
   store: SpanStore
@@ -15,8 +19,33 @@ export interface CollectorInit {
   allowedOrigins: string[]
   /** Whether an origin is one of the relay's own (`PUBLIC_ORIGINS`); none when not given. */
   isPublicOrigin?: (origin: string) => boolean
-  /** Largest request body, compressed or not. @default 4 MiB */
-  maxBodyBytes?: number
+  /** What one request may carry; defaults in `DEFAULT_REQUEST_LIMITS` (`limits.ts`). */
+  limits?: Partial<RequestLimits>
+  /** How much the body parser (a worker thread) may use; defaults in `DEFAULT_PARSER_LIMITS`. */
+  parser?: Partial<ParserLimits>
+  /** Live stream bounds; defaults in `DEFAULT_STREAM_LIMITS`. */
+  stream?: TraceStreamInit
+}
+
+/** What became of one request's spans: the OTLP partial success, plus what was already stored. */
+export interface IngestResult {
+  accepted: number
+  /** Already stored: accepted (OTLP requests are retried) but neither stored nor forwarded again. */
+  duplicates: number
+  rejected: number
+  /** Why spans were rejected or values cut; absent when everything was kept whole. */
+  errorMessage?: string
+}
+
+/** The collector's counters, for `/healthz`. */
+export interface CollectorStats {
+  store: SpanStoreStats
+  stream: TraceStreamStats
+  /** Spans rejected by a limit since start. */
+  rejectedSpans: number
+  /** Requests answered 413 (too large or too complex) and 503 (parser busy). */
+  tooLarge: number
+  busy: number
 }
 
 class HttpError extends Error {
@@ -39,23 +68,66 @@ export class Collector {
   private readonly forwarder?: UpstreamForwarder
   private readonly allowedOrigins: Set<string>
   private readonly isPublicOrigin: (origin: string) => boolean
-  private readonly maxBodyBytes: number
+  private readonly limits: RequestLimits
+  private readonly parser: OtlpParser
+  private readonly live: TraceStream
+  private readonly counters = { rejectedSpans: 0, tooLarge: 0, busy: 0 }
 
   constructor(init: CollectorInit) {
     this.store = init.store
     this.forwarder = init.forwarder
     this.allowedOrigins = new Set(init.allowedOrigins)
     this.isPublicOrigin = init.isPublicOrigin ?? (() => false)
-    this.maxBodyBytes = init.maxBodyBytes ?? 4 * 1024 * 1024
+    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...init.limits }
+    this.parser = new OtlpParser({
+      limits: this.limits,
+      ...(init.parser != null ? { parser: init.parser } : {})
+    })
+    this.live = new TraceStream(init.store, init.stream)
   }
 
-  /** Stores (and forwards upstream) one OTLP/JSON request; returns the number of spans. */
-  ingest(body: unknown, raw?: Uint8Array): number {
-    const spans = parseOtlpJson(body)
-    this.store.add(spans)
-    if (this.forwarder != null && spans.length > 0)
-      this.forwarder.enqueue(raw ?? new TextEncoder().encode(JSON.stringify(body)))
-    return spans.length
+  get stats(): CollectorStats {
+    return { store: this.store.stats, stream: { ...this.live.stats }, ...this.counters }
+  }
+
+  /**
+   * Stores (and forwards upstream) one OTLP/JSON request already parsed as
+   * JSON, on this thread: for the relay's own spans, which it trusts.
+   */
+  ingest(body: unknown, raw?: Uint8Array): IngestResult {
+    const { kept, ...parsed } = readOtlpJson(body, this.limits)
+    if (this.forwarder == null || parsed.spans.length === 0) return this.accept(parsed)
+    const forward =
+      parsed.rejected === 0 && raw != null ? raw : new TextEncoder().encode(JSON.stringify(kept))
+    return this.accept({ ...parsed, forward })
+  }
+
+  /** Ends the live streams and the parser. */
+  async stop(): Promise<void> {
+    this.live.close()
+    await this.parser.stop()
+  }
+
+  private accept(parsed: ParsedBody): IngestResult {
+    const stored = this.store.add(parsed.spans, parsed.lines)
+    const warnings = [...parsed.warnings]
+    if (stored.rejected > 0) {
+      const { maxSpansPerTrace, maxTraceBytes } = this.store.limits
+      warnings.push(
+        `spans of traces at their cap (${maxSpansPerTrace} spans, ${maxTraceBytes} bytes) were rejected`
+      )
+    }
+    const rejected = parsed.rejected + stored.rejected
+    this.counters.rejectedSpans += rejected
+    // a request that only repeats stored spans has been forwarded already
+    if (this.forwarder != null && parsed.forward != null && stored.added > 0)
+      this.forwarder.enqueue(parsed.forward)
+    return {
+      accepted: stored.added,
+      duplicates: stored.duplicates,
+      rejected,
+      ...(warnings.length > 0 ? { errorMessage: warnings.join('; ') } : {})
+    }
   }
 
   /** Handles the collector's routes; false when the request is not for it. */
@@ -92,7 +164,7 @@ export class Collector {
       } else if (path === '/api/traces') {
         send(res, 200, { traces: this.store.query(parseQuery(url)) })
       } else if (path === '/api/traces/stream') {
-        this.stream(req, res)
+        this.live.open(req, res)
       } else {
         const trace = this.store.trace(decodeURIComponent(path.slice('/api/traces/'.length)))
         if (trace == null)
@@ -101,8 +173,18 @@ export class Collector {
       }
     } catch (err) {
       if (err instanceof HttpError) send(res, err.status, { error: err.message })
-      else if (err instanceof OtlpFormatError) send(res, 400, { error: err.message })
-      else send(res, 500, { error: 'collector failure' })
+      else if (err instanceof OtlpFormatError || err instanceof InvalidEncodingError)
+        send(res, 400, { error: err.message })
+      else if (err instanceof BodyTooLargeError) {
+        this.counters.tooLarge++
+        // what the client may still be sending is not worth reading
+        res.shouldKeepAlive = false
+        send(res, 413, { error: err.message })
+      } else if (err instanceof CollectorBusyError) {
+        this.counters.busy++
+        res.setHeader('Retry-After', String(err.retryAfterSeconds))
+        send(res, 503, { error: err.message })
+      } else send(res, 500, { error: 'collector failure' })
     }
     return true
   }
@@ -117,45 +199,19 @@ export class Collector {
     }
     if (type !== 'application/json')
       throw new HttpError(415, 'Content-Type must be application/json (OTLP/HTTP JSON)')
-    let raw = await readBody(req, this.maxBodyBytes)
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
-    if (encoding === 'gzip') {
-      try {
-        raw = await gunzipAsync(raw, { maxOutputLength: this.maxBodyBytes * 4 })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-          throw new HttpError(413, 'the decompressed body is too large')
-        throw new HttpError(400, 'the body is not valid gzip')
-      }
-    } else if (encoding !== 'identity') {
+    if (encoding !== 'gzip' && encoding !== 'identity')
       throw new HttpError(415, `Content-Encoding ${encoding} is not supported (gzip or none)`)
-    }
-    let body: unknown
-    try {
-      body = JSON.parse(new TextDecoder().decode(raw))
-    } catch {
-      throw new HttpError(400, 'the body is not JSON')
-    }
-    this.ingest(body, raw)
+    const raw = await readBody(req, this.limits.maxBodyBytes, encoding === 'gzip')
+    const result = this.accept(await this.parser.parse(raw, this.forwarder != null))
     // ExportTraceServiceResponse: an empty partial success means everything was accepted
-    send(res, 200, {})
-  }
-
-  private stream(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive'
-    })
-    res.write(': connected\n\n')
-    const unsubscribe = this.store.subscribe(spans => {
-      res.write(`event: spans\ndata: ${JSON.stringify(spans)}\n\n`)
-    })
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
-    req.on('close', () => {
-      clearInterval(keepAlive)
-      unsubscribe()
-    })
+    send(
+      res,
+      200,
+      result.errorMessage != null
+        ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: result.errorMessage } }
+        : {}
+    )
   }
 
   /**
@@ -202,19 +258,6 @@ function parseQuery(url: URL): Parameters<SpanStore['query']>[0] {
     attributes,
     ...(limit != null ? { limit: Number(limit) } : {})
   }
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > max) throw new HttpError(413, `the body exceeds ${max} bytes`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength
-    if (size > max) throw new HttpError(413, `the body exceeds ${max} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

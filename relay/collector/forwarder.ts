@@ -1,10 +1,11 @@
 import { Backoff, sleep } from '../../src/core/backoff.ts'
 import { describeError } from '../../src/core/errors.ts'
+import { InvalidUpstreamHeaderError } from './errors.ts'
 
 export interface ForwarderInit {
   /** Upstream OTLP/HTTP traces URL. */
   url: string
-  /** e.g. an API key; never sent to browsers. */
+  /** e.g. an API key; never sent to browsers, never in an error, a log line or `/healthz`. */
   headers: Record<string, string>
   /** Bytes of requests kept while the upstream is unreachable; the oldest go first. @default 8 MiB */
   maxQueueBytes?: number
@@ -15,7 +16,58 @@ export interface ForwarderStats {
   sent: number
   dropped: number
   failures: number
+  /** The last failure, header values (credentials) replaced by `[redacted]`. */
   lastError?: string
+}
+
+/** RFC 9110 field name: a token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** RFC 9110 field value: visible characters, spaces and tabs (and obs-text); no control character. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+/** Shorter values are not credentials, and redacting them would mangle every message. */
+const MIN_REDACTED_LENGTH = 4
+
+/**
+ * Throws `InvalidUpstreamHeaderError` for a header `fetch` would refuse to
+ * send. The message names the header, never its value: a value is typically
+ * a credential, and a refused one would otherwise end up in an error.
+ */
+export function checkUpstreamHeaders(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name))
+      throw new InvalidUpstreamHeaderError(
+        `header name "${name.replace(/[^\x20-\x7e]/g, '?')}" is not a valid HTTP header name`
+      )
+    if (!HEADER_VALUE.test(value))
+      throw new InvalidUpstreamHeaderError(
+        `the value of header "${name}" contains a control or non-Latin-1 character (value not shown)`
+      )
+  }
+}
+
+/** `text` with every credential-looking part of `headers` and of `url` replaced by `[redacted]`. */
+export function redactSecrets(text: string, headers: Record<string, string>, url?: string): string {
+  const secrets = new Set<string>()
+  for (const value of Object.values(headers)) {
+    const trimmed = value.trim()
+    if (trimmed.length < MIN_REDACTED_LENGTH) continue
+    // as sent, URL-encoded (how OTEL_EXPORTER_OTLP_HEADERS spells it) and JSON-escaped (how errors quote it)
+    secrets.add(trimmed).add(encodeURIComponent(trimmed)).add(JSON.stringify(trimmed).slice(1, -1))
+  }
+  if (url != null) {
+    try {
+      const { username, password, searchParams } = new URL(url)
+      for (const part of [username, password, ...searchParams.values()])
+        if (part.length >= MIN_REDACTED_LENGTH) secrets.add(part).add(decodeURIComponent(part))
+    } catch {
+      // not a URL: nothing in it to hide
+    }
+  }
+  let out = text
+  // longest first, so a secret containing another is replaced whole
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length))
+    out = out.split(secret).join('[redacted]')
+  return out
 }
 
 /**
@@ -29,10 +81,12 @@ export class UpstreamForwarder {
   private readonly queue: Uint8Array[] = []
   private queueBytes = 0
   private pumping = false
+  private failing = false
   private readonly controller = new AbortController()
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 })
 
   constructor(init: ForwarderInit) {
+    checkUpstreamHeaders(init.headers)
     this.init = { maxQueueBytes: 8 * 1024 * 1024, ...init }
   }
 
@@ -46,7 +100,7 @@ export class UpstreamForwarder {
     this.stats.queued = this.queue.length
     if (!this.pumping) {
       this.pump().catch(err => {
-        this.stats.lastError = describeError(err)
+        this.fail(err)
       })
     }
   }
@@ -87,12 +141,23 @@ export class UpstreamForwarder {
         signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(10_000)])
       })
       await response.arrayBuffer().catch(() => undefined)
-      if (response.ok) return 'sent'
-      this.stats.lastError = `upstream answered HTTP ${response.status}`
+      if (response.ok) {
+        this.failing = false
+        return 'sent'
+      }
+      this.fail(`upstream answered HTTP ${response.status}`)
       return response.status === 429 || response.status >= 500 ? 'retry' : 'rejected'
     } catch (err) {
-      this.stats.lastError = describeError(err)
+      this.fail(err)
       return 'retry'
     }
+  }
+
+  /** Records a failure; the only way anything about the upstream reaches `stats` or the log. */
+  private fail(err: unknown): void {
+    this.stats.lastError = redactSecrets(describeError(err), this.init.headers, this.init.url)
+    // one line per outage, not one per retry
+    if (!this.failing) console.error(`collector: forwarding upstream failed: ${this.stats.lastError}`)
+    this.failing = true
   }
 }

@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs'
-import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { createInterface } from 'node:readline'
+import { DEFAULT_STORE_LIMITS } from './limits.ts'
+import { SpanFile } from './span-file.ts'
+import type { StoreLimits } from './limits.ts'
 import type { AttrValue, StoredSpan, TraceSummary } from '../../src/core/telemetry/collector-api.ts'
 
 export interface TraceQuery {
@@ -14,81 +13,140 @@ export interface TraceQuery {
   limit?: number
 }
 
-export interface SpanStoreInit {
+/** Bounds default to `DEFAULT_STORE_LIMITS` (see `limits.ts`). */
+export interface SpanStoreInit extends Partial<StoreLimits> {
   /** NDJSON file the spans persist in; omitted = memory only. */
   file?: string
-  /** Spans kept; the oldest traces go first. @default 20000 */
-  maxSpans?: number
+}
+
+/** Spans newly stored together, with their JSON (one line each): subscribers serialise nothing again. */
+export interface SpanBatch {
+  spans: StoredSpan[]
+  lines: string[]
+}
+
+/** What `add` did with each span it was given. */
+export interface AddResult {
+  added: number
+  /** Already stored (same trace and span id): neither stored nor persisted again. */
+  duplicates: number
+  /** Their trace is at its cap (`maxSpansPerTrace`, `maxTraceBytes`). */
+  rejected: number
+}
+
+export interface SpanStoreStats {
+  spans: number
+  traces: number
+  /** Stored spans as JSON, bytes. */
+  bytes: number
+  /** Size of `traces.ndjson`. */
+  fileBytes: number
+  duplicates: number
+  rejected: number
+}
+
+interface Trace {
+  spans: StoredSpan[]
+  bytes: number
 }
 
 /**
- * The embedded collector's storage: a bounded, persistent, queryable set of
- * spans grouped by trace, with live subscribers (server-sent events).
+ * The embedded collector's storage: a bounded (spans and bytes, per trace and
+ * in all), persistent, queryable set of spans grouped by trace, with live
+ * subscribers. A span already stored is recognised in O(1) and ignored.
  */
 export class SpanStore {
-  private readonly traces = new Map<string, StoredSpan[]>()
-  private readonly listeners = new Set<(spans: StoredSpan[]) => void>()
-  private readonly file?: string
-  private readonly maxSpans: number
+  private readonly traces = new Map<string, Trace>()
+  /** traceId + spanId of every stored span. */
+  private readonly ids = new Set<string>()
+  private readonly listeners = new Set<(batch: SpanBatch) => void>()
+  readonly limits: StoreLimits
+  private readonly file?: SpanFile
   private count = 0
-  private linesInFile = 0
-  private writing: Promise<void> = Promise.resolve()
+  private bytes = 0
+  private duplicates = 0
+  private rejected = 0
 
   constructor(init: SpanStoreInit = {}) {
-    this.file = init.file
-    this.maxSpans = init.maxSpans ?? 20_000
+    const { file, ...limits } = init
+    this.limits = { ...DEFAULT_STORE_LIMITS, ...limits }
+    const { maxSpans, maxBytes, maxSpansPerTrace, maxTraceBytes } = this.limits
+    // one trace at its cap must fit with room to spare, or it would evict every other
+    if (maxSpansPerTrace > maxSpans / 2 || maxTraceBytes > maxBytes / 2)
+      throw new RangeError('a trace may take at most half of the store (maxSpansPerTrace, maxTraceBytes)')
+    if (file != null)
+      this.file = new SpanFile(
+        { path: file, maxFileBytes: Math.max(this.limits.maxFileBytes, maxBytes), maxLoadBytes: maxBytes },
+        () => this.spans()
+      )
   }
 
   get size(): number {
     return this.count
   }
 
-  /** Reads the persisted spans (the newest `maxSpans`). */
-  async load(): Promise<void> {
-    if (this.file == null) return
-    await mkdir(dirname(this.file), { recursive: true })
-    const spans: StoredSpan[] = []
-    try {
-      const lines = createInterface({ input: createReadStream(this.file), crlfDelay: Infinity })
-      for await (const line of lines) {
-        if (line.trim() === '') continue
-        try {
-          spans.push(JSON.parse(line) as StoredSpan)
-        } catch {
-          // a torn last line after a crash: skip it
-        }
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  get stats(): SpanStoreStats {
+    return {
+      spans: this.count,
+      traces: this.traces.size,
+      bytes: this.bytes,
+      fileBytes: this.file?.bytes ?? 0,
+      duplicates: this.duplicates,
+      rejected: this.rejected
     }
-    this.linesInFile = spans.length
-    this.insert(spans.slice(-this.maxSpans))
   }
 
-  /** Adds spans, persists them, evicts the oldest traces beyond the bound, and notifies subscribers. */
-  add(spans: StoredSpan[]): void {
-    if (spans.length === 0) return
-    this.insert(spans)
-    this.persist(spans)
+  /** Reads the persisted spans: the newest `maxBytes` of the file, within the store's bounds. */
+  async load(): Promise<void> {
+    if (this.file == null) return
+    const spans: StoredSpan[] = []
+    const lines: string[] = []
+    for await (const { span, line } of this.file.read()) {
+      spans.push(span)
+      lines.push(line)
+      if (spans.length >= 1000) this.insert(spans.splice(0), lines.splice(0))
+    }
+    this.insert(spans, lines)
+    // counters describe what clients sent, not what an older file held twice
+    this.duplicates = 0
+    this.rejected = 0
+    this.file.compactIfOver()
+  }
+
+  /**
+   * Stores spans that are new (with their JSON lines when the caller has them),
+   * persists them, evicts the oldest traces beyond the bounds and notifies subscribers.
+   */
+  add(spans: StoredSpan[], lines?: string[]): AddResult {
+    const before = { duplicates: this.duplicates, rejected: this.rejected }
+    const batch = this.insert(spans, lines ?? [])
+    const result = {
+      added: batch.spans.length,
+      duplicates: this.duplicates - before.duplicates,
+      rejected: this.rejected - before.rejected
+    }
+    if (batch.spans.length === 0) return result
+    this.file?.append(batch.lines)
     for (const listener of this.listeners) {
       try {
-        listener(spans)
+        listener(batch)
       } catch {
         // a broken subscriber must not break ingestion
       }
     }
+    return result
   }
 
-  subscribe(listener: (spans: StoredSpan[]) => void): () => void {
+  subscribe(listener: (batch: SpanBatch) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
   trace(traceId: string): StoredSpan[] | undefined {
-    const spans = this.traces.get(traceId.toLowerCase())
-    return spans == null
+    const trace = this.traces.get(traceId.toLowerCase())
+    return trace == null
       ? undefined
-      : [...spans].sort((a, b) => compareNanos(a.startTimeUnixNano, b.startTimeUnixNano))
+      : [...trace.spans].sort((a, b) => compareNanos(a.startTimeUnixNano, b.startTimeUnixNano))
   }
 
   /** Newest traces first that match the query. */
@@ -100,7 +158,7 @@ export class SpanStore {
       (names == null || names.has(span.name)) &&
       Object.entries(query.attributes ?? {}).every(([k, v]) => attrEquals(span.attributes[k], v))
     const out: TraceSummary[] = []
-    for (const spans of [...this.traces.values()].reverse()) {
+    for (const { spans } of [...this.traces.values()].reverse()) {
       if (!spans.some(matches)) continue
       out.push(summarize(spans))
       if (out.length >= limit) break
@@ -111,53 +169,53 @@ export class SpanStore {
   /** Every span (oldest trace first), optionally only those of one name: for aggregate views. */
   spans(name?: string): StoredSpan[] {
     const all: StoredSpan[] = []
-    for (const spans of this.traces.values())
+    for (const { spans } of this.traces.values())
       for (const s of spans) if (name == null || s.name === name) all.push(s)
     return all
   }
 
   /** Waits for pending writes. */
   async flush(): Promise<void> {
-    await this.writing
+    await this.file?.flush()
   }
 
-  private insert(spans: StoredSpan[]): void {
-    for (const span of spans) {
-      const existing = this.traces.get(span.traceId)
-      if (existing == null) {
-        this.traces.set(span.traceId, [span])
-      } else {
-        if (existing.some(s => s.spanId === span.spanId)) continue
-        existing.push(span)
+  private insert(spans: StoredSpan[], lines: string[]): SpanBatch {
+    const batch: SpanBatch = { spans: [], lines: [] }
+    spans.forEach((span, i) => {
+      const key = span.traceId + span.spanId
+      if (this.ids.has(key)) {
+        this.duplicates++
+        return
       }
+      const line = lines[i] ?? JSON.stringify(span)
+      const size = Buffer.byteLength(line)
+      let trace = this.traces.get(span.traceId)
+      if (
+        (trace?.spans.length ?? 0) >= this.limits.maxSpansPerTrace ||
+        (trace?.bytes ?? 0) + size > this.limits.maxTraceBytes
+      ) {
+        // the trace is full: it keeps what it has, and every other trace stays
+        this.rejected++
+        return
+      }
+      if (trace == null) this.traces.set(span.traceId, (trace = { spans: [], bytes: 0 }))
+      trace.spans.push(span)
+      trace.bytes += size
+      this.ids.add(key)
       this.count++
-    }
+      this.bytes += size
+      batch.spans.push(span)
+      batch.lines.push(line)
+    })
     // Map keeps insertion order: the first traces are the oldest
     for (const [traceId, trace] of this.traces) {
-      if (this.count <= this.maxSpans) break
+      if (this.count <= this.limits.maxSpans && this.bytes <= this.limits.maxBytes) break
       this.traces.delete(traceId)
-      this.count -= trace.length
+      for (const s of trace.spans) this.ids.delete(s.traceId + s.spanId)
+      this.count -= trace.spans.length
+      this.bytes -= trace.bytes
     }
-  }
-
-  private persist(spans: StoredSpan[]): void {
-    const file = this.file
-    if (file == null) return
-    this.writing = this.writing
-      .then(async () => {
-        await appendFile(file, spans.map(s => JSON.stringify(s)).join('\n') + '\n')
-        this.linesInFile += spans.length
-        if (this.linesInFile > this.maxSpans * 2) {
-          // compact: rewrite only what is kept
-          const kept = [...this.traces.values()].flat()
-          await writeFile(`${file}.tmp`, kept.map(s => JSON.stringify(s)).join('\n') + '\n')
-          await rename(`${file}.tmp`, file)
-          this.linesInFile = kept.length
-        }
-      })
-      .catch((err: unknown) => {
-        console.error(`collector: could not persist spans: ${String(err)}`)
-      })
+    return batch
   }
 }
 
@@ -170,7 +228,6 @@ function attrEquals(actual: AttrValue | undefined, wanted: string): boolean {
 function compareNanos(a: string, b: string): number {
   return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0
 }
-
 function summarize(spans: StoredSpan[]): TraceSummary {
   const ids = new Set(spans.map(s => s.spanId))
   const root =

@@ -26,6 +26,11 @@ export class RelayProcess {
     return `http://127.0.0.1:${this.port}`
   }
 
+  /** The running process's id (for /proc/<pid>/status), if it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined
+  }
+
   /** The process is running (started and not yet exited). */
   get running(): boolean {
     const child = this.child

@@ -1,0 +1,42 @@
+/** The body is not an OTLP/JSON traces request; the message says where. Answered with 400. */
+export class OtlpFormatError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'OtlpFormatError'
+  }
+}
+
+/** The body is not what its Content-Encoding says (e.g. not valid gzip). Answered with 400. */
+export class InvalidEncodingError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidEncodingError'
+  }
+}
+
+/** The body is over a size or complexity bound (see `limits.ts`). Answered with 413. */
+export class BodyTooLargeError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BodyTooLargeError'
+  }
+}
+
+/** The collector has more work queued than it accepts. Answered with 503 and Retry-After. */
+export class CollectorBusyError extends Error {
+  /** Seconds after which a retry is worth it. */
+  readonly retryAfterSeconds: number
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message)
+    this.name = 'CollectorBusyError'
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** An upstream header (OTEL_EXPORTER_OTLP_HEADERS) cannot be sent; the message names it, never its value. */
+export class InvalidUpstreamHeaderError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidUpstreamHeaderError'
+  }
+}
