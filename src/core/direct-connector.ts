@@ -24,7 +24,7 @@ export interface DirectDialStats {
   recentErrors: string[]
   /** Failed dials by class of error. */
   errorsByClass: Partial<Record<DialErrorClass, number>>
-  /** Dials made to each peer (by peer id), successful or not. */
+  /** Dials made to each peer around now (by peer id), successful or not. */
   attemptsByPeer: Record<string, number>
   /** How long each peer's upgrade took (ms, first seen → direct), by peer id. */
   directAfterMs: Record<string, number>
@@ -224,6 +224,9 @@ export class DirectConnector {
       if (c.dialing || connected.has(id) || now - c.lastSeen < this.init.forgetAfterMs) continue
       this.log('forgetting %s: no connection and no announcement for %d ms', id, now - c.lastSeen)
       this.candidates.delete(id)
+      // the counters stay bounded over a long session with many tabs coming and going
+      delete this.stats.attemptsByPeer[id]
+      delete this.stats.directAfterMs[id]
       // else the scan finds it in the peer store and dials it again
       await this.libp2p.peerStore.delete(peerIdFromString(id)).catch((err: unknown) => {
         this.log.error('could not remove %s from the peer store - %e', id, err)
