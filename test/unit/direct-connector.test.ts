@@ -1,0 +1,91 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import { DirectConnector } from '../../src/core/direct-connector.ts'
+import type { DirectConnectorComponents } from '../../src/core/direct-connector.ts'
+import type { Logger, PeerId } from '@libp2p/interface'
+
+const RELAY = '12D3KooWSAE3WngaHdn7fTp6KUdQviWxs5SAcLULEhyg8WbqzYtX'
+const log = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as Logger
+
+async function peerIds(): Promise<[PeerId, PeerId]> {
+  const ids = await Promise.all(
+    [1, 2].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+  )
+  // the lower id is the designated dialer of the pair
+  return ids.sort((a, b) => (a.toString() < b.toString() ? -1 : 1)) as [PeerId, PeerId]
+}
+
+/** A libp2p whose peer store knows `remote` at a WebRTC address and whose dials fail as `dial` says. */
+function fakeLibp2p(self: PeerId, remote: PeerId, dial: () => Promise<never>) {
+  const addr = multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/webrtc`)
+  const peer = { id: remote, addresses: [{ multiaddr: addr, isCertified: false }] }
+  let known = true
+  const libp2p = {
+    peerId: self,
+    dial: vi.fn(dial),
+    getConnections: () => [],
+    peerStore: {
+      all: async () => await Promise.resolve(known ? [peer] : []),
+      get: async () => await Promise.resolve(peer),
+      delete: async () => {
+        known = false
+        await Promise.resolve()
+      }
+    },
+    addEventListener: () => {},
+    removeEventListener: () => {}
+  }
+  return { libp2p, known: () => known }
+}
+
+const noReservation = async (): Promise<never> =>
+  await Promise.reject(new Error('failed to connect via relay with status NO_RESERVATION'))
+
+describe('direct connector', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  test('a pair whose dials keep failing is dialled again and again while the peer announces itself', async () => {
+    const [self, remote] = await peerIds()
+    const { libp2p, known } = fakeLibp2p(self, remote, noReservation)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      { isRelay: id => id === RELAY, onChange: () => {}, maxBackoffMs: 2_000, forgetAfterMs: 30_000 }
+    )
+    connector.start()
+    for (let t = 0; t < 60; t++) {
+      await vi.advanceTimersByTimeAsync(1_000)
+      connector.announced(remote.toString()) // its discovery announcement, every second
+    }
+    // the connector of old forgot the peer after six failures
+    expect(libp2p.dial.mock.calls.length).toBeGreaterThan(20)
+    expect(known()).toBe(true)
+    const state = connector.dialStates().get(remote.toString())
+    expect(state).toMatchObject({ dialer: 'self', lastErrorClass: 'no-reservation' })
+    expect(state?.nextAttemptAt).toBeGreaterThan(0)
+    expect(connector.stats.errorsByClass['no-reservation']).toBe(libp2p.dial.mock.calls.length)
+    connector.stop()
+  })
+
+  test('a peer with no connection that stopped announcing itself is forgotten', async () => {
+    const [self, remote] = await peerIds()
+    const { libp2p, known } = fakeLibp2p(self, remote, noReservation)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      { isRelay: id => id === RELAY, onChange: () => {}, forgetAfterMs: 30_000 }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(known()).toBe(true)
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(known()).toBe(false)
+    expect(connector.dialStates().has(remote.toString())).toBe(false)
+    connector.stop()
+  })
+})
