@@ -44,9 +44,14 @@ function addVitest(file: string): void {
     numFailedTests: number
     numPendingTests: number
     numTodoTests: number
+    testResults: Array<{ status: string; assertionResults: Array<{ status: string }> }>
   }
   totals.passed += report.numPassedTests
-  totals.failed += report.numFailedTests
+  // a file whose setup failed fails no test of its own (they are skipped): count the file
+  const failedFiles = report.testResults.filter(
+    f => f.status === 'failed' && !f.assertionResults.some(a => a.status === 'failed')
+  ).length
+  totals.failed += report.numFailedTests + failedFiles
   totals.skipped += report.numPendingTests + report.numTodoTests
 }
 

@@ -62,9 +62,9 @@ export interface DirectConnectorInit {
   dialTimeoutMs?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it
-   * has been known this long (ms) without a direct connection (in case only our
-   * direction works). Not sooner: on a busy machine a legitimate dial takes over
-   * 10 s, and both sides dialling at once doubles the work. @default 30000
+   * has been known this long (ms) without a direct connection: in case only our
+   * direction works, or the designated side's dial hangs (seen with Node peers:
+   * a dial that never settles until its timeout). @default 10000
    */
   fallbackAfterMs?: number
   /** Longest wait (ms) between two dials to one peer: failures back off up to this. @default 30000 */
@@ -128,7 +128,7 @@ export class DirectConnector {
     this.init = {
       scanIntervalMs: 750,
       dialTimeoutMs: DIRECT_DIAL_TIMEOUT_MS,
-      fallbackAfterMs: 30_000,
+      fallbackAfterMs: 10_000,
       maxBackoffMs: 30_000,
       forgetAfterMs: 30_000,
       ...init
