@@ -3,7 +3,7 @@ import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { DirectDialState } from '../core/direct-connector.ts'
 
-/** Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02: no reservation (3 dials)". */
+/** Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials: <error>". */
 function upgradeNote(upgrade: DirectDialState | undefined): unknown {
   if (upgrade == null) return ''
   const dials = upgrade.attempts === 1 ? '1 dial' : `${upgrade.attempts} dials`
