@@ -4,6 +4,12 @@ import type { ChildProcess } from 'node:child_process'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 import type { RelayHealth } from '../../relay/http.ts'
 
+/**
+ * How long a test waits for one answer of the relay's HTTP side. On a machine running six tabs
+ * and two CPU hogs, a `GET /api/traces/<id>` was seen to take over 5 s.
+ */
+const RELAY_HTTP_TIMEOUT_MS = 30_000
+
 /** A relay process as `npm start` runs it, on free ports, over a temporary DATA_DIR. */
 export class RelayProcess {
   readonly dataDir: string
@@ -93,14 +99,18 @@ export class RelayProcess {
 
   /** The relay's `/healthz` document: peer id, connections, reservations, packages, spans, upstream. */
   async health(): Promise<RelayHealth> {
-    const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(5_000) })
+    const response = await fetch(`${this.url}/healthz`, {
+      signal: AbortSignal.timeout(RELAY_HTTP_TIMEOUT_MS)
+    })
     if (!response.ok) throw new Error(`GET /healthz answered ${response.status}`)
     return (await response.json()) as RelayHealth
   }
 
   /** Every span of a trace the embedded collector holds so far (none yet: `[]`). */
   async trace(traceId: string): Promise<StoredSpan[]> {
-    const response = await fetch(`${this.url}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5_000) })
+    const response = await fetch(`${this.url}/api/traces/${traceId}`, {
+      signal: AbortSignal.timeout(RELAY_HTTP_TIMEOUT_MS)
+    })
     if (response.status === 404) return []
     if (!response.ok) throw new Error(`GET /api/traces/${traceId} answered ${response.status}`)
     return ((await response.json()) as { spans: StoredSpan[] }).spans
