@@ -16,7 +16,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // a setup that forms a mesh on a loaded machine may wait for a hung dial to time out and retry
+          hookTimeout: 120_000,
           // several libp2p networks in parallel would fight for 2 cores
           fileParallelism: false
         }

@@ -58,7 +58,7 @@ export interface DirectConnectorInit {
   isRelay: (peerId: string) => boolean
   /** How often (ms) the peer store is walked for peers to upgrade. @default 750 */
   scanIntervalMs?: number
-  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores, over 20 s with 8 tabs and two CPU hogs. @default 40000 */
+  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores. @default 20000 */
   dialTimeoutMs?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it

@@ -9,7 +9,13 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { connectionLiveness } from './connection-liveness.ts'
-import { DHT_PROTOCOL, DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_TOPIC, RESERVATION_TIMEOUT_MS } from './constants.ts'
+import {
+  DHT_PROTOCOL,
+  DIRECT_DIAL_TIMEOUT_MS,
+  DISCOVERY_TOPIC,
+  INBOUND_UPGRADE_TIMEOUT_MS,
+  RESERVATION_TIMEOUT_MS
+} from './constants.ts'
 import { relayAwareGater } from './gater.ts'
 import type { RuntimeConfig } from './config.ts'
 import type { ConnectionLiveness } from './connection-liveness.ts'
@@ -91,10 +97,9 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       dialTimeout: DIRECT_DIAL_TIMEOUT_MS,
       // the answering side of a WebRTC upgrade runs its whole handshake (signalling, ICE, the
       // data channel muxer) under the inbound upgrade timeout, 10 s by default, while the
-      // dialling side allowed 20 s: on a busy machine the answerer gave up first ("incoming
-      // signaling error - TimeoutError") on handshakes the dialler was still completing.
-      // Both sides now allow the same
-      inboundUpgradeTimeout: DIRECT_DIAL_TIMEOUT_MS,
+      // dialling side allows 20 s: on a busy machine the answerer gave up first ("incoming
+      // signaling error - TimeoutError") on handshakes the dialler was still completing
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
       // libp2p also cuts each address at 6 s by default, below dialTimeout: a tab dials a peer at
       // one address (its WebRTC one), and with 6 tabs on 2 busy cores legitimate WebRTC dials take
       // longer. Cut at 6 s, 9-19 dials failed per 6-tab mesh, leaving 3-12 duplicate direct

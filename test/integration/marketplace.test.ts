@@ -59,7 +59,7 @@ describe('publishing and finding packages across a relay and five nodes', () => 
     await Promise.all(
       nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) }))
     )
-    await waitUntil('direct mesh', () => nodes.every(n => n.status().directPeers === 4), 30_000)
+    await waitUntil('direct mesh', () => nodes.every(n => n.status().directPeers === 4), 60_000)
     // gossip mesh on the packages topic
     await waitUntil(
       'gossip mesh',

@@ -56,7 +56,7 @@ describe('a relay and five Node peers', () => {
   })
 
   test('every pair of nodes upgrades to a direct WebRTC connection', async () => {
-    await waitUntil('full direct mesh', () => nodes.every(n => n.status().directPeers === NODES - 1), 30_000)
+    await waitUntil('full direct mesh', () => nodes.every(n => n.status().directPeers === NODES - 1), 60_000)
     for (const node of nodes) {
       const direct = node.libp2p
         .getConnections()

@@ -55,7 +55,7 @@ beforeAll(async () => {
     )
   }
   await Promise.all(nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) })))
-  await waitUntil('direct mesh', () => nodes.every(n => n.status().directPeers === 3), 30_000)
+  await waitUntil('direct mesh', () => nodes.every(n => n.status().directPeers === 3), 60_000)
   await waitUntil(
     'gossip mesh',
     () =>
