@@ -7,7 +7,7 @@ import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import { recordStates, stateLog } from '../test/helpers/state-log.ts'
 import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test'
 import type { StateChange } from '../test/helpers/state-log.ts'
-import type { DirectDialStats } from '../src/core/direct-connector.ts'
+import type { DirectDialState, DirectDialStats } from '../src/core/direct-connector.ts'
 import type { NodeStatus } from '../src/core/marketplace-node.ts'
 import type { PublishResult, SearchResult } from '../src/core/marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from '../src/core/package/schema.ts'
@@ -198,6 +198,14 @@ export class PeerPage {
     })
   }
 
+  /** Where this tab's upgrade to a direct connection with `peerId` stands (`undefined` once direct, or unknown). */
+  async upgradeOf(peerId: string): Promise<DirectDialState | undefined> {
+    return await this.page.evaluate(
+      id => window.p2pMarketplace?.peers().find(p => p.peerId === id)?.upgrade,
+      peerId
+    )
+  }
+
   /** Peer ids of every connected peer. */
   async connectedPeers(): Promise<string[]> {
     return await this.page.evaluate(() => (window.p2pMarketplace?.peers() ?? []).map(p => p.peerId))
@@ -235,6 +243,8 @@ export interface PeerOptions {
   relay?: RelayProcess
   /** URL parameters, e.g. `{ otlp: collector.tracesUrl }` to export straight to another collector. */
   params?: Record<string, string>
+  /** Runs on the tab's fresh browser context before the page opens (init scripts, routes). */
+  setup?: (context: BrowserContext) => Promise<void>
 }
 
 /** Opens a new tab in a fresh browser context (on the worker's relay unless told otherwise). */
@@ -329,6 +339,7 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       const context = await browser.newContext()
       contexts.push(context)
       if (DEBUG != null) await context.addInitScript(debug => localStorage.setItem('debug', debug), DEBUG)
+      await options.setup?.(context)
       const peer = new PeerPage(context, await context.newPage())
       peers.push(peer)
       const url = new URL((options.relay ?? relay).url)

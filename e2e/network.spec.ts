@@ -1,4 +1,5 @@
 import { expect, test, waitFullMesh } from './fixtures.ts'
+import type { BrowserContext } from '@playwright/test'
 
 test('six tabs go online and form a full mesh of direct WebRTC connections', async ({ peer }) => {
   test.setTimeout(180_000)
@@ -34,4 +35,59 @@ test('reloading a tab keeps its peer id', async ({ peer }) => {
   await tab.page.reload()
   const after = await tab.waitOnline()
   expect(after).toBe(before)
+})
+
+test('a pair whose direct dials fail keeps retrying, says why in peers() and on the page, and goes direct once dials work', async ({
+  peer
+}) => {
+  test.setTimeout(180_000)
+  // Every RTCPeerConnection of these tabs throws while `__blockWebRTC` holds: each direct dial
+  // fails (the relay circuit still carries everything) until the test lifts the block.
+  const setup = async (context: BrowserContext): Promise<void> => {
+    await context.addInitScript(() => {
+      const w = window as unknown as { __blockWebRTC: boolean; RTCPeerConnection: typeof RTCPeerConnection }
+      w.__blockWebRTC = true
+      const Native = w.RTCPeerConnection
+      w.RTCPeerConnection = class extends Native {
+        constructor(config?: RTCConfiguration) {
+          if (w.__blockWebRTC) throw new DOMException('WebRTC blocked by the test', 'NotAllowedError')
+          super(config)
+        }
+      }
+    })
+  }
+  const [a, b] = [await peer({ setup }), await peer({ setup })]
+  const [idA, idB] = await Promise.all([a.waitOnline(), b.waitOnline()])
+  // the designated dialler is the smaller peer id (the other side falls back after 10 s)
+  const [dialer, otherId] = idA < idB ? [a, idB] : [b, idA]
+
+  // not one dial but several, each failure recorded with its error and the next attempt's time
+  await expect
+    .poll(async () => await dialer.upgradeOf(otherId), { timeout: 60_000 })
+    .toMatchObject({ dialer: 'self', lastError: expect.stringContaining('WebRTC blocked by the test') })
+  await expect
+    .poll(async () => (await dialer.upgradeOf(otherId))?.attempts ?? 0, { timeout: 60_000 })
+    .toBeGreaterThan(2)
+  const state = await dialer.upgradeOf(otherId)
+  expect(state?.nextAttemptAt ?? 0).toBeGreaterThan(Date.now() - 60_000)
+  // the page says it too, under "relayed"
+  const row = dialer.page.locator(`tr[data-peer-id="${otherId}"]`)
+  await expect(row).toContainText('relayed')
+  await expect(row.locator('.upgrade')).toContainText(
+    /retry at .+ after \d+ dials: .*WebRTC blocked by the test/
+  )
+  expect(await dialer.directWebRTCPeers()).not.toContain(otherId)
+
+  // the cause goes away: the pair goes direct by itself, no reload, no rediscovery
+  await Promise.all(
+    [a, b].map(
+      async t =>
+        await t.page.evaluate(() => ((window as unknown as { __blockWebRTC: boolean }).__blockWebRTC = false))
+    )
+  )
+  await a.waitDirectTo([idB], 90_000)
+  await b.waitDirectTo([idA], 90_000)
+  await expect.poll(async () => await dialer.upgradeOf(otherId), { timeout: 30_000 }).toBeUndefined()
+  await expect(row).toContainText('direct')
+  await expect(row.locator('.upgrade')).toHaveCount(0)
 })

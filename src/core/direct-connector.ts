@@ -75,7 +75,8 @@ export interface DirectConnectorInit {
    * announcing, it is dialled again and again (with backoff) until it is direct. @default 30000
    */
   forgetAfterMs?: number
-  onChange: () => void
+  /** Called with a peer's id whenever its upgrade changes: a dial starts, fails or succeeds, or its direct connection closes. */
+  onChange: (peerId: string) => void
 }
 
 interface Candidate {
@@ -197,7 +198,7 @@ export class DirectConnector {
   private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
     if (isDirectWebRTC(conn)) {
-      this.init.onChange()
+      this.init.onChange(conn.remotePeer.toString())
       // re-dial soon if the peer is still around; the scan finds out
       const candidate = this.candidates.get(conn.remotePeer.toString())
       if (candidate != null) {
@@ -262,19 +263,24 @@ export class DirectConnector {
     }
     candidate.dialing = true
     this.log.trace('dialing %s directly', id)
-    this.dial(id, candidate)
-      .catch(err => {
-        this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
-      })
-      .finally(() => {
+    this.dial(id, candidate).then(
+      dialled => {
         candidate.dialing = false
-      })
+        // after `dialing` is cleared, so that listeners see the outcome
+        if (dialled && !this.controller.signal.aborted) this.init.onChange(id)
+      },
+      err => {
+        candidate.dialing = false
+        this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
+      }
+    )
   }
 
-  private async dial(id: string, candidate: Candidate): Promise<void> {
+  /** Dials `id` once, if it has a WebRTC address; says whether it did. */
+  private async dial(id: string, candidate: Candidate): Promise<boolean> {
     const addr = await this.webrtcAddress(id)
     if (addr == null) {
-      return
+      return false
     }
     const first = !candidate.dialled
     candidate.dialled = true
@@ -284,6 +290,7 @@ export class DirectConnector {
     if (first) {
       this.stats.firstDials++
     }
+    this.init.onChange(id)
     const started = Date.now()
     try {
       const conn = await withTimeout(
@@ -303,10 +310,9 @@ export class DirectConnector {
       delete candidate.lastError
       delete candidate.lastErrorClass
       this.log('direct WebRTC connection to %s in %d ms', id, Date.now() - started)
-      this.init.onChange()
     } catch (err) {
       if (this.controller.signal.aborted) {
-        return
+        return true
       }
       const errorClass = classifyDialError(err)
       candidate.lastError = describeError(err)
@@ -327,8 +333,8 @@ export class DirectConnector {
         delay,
         err
       )
-      this.init.onChange()
     }
+    return true
   }
 
   private async webrtcAddress(id: string): Promise<Multiaddr | undefined> {

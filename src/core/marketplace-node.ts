@@ -69,7 +69,11 @@ export interface PeerSummary {
 
 export interface PeerChange {
   peerId: string
-  change: 'connected' | 'upgraded' | 'downgraded' | 'disconnected'
+  /**
+   * `upgrading`: the peer is still relayed and its upgrade to a direct connection moved on
+   * (a dial started or failed; `peers()[].upgrade` says where it stands).
+   */
+  change: 'connected' | 'upgraded' | 'downgraded' | 'disconnected' | 'upgrading'
 }
 
 /** Milestones of a node's start-up, in ms since the node was created (`performance.now()` clock). */
@@ -212,7 +216,13 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       { libp2p, log },
       {
         isRelay: id => relayIds.has(id),
-        onChange: () => this.update()
+        onChange: peerId => {
+          const direct = libp2p
+            .getConnections()
+            .some(c => c.remotePeer.toString() === peerId && c.status === 'open' && isDirectWebRTC(c))
+          if (!direct) this.safeDispatchEvent('peer', { detail: { peerId, change: 'upgrading' } })
+          this.update()
+        }
       }
     )
     const connector = this.connector

@@ -73,6 +73,30 @@ describe('direct connector', () => {
     connector.stop()
   })
 
+  test('listeners hear of each dial twice, as it starts and once its outcome is in the state', async () => {
+    const [self, remote] = await peerIds()
+    const { libp2p } = fakeLibp2p(self, remote, noReservation)
+    const seen: Array<{ peerId: string; dialing: boolean | undefined; lastErrorClass?: string }> = []
+    const connector: DirectConnector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      {
+        isRelay: id => id === RELAY,
+        onChange: peerId => {
+          const state = connector.dialStates().get(peerId)
+          seen.push({ peerId, dialing: state?.dialing, lastErrorClass: state?.lastErrorClass })
+        }
+      }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(1_000)
+    connector.stop()
+    expect(libp2p.dial).toHaveBeenCalledTimes(1)
+    expect(seen).toEqual([
+      { peerId: remote.toString(), dialing: true, lastErrorClass: undefined },
+      { peerId: remote.toString(), dialing: false, lastErrorClass: 'no-reservation' }
+    ])
+  })
+
   test('a peer with no connection that stopped announcing itself is forgotten', async () => {
     const [self, remote] = await peerIds()
     const { libp2p, known } = fakeLibp2p(self, remote, noReservation)
