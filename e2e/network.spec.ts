@@ -90,4 +90,13 @@ test('a pair whose direct dials fail keeps retrying, says why in peers() and on 
   await expect.poll(async () => await dialer.upgradeOf(otherId), { timeout: 30_000 }).toBeUndefined()
   await expect(row).toContainText('direct')
   await expect(row.locator('.upgrade')).toHaveCount(0)
+  // on one machine ICE picks a host candidate; the remote one may be learned as peer-reflexive
+  // (Chromium hides host addresses behind mDNS names the other side learns from the checks)
+  const path = await dialer.page.evaluate(
+    id => window.p2pMarketplace?.peers().find(p => p.peerId === id)?.path,
+    otherId
+  )
+  console.log('ICE path', path)
+  expect(['host', 'prflx']).toContain(path)
+  await expect(row.locator('.ice-path')).toContainText(/via (same network|NAT \(peer-reflexive\))/)
 })

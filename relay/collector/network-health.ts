@@ -22,6 +22,9 @@ const MAX_BUCKETS = 240
  * bootstrap reliability. Pure: the collector calls it per request over its
  * bounded store, the tests call it over hand-made spans.
  */
+/** The ICE paths a `connection_established` span may carry (anything else is not counted). */
+const ICE_PATHS = new Set(['host', 'srflx', 'prflx', 'relay'])
+
 export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow = {}): NetworkHealth {
   const now = window.now ?? Date.now()
   const windowMs = Math.max(1000, window.windowMs ?? 15 * 60_000)
@@ -43,7 +46,7 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
     search: { total: 0, latencyMs: null, localResults: 0, remoteResults: 0, localShare: null, perBucket: [] },
     fanOut: { queries: 0, avgFanOut: null, avgPeersQueried: null, responseRate: null, answeredShare: null },
     peers: [],
-    connections: { opened: 0, closed: 0, errors: 0, perBucket: [] },
+    connections: { opened: 0, closed: 0, errors: 0, perBucket: [], icePaths: {} },
     gossip: { deliveries: 0, accepted: 0, propagationMs: null },
     bootstrap: { total: 0, failed: 0, connectionTimeMs: null }
   }
@@ -125,10 +128,15 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
         if (id != null && score != null) peer(id).history.push([t, score])
         break
       }
-      case SPAN.connectionEstablished:
+      case SPAN.connectionEstablished: {
         churn[bucketOf(t)]!.opened++
         health.connections.opened++
+        const path = str(a.ice_path)
+        if (path != null && ICE_PATHS.has(path)) {
+          health.connections.icePaths[path] = (health.connections.icePaths[path] ?? 0) + 1
+        }
         break
+      }
       case SPAN.connectionClosed:
         churn[bucketOf(t)]!.closed++
         health.connections.closed++

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { CollectorClient, defaultRelayUrl } from '../app/collector-client.ts'
 import { cardStyles } from './shared-styles.ts'
+import { ICE_PATH_LABELS } from '../core/ice-path.ts'
 import './mp-chart.ts'
 import type { ChartData } from './mp-chart.ts'
 import type { NetworkHealth, Percentiles } from '../core/telemetry/collector-api.ts'
@@ -145,6 +146,16 @@ export class MpHealth extends LitElement {
           <dd>
             ${h.connections.opened} opened · ${h.connections.closed} closed · ${h.connections.errors} errors
           </dd>
+          ${
+            Object.keys(h.connections.icePaths).length > 0
+              ? html`<dd data-figure="ice-paths" title="Direct WebRTC connections by the path ICE selected">
+                  direct via
+                  ${Object.entries(h.connections.icePaths)
+                    .map(([path, n]) => `${ICE_PATH_LABELS[path] ?? path} ${n}`)
+                    .join(' · ')}
+                </dd>`
+              : nothing
+          }
         </div>
         <div data-figure="bootstrap">
           <dt>Bootstraps</dt>

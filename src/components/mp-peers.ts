@@ -1,7 +1,9 @@
 import { LitElement, css, html } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
+import { ICE_PATH_LABELS } from '../core/ice-path.ts'
 import type { DirectDialState } from '../core/direct-connector.ts'
+import type { IceInfo } from '../core/ice-path.ts'
 
 /** Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials: <error>". */
 function upgradeNote(upgrade: DirectDialState | undefined): unknown {
@@ -17,6 +19,18 @@ function upgradeNote(upgrade: DirectDialState | undefined): unknown {
   }
   return html`<br /><small class="muted upgrade" data-error-class=${upgrade.lastErrorClass ?? ''}
       >${text}</small
+    >`
+}
+
+/** Which way a direct connection goes, e.g. "via TURN relay, 12 ms". */
+function pathNote(ice: IceInfo | undefined): unknown {
+  if (ice == null) return ''
+  const rtt = ice.rttMs != null ? `, ${ice.rttMs} ms` : ''
+  return html`<br /><small
+      class="muted ice-path"
+      data-path=${ice.path}
+      title=${`ICE candidates: ${ice.local} (here) ↔ ${ice.remote} (peer)${ice.protocol != null ? ` over ${ice.protocol}` : ''}`}
+      >via ${ICE_PATH_LABELS[ice.path] ?? ice.path}${rtt}</small
     >`
 }
 
@@ -73,7 +87,9 @@ export class MpPeers extends LitElement {
                         <code title=${p.peerId}>…${p.peerId.slice(-10)}</code>${p.relay ? ' (relay)' : ''}
                       </td>
                       <td>${p.transport}</td>
-                      <td>${p.direct ? 'direct' : html`relayed${upgradeNote(p.upgrade)}`}</td>
+                      <td>
+                        ${p.direct ? html`direct${pathNote(p.ice)}` : html`relayed${upgradeNote(p.upgrade)}`}
+                      </td>
                       <td class="wide">
                         <meter
                           min="0"

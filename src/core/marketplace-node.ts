@@ -6,6 +6,8 @@ import { fetchRuntimeConfig } from './config.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { isDirectWebRTC, transportOf } from './connection-info.ts'
 import { EventSpans } from './telemetry/event-spans.ts'
+import { IcePaths } from './ice-path.ts'
+import type { IceInfo, IcePath } from './ice-path.ts'
 import { createTracerProvider } from './telemetry/provider.ts'
 import { ATTR, OPERATION, SPAN, TRACER_NAME } from './telemetry/schema.ts'
 import { elapsedMs, failSpan, globalTracer } from './telemetry/tracing.ts'
@@ -61,6 +63,13 @@ export interface PeerSummary {
   /** The peer is one of our relays. */
   relay: boolean
   /**
+   * For a direct WebRTC connection, the way its packets go, from the selected ICE candidate pair:
+   * `relay` through a TURN server, `srflx`/`prflx` through NAT mappings, `host` on one network.
+   */
+  path?: IcePath
+  /** The selected pair's candidate types and round-trip time, when known. */
+  ice?: IceInfo
+  /**
    * For a tab that is not direct yet: why (the last dial's error and its class), how many
    * dials were made, and when the next one is due (epoch ms).
    */
@@ -71,9 +80,10 @@ export interface PeerChange {
   peerId: string
   /**
    * `upgrading`: the peer is still relayed and its upgrade to a direct connection moved on
-   * (a dial started or failed; `peers()[].upgrade` says where it stands).
+   * (a dial started or failed; `peers()[].upgrade` says where it stands). `path`: the ICE path
+   * of a new direct WebRTC connection is known (`peers()[].path`).
    */
-  change: 'connected' | 'upgraded' | 'downgraded' | 'disconnected' | 'upgrading'
+  change: 'connected' | 'upgraded' | 'downgraded' | 'disconnected' | 'upgrading' | 'path'
 }
 
 /** Milestones of a node's start-up, in ms since the node was created (`performance.now()` clock). */
@@ -139,6 +149,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private _libp2p?: Libp2p<MarketplaceServices>
   private keeper?: RelayKeeper
   private connector?: DirectConnector
+  private icePaths?: IcePaths
   private state: NodeState = 'starting'
   private progress = 'loading identity'
   private stopped = false
@@ -242,7 +253,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       this.init.service
     )
     await this.service.start()
-    this.events = new EventSpans(libp2p, this.tracer)
+    this.icePaths = new IcePaths(libp2p, conn =>
+      this.safeDispatchEvent('peer', { detail: { peerId: conn.remotePeer.toString(), change: 'path' } })
+    )
+    this.icePaths.start()
+    this.events = new EventSpans(libp2p, this.tracer, this.icePaths)
     this.events.start()
     this.timings.startedAt = now()
     this.state = 'bootstrapping'
@@ -281,6 +296,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       const best = conns.find(c => c.direct) ?? conns[0]
       const stats = this.reputation.get(peerId)
       const upgrade = best?.direct === true ? undefined : upgrades.get(peerId)
+      const ice = conns
+        .filter(c => isDirectWebRTC(c))
+        .map(c => this.icePaths?.of(c))
+        .find(i => i != null)
       return {
         peerId,
         direct: best?.direct === true,
@@ -288,6 +307,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         reputation: this.reputation.score(peerId),
         ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
         relay: relayIds.has(peerId),
+        ...(ice != null ? { path: ice.path, ice } : {}),
         ...(upgrade != null ? { upgrade } : {})
       }
     })
@@ -364,6 +384,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     await this.service?.stop().catch(() => {})
     this.endBootstrap('stopped before going online')
     this.events?.stop()
+    this.icePaths?.stop()
     await this._libp2p?.stop()
     await this.ownProvider?.shutdown().catch(() => {})
     this.state = 'offline'

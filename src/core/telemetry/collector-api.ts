@@ -104,6 +104,8 @@ export interface NetworkHealth {
     closed: number
     errors: number
     perBucket: Array<{ opened: number; closed: number }>
+    /** Direct WebRTC connections opened, by ICE path (`ice_path`: host, srflx, prflx, relay through TURN). */
+    icePaths: Record<string, number>
   }
   /** Announcements received (`receive_package_announcement` linked to the publisher's `announce_package`). */
   gossip: { deliveries: number; accepted: number; propagationMs: Percentiles | null }

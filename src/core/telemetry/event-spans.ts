@@ -1,4 +1,5 @@
-import { transportOf } from '../connection-info.ts'
+import { isDirectWebRTC, transportOf } from '../connection-info.ts'
+import type { IceInfo, IcePaths } from '../ice-path.ts'
 import { ATTR, OPERATION, SPAN } from './schema.ts'
 import { failSpan } from './tracing.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
@@ -16,10 +17,13 @@ export class EventSpans {
     'peerId' | 'getConnections' | 'addEventListener' | 'removeEventListener'
   >
   private readonly tracer: Tracer
+  private readonly icePaths?: Pick<IcePaths, 'read'>
 
-  constructor(libp2p: EventSpans['libp2p'], tracer: Tracer) {
+  /** With `icePaths`, a direct WebRTC connection's span waits for its ICE path and carries it. */
+  constructor(libp2p: EventSpans['libp2p'], tracer: Tracer, icePaths?: Pick<IcePaths, 'read'>) {
     this.libp2p = libp2p
     this.tracer = tracer
+    this.icePaths = icePaths
   }
 
   start(): void {
@@ -44,11 +48,21 @@ export class EventSpans {
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
     const peerId = conn.remotePeer.toString()
-    this.record(SPAN.connectionEstablished, peerId, {
+    const attributes: Attributes = {
       [ATTR.numEstablished]: this.established(conn.remotePeer),
       [ATTR.isDialer]: conn.direction === 'outbound',
       transport: transportOf(conn),
       direct: conn.direct
+    }
+    if (this.icePaths == null || !isDirectWebRTC(conn)) {
+      this.record(SPAN.connectionEstablished, peerId, attributes)
+      return
+    }
+    void this.icePaths.read(conn).then(ice => {
+      this.record(SPAN.connectionEstablished, peerId, {
+        ...attributes,
+        ...(ice != null ? iceAttributes(ice) : {})
+      })
     })
   }
 
@@ -97,5 +111,16 @@ export class EventSpans {
     } catch {
       // tracing is best effort
     }
+  }
+}
+
+/** A direct WebRTC connection's ICE path as span attributes (beyond the spec's, like `transport`). */
+function iceAttributes(ice: IceInfo): Attributes {
+  return {
+    ice_path: ice.path,
+    ice_local_candidate_type: ice.local,
+    ice_remote_candidate_type: ice.remote,
+    ...(ice.protocol != null ? { ice_protocol: ice.protocol } : {}),
+    ...(ice.rttMs != null ? { ice_rtt_ms: ice.rttMs } : {})
   }
 }
