@@ -15,7 +15,8 @@ import type { SpanEventProcessor, TracingInit } from './telemetry/provider.ts'
 import type { Span, Tracer, TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { DirectConnector } from './direct-connector.ts'
-import { InvalidConfigError, NodeStoppedError } from './errors.ts'
+import { InsecureRelayError, InvalidConfigError, NodeStoppedError } from './errors.ts'
+import { insecureRelayAddrs } from './relay-addrs.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { nodeLibp2pOptions } from './libp2p-options.ts'
 import { RelayKeeper } from './relay-keeper.ts'
@@ -196,6 +197,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     await Promise.all([this.catalog.load(), this.reputation.load()])
     this.setProgress('fetching runtime config')
     const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
+    this.refuseBlockedRelays(config.relays)
     const relays = config.relays.map(r => multiaddr(r))
     this.relayCount = relays.length
     this.setUpTracing(peerIdFromPrivateKey(privateKey).toString(), config)
@@ -412,6 +414,20 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     else if (direct && !open.some(c => isDirectWebRTC(c))) change = 'downgraded'
     if (change != null) this.safeDispatchEvent('peer', { detail: { peerId, change } })
     this.update()
+  }
+
+  /**
+   * Fails the start (offline, with the reason as its progress) when this is an https page and
+   * the browser would block every relay address as mixed content: dialing them would only
+   * fail again and again, with an error that does not say why.
+   */
+  private refuseBlockedRelays(relays: string[]): void {
+    const blocked = insecureRelayAddrs(relays, globalThis.location?.protocol)
+    if (blocked.length === 0 || blocked.length < relays.length) return
+    const err = new InsecureRelayError(blocked)
+    this.state = 'offline'
+    this.setProgress(err.message)
+    throw err
   }
 
   /** Opens a `bootstrap` span unless one is open: at start, and again after going offline. */
