@@ -11,6 +11,7 @@ export type {
 } from './marketplace-node.ts'
 export { fetchRuntimeConfig, parseRuntimeConfig } from './config.ts'
 export type { RuntimeConfig } from './config.ts'
+export type { IceCheck, IceCheckError } from './ice-check.ts'
 export { InsecureRelayError, InvalidConfigError, InvalidIdentityError, NodeStoppedError } from './errors.ts'
 export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'

@@ -7,6 +7,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { isDirectWebRTC, transportOf } from './connection-info.ts'
 import { EventSpans } from './telemetry/event-spans.ts'
 import { IcePaths } from './ice-path.ts'
+import { IceSelfCheck } from './ice-check.ts'
+import type { IceCheck } from './ice-check.ts'
 import type { IceInfo, IcePath } from './ice-path.ts'
 import { createTracerProvider } from './telemetry/provider.ts'
 import { ATTR, OPERATION, SPAN, TRACER_NAME } from './telemetry/schema.ts'
@@ -49,6 +51,11 @@ export interface NodeStatus {
   progress: string
   /** Per-relay connection and reservation state. */
   relayStates: RelayState[]
+  /**
+   * What this node's check of the runtime config's STUN/TURN servers found (in a browser, when
+   * there are any): run in the background once libp2p has started.
+   */
+  ice?: IceCheck
 }
 
 /** One connected peer, as `peers()` reports it. */
@@ -151,6 +158,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private keeper?: RelayKeeper
   private connector?: DirectConnector
   private icePaths?: IcePaths
+  private iceCheck?: IceSelfCheck
   private state: NodeState = 'starting'
   private progress = 'loading identity'
   private stopped = false
@@ -267,6 +275,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.setProgress('dialing relay')
     this.keeper.start()
     this.connector.start()
+    this.iceCheck = new IceSelfCheck({
+      onChange: () => this.emitStatus(),
+      onError: err => log.error('ICE self-check failed - %e', err)
+    })
+    this.iceCheck.run(config.iceServers)
   }
 
   status(): NodeStatus {
@@ -278,7 +291,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       peers: peers.length,
       directPeers: peers.filter(p => p.direct).length,
       progress: this.progress,
-      relayStates
+      relayStates,
+      ...(this.iceCheck?.result != null ? { ice: this.iceCheck.result } : {})
     }
   }
 
@@ -383,6 +397,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.stopped = true
     this.keeper?.stop()
     this.connector?.stop()
+    this.iceCheck?.stop()
     await this.service?.stop().catch(() => {})
     this.endBootstrap('stopped before going online')
     this.events?.stop()
