@@ -18,7 +18,8 @@ import type { Span, Tracer, TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { DirectConnector } from './direct-connector.ts'
 import { InsecureRelayError, InvalidConfigError, NodeStoppedError } from './errors.ts'
-import { insecureRelayAddrs } from './relay-addrs.ts'
+import { insecureRelayAddrs, isLoopbackAddr } from './relay-addrs.ts'
+import { explainDialError } from './dial-errors.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { nodeLibp2pOptions } from './libp2p-options.ts'
 import { RelayKeeper } from './relay-keeper.ts'
@@ -237,6 +238,12 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       { libp2p, log },
       {
         isRelay: id => relayIds.has(id),
+        explain: errorClass =>
+          explainDialError(errorClass, {
+            iceServerCount: config.iceServers.length,
+            localOnly: config.relays.every(isLoopbackAddr),
+            ...(this.iceCheck?.result != null ? { ice: this.iceCheck.result } : {})
+          }),
         onChange: peerId => {
           const direct = libp2p
             .getConnections()
