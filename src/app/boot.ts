@@ -1,7 +1,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { WebTracerProvider } from '@opentelemetry/sdk-trace-web'
 import { fetchRuntimeConfig } from '../core/config.ts'
-import { describeError } from '../core/errors.ts'
+import { InsecureRelayError, describeError } from '../core/errors.ts'
 import { loadOrCreateIdentity } from '../core/identity.ts'
 import { MarketplaceNode } from '../core/marketplace-node.ts'
 import { createTracerProvider } from '../core/telemetry/provider.ts'
@@ -59,6 +59,7 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
       void provider.forceFlush().finally(() => node.stop())
     })
   } catch (err) {
-    store.setError(describeError(err))
+    // its message is written for the person running the relay; the class name adds nothing
+    store.setError(err instanceof InsecureRelayError ? err.message : describeError(err))
   }
 }

@@ -1,6 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
+import { iceCheckFailed } from '../core/ice-check.ts'
+import type { IceCheck } from '../core/ice-check.ts'
 import type { NodeState } from '../core/marketplace-node.ts'
 
 const STATE_LABEL: Record<NodeState, string> = {
@@ -10,7 +12,15 @@ const STATE_LABEL: Record<NodeState, string> = {
   offline: 'Offline'
 }
 
-/** Bootstrap progress, peer id, relay reservation and a retry button when offline. */
+/** What the check of the STUN/TURN servers found: a warning when one does not work, else a short line. */
+function iceNote(ice: IceCheck): unknown {
+  if (ice.state === 'checking') return html`<span class="muted">checking…</span>`
+  if (iceCheckFailed(ice))
+    return html`<span class="ice-problem" data-testid="ice-check">⚠ ${ice.summary}</span>`
+  return html`<span class="muted">✓ ${ice.summary}</span>`
+}
+
+/** Bootstrap progress, peer id, relay reservation, the STUN/TURN check and a retry button when offline. */
 export class MpConnection extends LitElement {
   static override styles = [
     cardStyles,
@@ -57,6 +67,9 @@ export class MpConnection extends LitElement {
       }
       dd {
         margin: 0;
+      }
+      .ice-problem {
+        color: #8a1c17;
       }
     `
   ]
@@ -122,6 +135,12 @@ export class MpConnection extends LitElement {
         </dd>
         <dt>Peers</dt>
         <dd>${status?.peers ?? 0} connected, ${status?.directPeers ?? 0} direct</dd>
+        ${
+          status?.ice != null
+            ? html`<dt>STUN/TURN</dt>
+                <dd>${iceNote(status.ice)}</dd>`
+            : nothing
+        }
       </dl>
     </section>`
   }

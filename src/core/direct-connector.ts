@@ -5,7 +5,7 @@ import { isDirectWebRTC } from './connection-info.ts'
 import { DIRECT_DIAL_TIMEOUT_MS } from './constants.ts'
 import { classifyDialError } from './dial-errors.ts'
 import { describeError } from './errors.ts'
-import type { DialErrorClass } from './dial-errors.ts'
+import type { DialErrorClass, DialErrorExplanation } from './dial-errors.ts'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -77,6 +77,11 @@ export interface DirectConnectorInit {
   forgetAfterMs?: number
   /** Called with a peer's id whenever its upgrade changes: a dial starts, fails or succeeds, or its direct connection closes. */
   onChange: (peerId: string) => void
+  /**
+   * Says why a dial of this class failed, when the node knows (`explainDialError`): the dial's
+   * error then gets the hint appended in parentheses, and the explanation's class.
+   */
+  explain?: (errorClass: DialErrorClass) => DialErrorExplanation | undefined
 }
 
 interface Candidate {
@@ -117,8 +122,8 @@ export class DirectConnector {
   }
   private readonly libp2p: DirectConnectorComponents['libp2p']
   private readonly log: Logger
-  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange'>> &
-    Pick<DirectConnectorInit, 'isRelay' | 'onChange'>
+  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>> &
+    Pick<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>
   private readonly candidates = new Map<string, Candidate>()
   private timer?: ReturnType<typeof setInterval>
   private controller = new AbortController()
@@ -314,8 +319,10 @@ export class DirectConnector {
       if (this.controller.signal.aborted) {
         return true
       }
-      const errorClass = classifyDialError(err)
-      candidate.lastError = describeError(err)
+      const classified = classifyDialError(err)
+      const explained = this.init.explain?.(classified)
+      const errorClass = explained?.errorClass ?? classified
+      candidate.lastError = `${describeError(err)}${explained != null ? ` (${explained.hint})` : ''}`
       candidate.lastErrorClass = errorClass
       this.stats.failures++
       this.stats.errorsByClass[errorClass] = (this.stats.errorsByClass[errorClass] ?? 0) + 1

@@ -14,6 +14,24 @@ export class InvalidIdentityError extends Error {
   }
 }
 
+/**
+ * The page is served over https but every relay address is a plain `ws://` one to another
+ * machine: the browser would block each dial as mixed content, so the node does not start.
+ */
+export class InsecureRelayError extends Error {
+  /** The relay addresses the page cannot use. */
+  readonly addrs: string[]
+
+  constructor(addrs: string[]) {
+    const shown = addrs.map(a => a.replace(/\/p2p\/[^/]+$/, '')).join(', ')
+    super(
+      `this page is https but the relay offers only ws:// addresses (${shown}), which browsers block as mixed content: give the relay TLS (TLS_CERT/TLS_KEY) or announce wss addresses (ANNOUNCE_ADDRS)`
+    )
+    this.name = 'InsecureRelayError'
+    this.addrs = addrs
+  }
+}
+
 /** An operation was attempted on a node that has been stopped. */
 export class NodeStoppedError extends Error {
   constructor(message = 'The marketplace node has been stopped') {

@@ -7,6 +7,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { isDirectWebRTC, transportOf } from './connection-info.ts'
 import { EventSpans } from './telemetry/event-spans.ts'
 import { IcePaths } from './ice-path.ts'
+import { IceSelfCheck } from './ice-check.ts'
+import type { IceCheck } from './ice-check.ts'
 import type { IceInfo, IcePath } from './ice-path.ts'
 import { createTracerProvider } from './telemetry/provider.ts'
 import { ATTR, OPERATION, SPAN, TRACER_NAME } from './telemetry/schema.ts'
@@ -15,7 +17,9 @@ import type { SpanEventProcessor, TracingInit } from './telemetry/provider.ts'
 import type { Span, Tracer, TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { DirectConnector } from './direct-connector.ts'
-import { InvalidConfigError, NodeStoppedError } from './errors.ts'
+import { InsecureRelayError, InvalidConfigError, NodeStoppedError } from './errors.ts'
+import { insecureRelayAddrs, isLoopbackAddr } from './relay-addrs.ts'
+import { explainDialError } from './dial-errors.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { nodeLibp2pOptions } from './libp2p-options.ts'
 import { RelayKeeper } from './relay-keeper.ts'
@@ -48,6 +52,11 @@ export interface NodeStatus {
   progress: string
   /** Per-relay connection and reservation state. */
   relayStates: RelayState[]
+  /**
+   * What this node's check of the runtime config's STUN/TURN servers found (in a browser, when
+   * there are any): run in the background once libp2p has started.
+   */
+  ice?: IceCheck
 }
 
 /** One connected peer, as `peers()` reports it. */
@@ -150,6 +159,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private keeper?: RelayKeeper
   private connector?: DirectConnector
   private icePaths?: IcePaths
+  private iceCheck?: IceSelfCheck
   private state: NodeState = 'starting'
   private progress = 'loading identity'
   private stopped = false
@@ -196,6 +206,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     await Promise.all([this.catalog.load(), this.reputation.load()])
     this.setProgress('fetching runtime config')
     const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
+    this.refuseBlockedRelays(config.relays)
     const relays = config.relays.map(r => multiaddr(r))
     this.relayCount = relays.length
     this.setUpTracing(peerIdFromPrivateKey(privateKey).toString(), config)
@@ -227,6 +238,12 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       { libp2p, log },
       {
         isRelay: id => relayIds.has(id),
+        explain: errorClass =>
+          explainDialError(errorClass, {
+            iceServerCount: config.iceServers.length,
+            localOnly: config.relays.every(isLoopbackAddr),
+            ...(this.iceCheck?.result != null ? { ice: this.iceCheck.result } : {})
+          }),
         onChange: peerId => {
           const direct = libp2p
             .getConnections()
@@ -265,6 +282,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.setProgress('dialing relay')
     this.keeper.start()
     this.connector.start()
+    this.iceCheck = new IceSelfCheck({
+      onChange: () => this.emitStatus(),
+      onError: err => log.error('ICE self-check failed - %e', err)
+    })
+    this.iceCheck.run(config.iceServers)
   }
 
   status(): NodeStatus {
@@ -276,7 +298,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       peers: peers.length,
       directPeers: peers.filter(p => p.direct).length,
       progress: this.progress,
-      relayStates
+      relayStates,
+      ...(this.iceCheck?.result != null ? { ice: this.iceCheck.result } : {})
     }
   }
 
@@ -381,6 +404,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.stopped = true
     this.keeper?.stop()
     this.connector?.stop()
+    this.iceCheck?.stop()
     await this.service?.stop().catch(() => {})
     this.endBootstrap('stopped before going online')
     this.events?.stop()
@@ -412,6 +436,20 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     else if (direct && !open.some(c => isDirectWebRTC(c))) change = 'downgraded'
     if (change != null) this.safeDispatchEvent('peer', { detail: { peerId, change } })
     this.update()
+  }
+
+  /**
+   * Fails the start (offline, with the reason as its progress) when this is an https page and
+   * the browser would block every relay address as mixed content: dialing them would only
+   * fail again and again, with an error that does not say why.
+   */
+  private refuseBlockedRelays(relays: string[]): void {
+    const blocked = insecureRelayAddrs(relays, globalThis.location?.protocol)
+    if (blocked.length === 0 || blocked.length < relays.length) return
+    const err = new InsecureRelayError(blocked)
+    this.state = 'offline'
+    this.setProgress(err.message)
+    throw err
   }
 
   /** Opens a `bootstrap` span unless one is open: at start, and again after going offline. */

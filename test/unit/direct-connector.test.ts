@@ -3,6 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { DirectConnector } from '../../src/core/direct-connector.ts'
+import { explainDialError } from '../../src/core/dial-errors.ts'
 import type { DirectConnectorComponents } from '../../src/core/direct-connector.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -111,5 +112,50 @@ describe('direct connector', () => {
     expect(known()).toBe(false)
     expect(connector.dialStates().has(remote.toString())).toBe(false)
     connector.stop()
+  })
+
+  test('a dial that timed out while no ICE servers are configured says so, and keeps its own error', async () => {
+    const [self, remote] = await peerIds()
+    const timeout = async (): Promise<never> =>
+      await Promise.reject(Object.assign(new Error('signal timed out'), { name: 'TimeoutError' }))
+    const { libp2p } = fakeLibp2p(self, remote, timeout)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      {
+        isRelay: id => id === RELAY,
+        onChange: () => {},
+        explain: errorClass => explainDialError(errorClass, { iceServerCount: 0, localOnly: false })
+      }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(1_000)
+    connector.stop()
+    expect(connector.dialStates().get(remote.toString())).toMatchObject({
+      lastError:
+        'TimeoutError: signal timed out (no STUN/TURN servers configured: peers on different networks cannot connect directly; see ICE_SERVERS)',
+      lastErrorClass: 'no-ice-servers'
+    })
+    expect(connector.stats.errorsByClass).toEqual({ 'no-ice-servers': 1 })
+    expect(connector.stats.recentErrors[0]).toMatch(/signal timed out \(no STUN\/TURN servers configured/)
+  })
+
+  test('a dial that failed for another reason is not explained', async () => {
+    const [self, remote] = await peerIds()
+    const { libp2p } = fakeLibp2p(self, remote, noReservation)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      {
+        isRelay: id => id === RELAY,
+        onChange: () => {},
+        explain: errorClass => explainDialError(errorClass, { iceServerCount: 0, localOnly: false })
+      }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(1_000)
+    connector.stop()
+    expect(connector.dialStates().get(remote.toString())).toMatchObject({
+      lastError: 'failed to connect via relay with status NO_RESERVATION',
+      lastErrorClass: 'no-reservation'
+    })
   })
 })
