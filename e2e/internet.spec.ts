@@ -141,3 +141,47 @@ test('another site on https embeds the widget, which works over wss from behind 
   await expect(widget.getByRole('article', { name: 'Hello from LAN A' })).toBeVisible({ timeout: 60_000 })
   expect(shop.problems.filter(p => p.kind === 'pageerror')).toEqual([])
 })
+
+test('without ICE servers, tabs behind two NATs stay on the relay circuit and the page says why', async () => {
+  await deployment.restartRelay({ ICE_SERVERS: undefined, TURN_SECRET: undefined })
+  const [a, b] = [await tab('A'), await tab('B')]
+  const [idA, idB] = await Promise.all([a.waitOnline(90_000), b.waitOnline(90_000)])
+  // the designated dialler (the smaller id) times out: host candidates alone cannot cross NATs
+  const [dialer, other] = idA < idB ? [a, idB] : [b, idA]
+  await expect
+    .poll(async () => (await dialer.upgradeOf(other))?.lastErrorClass, { timeout: 120_000 })
+    .toBe('no-ice-servers')
+  await expect(dialer.page.locator(`tr[data-peer-id="${other}"] .upgrade`)).toContainText(
+    'no STUN/TURN servers configured'
+  )
+  expect(await dialer.directWebRTCPeers()).not.toContain(other)
+  // the circuit still carries the marketplace
+  await dialer.publish({
+    id: 'box/no-ice',
+    version: '1.0.0',
+    title: 'Over the circuit',
+    description: 'Found without a direct connection',
+    license: 'MIT'
+  })
+  await (dialer === a ? b : a).waitForPackages({ text: 'circuit' }, ['box/no-ice'], 60_000)
+})
+
+test('with a wrong TURN secret, the tab behind the symmetric NAT stays on the circuit and its status says TURN authentication failed', async () => {
+  await deployment.restartRelay({ TURN_SECRET: 'not-the-secret-coturn-knows' })
+  const [a, c] = [await tab('A'), await tab('C')]
+  const [idA] = await Promise.all([a.waitOnline(90_000), c.waitOnline(90_000)])
+  await expect.poll(async () => (await c.status()).ice?.turn, { timeout: 60_000 }).toBe('auth-failed')
+  await expect(c.page.getByTestId('ice-check')).toContainText('TURN authentication failed')
+  // both sides dial in the end (the other after its fallback delay); C's dials say why they fail
+  await expect
+    .poll(async () => (await c.upgradeOf(idA))?.lastErrorClass, { timeout: 150_000 })
+    .toBe('turn-auth-failed')
+  expect(await c.directWebRTCPeers()).not.toContain(idA)
+})
+
+test('an https page whose relay offers only ws:// addresses says so at once instead of hanging', async () => {
+  await deployment.restartRelay({ ANNOUNCE_ADDRS: '/dns4/relay.test/tcp/9090/ws' })
+  const a = await tab('A')
+  await expect(a.page.getByText(/only ws:\/\/ addresses.*mixed content/)).toBeVisible({ timeout: 30_000 })
+  expect((await a.status()).state).toBe('offline')
+})

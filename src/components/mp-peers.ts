@@ -5,13 +5,19 @@ import { ICE_PATH_LABELS } from '../core/ice-path.ts'
 import type { DirectDialState } from '../core/direct-connector.ts'
 import type { IceInfo } from '../core/ice-path.ts'
 
-/** Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials: <error>". */
+/**
+ * Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials:
+ * <error>" or "upgrading to direct (dial 4); the last failed: <error>".
+ */
 function upgradeNote(upgrade: DirectDialState | undefined): unknown {
   if (upgrade == null) return ''
   const dials = upgrade.attempts === 1 ? '1 dial' : `${upgrade.attempts} dials`
   let text: string
-  if (upgrade.dialing) text = `upgrading to direct (${dials} so far)`
-  else if (upgrade.lastError == null)
+  if (upgrade.dialing) {
+    text = `upgrading to direct (dial ${upgrade.attempts})`
+    // the dial under way may fail as the last one did: say how
+    if (upgrade.lastError != null) text += `; the last failed: ${upgrade.lastError}`
+  } else if (upgrade.lastError == null)
     text = upgrade.dialer === 'peer' ? 'waiting for the peer to dial us directly' : 'direct dial due now'
   else {
     const at = upgrade.nextAttemptAt != null ? new Date(upgrade.nextAttemptAt).toLocaleTimeString() : 'soon'

@@ -25,7 +25,10 @@ import type { ChildProcess } from 'node:child_process'
 
 const run = promisify(execFile)
 
-/** Every namespace of a box is named `<PREFIX><box id>-<role>`; stale ones are found by it. */
+/**
+ * Every namespace of a box is named `<PREFIX><pid>-<n>-<role>` (the pid of the process that made
+ * it, the how-manyth box of that process); stale ones are found by it.
+ */
 export const BOX_PREFIX = 'mpbox'
 
 /** `ip netns exec <ns>` bind-mounts the files of `/etc/netns/<ns>/` over `/etc/` (hosts, resolv.conf). */
@@ -106,17 +109,33 @@ async function removeNamespace(ns: string): Promise<void> {
   await rm(join(NETNS_ETC, ns), { recursive: true, force: true })
 }
 
+/** The id of the process that made a box's namespace or file (`mpbox<pid>-…`). */
+function ownerOf(name: string): number {
+  return Number(/^mpbox(\d+)-/.exec(name)?.[1] ?? NaN)
+}
+
+/** Whether process `pid` is still running (signal 0 only asks). */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid)) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /**
- * Removes what a box left behind when its run was killed half-way (namespaces of any box, and
- * the processes in them). Boxes of a still-running test process would go too, so one test run
- * at a time.
+ * Removes what boxes left behind when their test run was killed half-way: namespaces (and the
+ * processes in them) and resolver files of boxes whose making process is gone. Boxes of running
+ * processes (another test run on the machine) are left alone.
  */
 export async function removeStaleBoxes(): Promise<string[]> {
-  const stale = await namespaces(BOX_PREFIX)
+  const stale = (await namespaces(BOX_PREFIX)).filter(ns => !alive(ownerOf(ns)))
   for (const ns of stale) await removeNamespace(ns)
   // resolver files of namespaces that went before their files did
   const files = await readdir(NETNS_ETC).catch(() => [])
-  for (const name of files.filter(f => f.startsWith(BOX_PREFIX))) {
+  for (const name of files.filter(f => f.startsWith(BOX_PREFIX) && !alive(ownerOf(f)))) {
     await rm(join(NETNS_ETC, name), { recursive: true, force: true })
   }
   return stale
@@ -148,6 +167,8 @@ table ip filter {
 `
 }
 
+let boxCount = 0
+
 /** A running internet in a box. */
 export class InternetBox {
   readonly id: string
@@ -172,7 +193,7 @@ export class InternetBox {
 
   /** Builds the topology (about a second); on any failure, removes what it made and throws. */
   static async create(): Promise<InternetBox> {
-    const box = new InternetBox(`${process.pid % 100_000}`)
+    const box = new InternetBox(`${process.pid}-${(boxCount++).toString(36)}`)
     try {
       await box.build()
     } catch (err) {
