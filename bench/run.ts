@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core'
 import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
+import { benchNat } from './nat.ts'
 import { benchNetwork } from './network.ts'
 import { RECOVERY_TARGET_MS, benchRelayRestart } from './relay-restart.ts'
 import { benchSimulation } from './simulation.ts'
@@ -20,6 +21,7 @@ import { benchUi } from './ui.ts'
 import type { UiFigures } from './ui.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
+import type { NatResult } from './nat.ts'
 import type { NetworkFigures } from './network.ts'
 import type { RelayRestartFigures } from './relay-restart.ts'
 import type { Percentiles, SimulationFigures } from './simulation.ts'
@@ -35,6 +37,7 @@ const BENCHMARKS = [
   'ui',
   'network',
   'meshStress',
+  'nat',
   'relayRestart',
   'marketplace',
   'localSearch',
@@ -62,6 +65,7 @@ const scale = smoke
   ? {
       network: [[2, 1]],
       meshStress: { tabs: 2, runs: 1 },
+      natRuns: 1,
       relayRestart: { tabs: 2, restarts: 1 },
       tabs: 2,
       publishes: 2,
@@ -78,6 +82,7 @@ const scale = smoke
       ],
       // the e2e stress test's setting: eight tabs, two busy loops on the two cores
       meshStress: { tabs: 8, runs: 2 },
+      natRuns: 5,
       relayRestart: { tabs: 6, restarts: 5 },
       tabs: 6,
       publishes: 12,
@@ -98,6 +103,7 @@ if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
 const network: NetworkFigures[] = selected('network') ? [] : kept('network')
 let meshStress: NetworkFigures | undefined = selected('meshStress') ? undefined : kept('meshStress')
+let nat: NatResult
 let relayRestart: RelayRestartFigures
 let marketplace: MarketplaceFigures
 let ui: UiFigures
@@ -115,6 +121,10 @@ try {
     console.log(`bench: mesh formation under stress, ${tabs} tabs + 2 CPU hogs × ${runs} runs`)
     meshStress = await benchNetwork(browser, tabs, runs, { meshLimitMs: 300_000, cpuHogs: 2 })
   }
+  if (selected('nat')) {
+    console.log(`bench: NAT traversal in the internet in a box, ${scale.natRuns} runs`)
+    nat = await benchNat(scale.natRuns)
+  } else nat = kept('nat')
   if (selected('relayRestart')) {
     const { tabs, restarts } = scale.relayRestart
     console.log(`bench: relay killed and restarted, ${tabs} tabs × ${restarts} restarts`)
@@ -166,6 +176,7 @@ const result = {
   ui,
   network,
   meshStress,
+  nat,
   relayRestart,
   marketplace,
   localSearch,
@@ -202,6 +213,16 @@ const lines = [
         '',
         `- full direct mesh: ${fmt(meshStress.fullDirectMeshMs)} ms (median / p95), ${meshStress.incompleteMeshes}/${meshStress.runs} incomplete within 300 s; online ${fmt(meshStress.navigationToOnlineMs)} ms`,
         `- dials per pair until direct: ${fmt(meshStress.dialsPerPair)} (median / p95), max ${meshStress.dialsPerPair.max}; failed dials by class: ${JSON.stringify(meshStress.dialErrorsByClass)}`,
+        ''
+      ]),
+  ...('skipped' in nat
+    ? [`### NAT traversal: skipped (${nat.skipped})`, '']
+    : [
+        `### NAT traversal in the internet in a box (${nat.runs} runs; ms, median / p95; links without delay)`,
+        '',
+        `- both tabs online → direct over reflexive candidates (two cone NATs, STUN): ${fmt(nat.srflxDirectMs)}; round trip ${fmt(nat.srflxRttMs)}`,
+        `- both tabs online → direct through TURN (one tab behind a symmetric NAT): ${fmt(nat.turnDirectMs)}; round trip ${fmt(nat.turnRttMs)}`,
+        `- TURN adds ${nat.turnAddedRttMs} ms to the median round trip (its relaying; the box has no distance)${nat.failures > 0 ? `; NOT direct within 120 s: ${nat.failures} pairs` : ''}`,
         ''
       ]),
   `### Relay killed (SIGKILL) and restarted (${relayRestart.tabs} tabs, ${relayRestart.restarts} restarts; ms, median / p95)`,
