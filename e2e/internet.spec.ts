@@ -3,7 +3,7 @@ import { BoxDeployment, RELAY_ORIGIN, SHOP_ORIGIN } from '../test/helpers/box-de
 import { PeerPage, expect, test } from './fixtures.ts'
 import type { Lan } from '../test/helpers/internet-box.ts'
 import type { Browser, BrowserContext } from '@playwright/test'
-import type { StoredSpan } from '../src/core/telemetry/collector-api.ts'
+import type { NetworkHealth, StoredSpan } from '../src/core/telemetry/collector-api.ts'
 
 /**
  * The internet in a box (test/helpers/internet-box.ts): three LANs, each behind its own NAT, two
@@ -131,6 +131,20 @@ test('three LANs behind NATs: online over wss, A↔B direct through their NATs, 
       { timeout: 60_000 }
     )
     .toEqual(expect.arrayContaining(['publish', 'store_in_dht', 'announce_package']))
+
+  // each direct connection's path reached the collector on its connection_established span:
+  // the network-health view counts them
+  await expect
+    .poll(
+      async () =>
+        await a.page.evaluate(async url => {
+          const response = await fetch(url)
+          if (!response.ok) return {}
+          return ((await response.json()) as NetworkHealth).connections.icePaths
+        }, `${RELAY_ORIGIN}/api/network-health`),
+      { timeout: 60_000 }
+    )
+    .toMatchObject({ srflx: expect.any(Number), relay: expect.any(Number) })
 })
 
 test('another site on https embeds the widget, which works over wss from behind a NAT', async () => {
