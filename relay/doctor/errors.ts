@@ -17,7 +17,7 @@ export class StunTimeoutError extends Error {
 
   constructor(waitedMs: number, refused: boolean, invalidAnswer?: string) {
     super(
-      `no answer in ${Math.round(waitedMs / 1000)} s${refused ? ' (the port is closed)' : ''}${invalidAnswer != null ? ` (only an invalid one: ${invalidAnswer})` : ''}`
+      `no answer in ${seconds(waitedMs)}${refused ? ' (the port is closed)' : ''}${invalidAnswer != null ? ` (only an invalid one: ${invalidAnswer})` : ''}`
     )
     this.name = 'StunTimeoutError'
     this.waitedMs = waitedMs
@@ -40,4 +40,10 @@ export class InvalidDoctorUrlError extends Error {
     super(message)
     this.name = 'InvalidDoctorUrlError'
   }
+}
+
+/** `9 s`, `0.3 s`: whole seconds when whole. */
+export function seconds(ms: number): string {
+  const s = ms / 1000
+  return `${Number.isInteger(s) || s >= 10 ? Math.round(s) : s.toFixed(1)} s`
 }
