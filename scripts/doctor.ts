@@ -15,7 +15,7 @@ if (args.kind === 'help') {
   // Ctrl-C stops the checks (the libp2p node is stopped, sockets closed) and prints what was found
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort(new Error('interrupted')))
-  if (!args.json) process.stderr.write(`doctor: checking ${args.url} (this takes up to about 30 s)…\n`)
+  if (!args.json) process.stderr.write(`doctor: checking ${args.url}…\n`)
   try {
     const { exitCode, output } = await runDoctor(args.url, { json: args.json, signal: controller.signal })
     process.exitCode = exitCode
