@@ -120,8 +120,8 @@ export class StunClient {
     try {
       message = decodeStunMessage(new Uint8Array(datagram))
     } catch (err) {
-      if (!(err instanceof StunDecodeError)) throw err
-      this.lastInvalid = err.message
+      // thrown in a socket event: nothing may escape, whatever arrived
+      this.lastInvalid = err instanceof StunDecodeError ? err.message : String(err)
       return
     }
     // an answer to an earlier transaction (a retransmitted request answered twice) is normal

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { ClientRequest, IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What a bare WebSocket handshake with a relay address came to. */
@@ -69,7 +70,11 @@ export async function probeWebSocket(
       resolve(result)
       req.destroy()
     }
-    req.once('upgrade', () => done({ outcome: 'upgraded' }))
+    req.once('upgrade', (_res: IncomingMessage, socket: Duplex) => {
+      // an upgraded socket no longer belongs to the request: close it here
+      socket.destroy()
+      done({ outcome: 'upgraded' })
+    })
     req.once('response', (res: IncomingMessage) => {
       res.resume()
       done({ outcome: 'http-status', status: res.statusCode ?? 0 })
