@@ -13,6 +13,7 @@ import { runDoctor } from '../../relay/doctor/index.ts'
 import { StunClient } from '../../relay/doctor/stun-client.ts'
 import { stunBinding } from '../../relay/doctor/turn-probe.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
+import { selfSignedCertificate } from '../helpers/tls.ts'
 import type { DoctorCheck, DoctorReport } from '../../relay/doctor/index.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:dgram'
@@ -110,13 +111,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function startRelay(env: Record<string, string>): Promise<RelayProcess> {
+/** A relay process; `env` may depend on its libp2p port (to announce addresses with it). */
+async function startRelay(
+  env: Record<string, string> | ((relayPort: number) => Record<string, string>)
+): Promise<RelayProcess> {
   const dataDir = join(dir, `relay-${relays.length}`)
   await mkdir(dataDir)
-  const relay = new RelayProcess(dataDir, await freePort(), await freePort(), {
+  const relayPort = await freePort()
+  const relay = new RelayProcess(dataDir, await freePort(), relayPort, {
     // /config.json needs no built web app
     STATIC_DIR: join(dataDir, 'no-app'),
-    ...env
+    ...(typeof env === 'function' ? env(relayPort) : env)
   })
   relays.push(relay)
   await relay.start()
@@ -124,9 +129,13 @@ async function startRelay(env: Record<string, string>): Promise<RelayProcess> {
 }
 
 /** Runs `node scripts/doctor.ts …args` and resolves with its exit code and output. */
-async function doctorProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function doctorProcess(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return await new Promise(resolve => {
-    execFile(process.execPath, ['scripts/doctor.ts', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const options = { timeout: 60_000, env: { ...process.env, ...env } }
+    execFile(process.execPath, ['scripts/doctor.ts', ...args], options, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : -1
       resolve({ code, stdout, stderr })
     })
@@ -206,11 +215,16 @@ describe('npm run doctor', () => {
     sockets.push(silent)
     await new Promise<void>(resolve => silent.bind(0, '127.0.0.1', resolve))
     const silentPort = silent.address().port
-    const relay = await startRelay({ ICE_SERVERS: `stun:127.0.0.1:${closed},stun:127.0.0.1:${silentPort}` })
+    const nothing = await freePort()
+    const relay = await startRelay(relayPort => ({
+      ICE_SERVERS: `stun:127.0.0.1:${closed},stun:127.0.0.1:${silentPort}`,
+      // a second address where nothing listens
+      ANNOUNCE_ADDRS: `/ip4/127.0.0.1/tcp/${relayPort}/ws,/ip4/127.0.0.1/tcp/${nothing}/ws`
+    }))
     const { exitCode, report, output } = await runDoctor(relay.url)
     expect(exitCode).toBe(1)
     expect(byGroup(report, 'config').map(c => [c.status, c.message])).toEqual([
-      ['ok', 'valid: 1 relay address, 2 ICE server URLs, relay version 0.1.0'],
+      ['ok', 'valid: 2 relay addresses, 2 ICE server URLs, relay version 0.1.0'],
       ['warning', expect.stringMatching(/^no turn: URL in iceServers/)]
     ])
     expect(byGroup(report, 'ice')).toMatchObject([
@@ -227,5 +241,40 @@ describe('npm run doctor', () => {
     expect(output).toContain(
       `  ✗ stun:127.0.0.1:${silentPort}: no answer in 9 s: is UDP port ${silentPort} open?\n      → `
     )
+    // the first address works, the second is reported with why and what to do
+    const unreachable = byGroup(report, 'relay').filter(c => c.subject.includes(`/tcp/${nothing}/`))
+    expect(unreachable).toMatchObject([
+      {
+        status: 'failed',
+        message: `cannot connect: connection refused by 127.0.0.1:${nothing}`,
+        hint: expect.stringMatching(
+          /^nothing listens there: is the relay's WebSockets port \(RELAY_PORT\)/
+        ) as string
+      }
+    ])
+    expect(byGroup(report, 'relay').filter(c => c.status === 'ok')).toHaveLength(4)
+  })
+
+  test('TLS from a private CA: "not trusted" and what to do without NODE_EXTRA_CA_CERTS; with it, https and wss work', async () => {
+    const certificate = await selfSignedCertificate(dir)
+    const relay = await startRelay(relayPort => ({
+      TLS_CERT: certificate.certFile,
+      TLS_KEY: certificate.keyFile,
+      ANNOUNCE_ADDRS: `/dns4/localhost/tcp/${relayPort}/tls/ws`,
+      ICE_SERVERS: `stun:127.0.0.1:${turnPort}`
+    }))
+    const url = `https://localhost:${relay.port}`
+    const untrusted = await doctorProcess([url])
+    expect(untrusted.code).toBe(1)
+    expect(untrusted.stdout).toContain(
+      `  ✗ TLS: the certificate of localhost:${relay.port} is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)\n      → the certificate is not trusted; for a private CA set NODE_EXTRA_CA_CERTS`
+    )
+    const trusted = await doctorProcess(['--json', url], { NODE_EXTRA_CA_CERTS: certificate.certFile })
+    const report = JSON.parse(trusted.stdout) as DoctorReport
+    expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0)
+    expect(report.checks.filter(c => c.status !== 'ok').map(c => c.message)).toEqual([
+      expect.stringMatching(/^no turn: URL in iceServers/)
+    ])
+    expect(byGroup(report, 'relay')[0]?.message).toMatch(/^connected over secure WebSockets \(wss\)/)
   })
 })
