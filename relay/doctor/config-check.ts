@@ -1,6 +1,6 @@
 import { parseRuntimeConfig } from '../../src/core/config.ts'
 import { RUNTIME_CONFIG_PATH } from '../../src/core/constants.ts'
-import { InvalidConfigError } from '../../src/core/errors.ts'
+import { InvalidConfigError, describeError } from '../../src/core/errors.ts'
 import { insecureRelayAddrs, isLoopbackAddr } from '../../src/core/relay-addrs.ts'
 import { InvalidDoctorUrlError } from './errors.ts'
 import { explainNetworkError } from './network-errors.ts'
@@ -91,7 +91,7 @@ export async function fetchConfig(
       )
     }
     if (init.signal?.aborted === true)
-      return fail(`stopped: ${String(init.signal.reason)}`, 'the check was stopped before it finished')
+      return fail(`stopped: ${describeError(init.signal.reason)}`, 'the check was stopped before it finished')
     const { message, hint, code } = explainNetworkError(err, {
       host: url.hostname,
       port: url.port !== '' ? url.port : url.protocol === 'https:' ? 443 : 80,

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
+import { describeError } from '../../src/core/errors.ts'
 import { parseIceServerUrl } from '../config/ice-servers.ts'
 import { StunDecodeError, StunProtocolError, StunTimeoutError, seconds } from './errors.ts'
 import { explainNetworkError } from './network-errors.ts'
@@ -200,7 +201,7 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
         }
       )
     }
-    if (init.signal?.aborted === true) return check('failed', `stopped: ${String(init.signal.reason)}`)
+    if (init.signal?.aborted === true) return check('failed', `stopped: ${describeError(init.signal.reason)}`)
     const { message, hint } = explainNetworkError(err, {
       host: url.host,
       port: url.port,

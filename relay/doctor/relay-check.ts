@@ -170,7 +170,7 @@ async function checkRelay(node: DoctorLibp2p, addr: string, init: RelayCheckInit
     connection = await node.dial(transportAddr, { signal: signal() })
   } catch (err) {
     if (init.signal?.aborted === true) {
-      add('failed', `stopped: ${String(init.signal.reason)}`)
+      add('failed', `stopped: ${describeError(init.signal.reason)}`)
       return checks
     }
     add('failed', ...(await whyNoConnection(transportAddr, err, { host, port, secure, dialTimeoutMs, init })))
