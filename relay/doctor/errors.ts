@@ -1,0 +1,49 @@
+/** Bytes that are not a valid STUN message (RFC 8489 §5, §14): the message says which rule they break. */
+export class StunDecodeError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StunDecodeError'
+  }
+}
+
+/** A STUN/TURN server did not answer a request, after every retransmission. */
+export class StunTimeoutError extends Error {
+  /** How long the client waited in all (ms). */
+  readonly waitedMs: number
+  /** The host refused the port (ICMP port unreachable) at least once: nothing listens there. */
+  readonly refused: boolean
+  /** Why datagrams that did come were not taken as the answer (not STUN, a wrong length, …). */
+  readonly invalidAnswer?: string
+
+  constructor(waitedMs: number, refused: boolean, invalidAnswer?: string) {
+    super(
+      `no answer in ${seconds(waitedMs)}${refused ? ' (the port is closed)' : ''}${invalidAnswer != null ? ` (only an invalid one: ${invalidAnswer})` : ''}`
+    )
+    this.name = 'StunTimeoutError'
+    this.waitedMs = waitedMs
+    this.refused = refused
+    if (invalidAnswer != null) this.invalidAnswer = invalidAnswer
+  }
+}
+
+/** A STUN/TURN server answered, but not with what the protocol requires (a missing or bad attribute). */
+export class StunProtocolError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StunProtocolError'
+  }
+}
+
+/** `runDoctor` was given something that is not an http(s) URL. */
+export class InvalidDoctorUrlError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidDoctorUrlError'
+  }
+}
+
+/** `9 s`, `0.3 s`: whole seconds when whole. */
+export function seconds(ms: number): string {
+  const s = ms / 1000
+  return `${Number.isInteger(s) || s >= 10 ? Math.round(s) : s.toFixed(1)} s`
+}
