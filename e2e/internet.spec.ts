@@ -145,6 +145,11 @@ test('three LANs behind NATs: online over wss, A↔B direct through their NATs, 
       { timeout: 60_000 }
     )
     .toMatchObject({ srflx: expect.any(Number), relay: expect.any(Number) })
+
+  // an operator's check from behind a NAT: config, the relay over wss, STUN and TURN all work
+  const doctor = await deployment.doctor('C')
+  expect(doctor.output).toContain('TURN ok')
+  expect(doctor.code, doctor.output).toBe(0)
 })
 
 test('another site on https embeds the widget, which works over wss from behind a NAT', async () => {
@@ -186,6 +191,10 @@ test('with a wrong TURN secret, the tab behind the symmetric NAT stays on the ci
   const [idA] = await Promise.all([a.waitOnline(90_000), c.waitOnline(90_000)])
   await expect.poll(async () => (await c.status()).ice?.turn, { timeout: 60_000 }).toBe('auth-failed')
   await expect(c.page.getByTestId('ice-check')).toContainText('TURN authentication failed')
+  // and the operator's check says the same, with the fix
+  const doctor = await deployment.doctor('C')
+  expect(doctor.output).toContain('TURN authentication failed (401')
+  expect(doctor.code, doctor.output).toBe(1)
   // both sides dial in the end (the other after its fallback delay); C's dials say why they fail
   await expect
     .poll(async () => (await c.upgradeOf(idA))?.lastErrorClass, { timeout: 150_000 })

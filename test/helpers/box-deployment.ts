@@ -196,6 +196,28 @@ export class BoxDeployment {
     return await readFile(join(this.dir, 'caddy', 'pki', 'authorities', 'local', 'root.crt'), 'utf8')
   }
 
+  /** Caddy's internal root certificate as a PEM file (for NODE_EXTRA_CA_CERTS, certutil). */
+  async rootCertificateFile(): Promise<string> {
+    const file = join(this.dir, 'caddy-root.crt')
+    await writeFile(file, await this.rootCertificate())
+    return file
+  }
+
+  /**
+   * Runs `npm run doctor -- https://relay.test` as an operator would, from inside a LAN's
+   * namespace, trusting Caddy's CA through NODE_EXTRA_CA_CERTS. Resolves with its exit code and output.
+   */
+  async doctor(lan: Lan, args: string[] = []): Promise<{ code: number | null; output: string }> {
+    const { child, output } = this.box.spawn(
+      this.box.ns[`lan${lan}`],
+      process.execPath,
+      ['scripts/doctor.ts', RELAY_ORIGIN, ...args],
+      { NODE_EXTRA_CA_CERTS: await this.rootCertificateFile(), NO_COLOR: '1' }
+    )
+    const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+    return { code, output: output() }
+  }
+
   /**
    * Launches Chromium inside a LAN's namespace, with an NSS database of its own that trusts
    * Caddy's root (as a person's browser would trust a public CA), and `relay.test` / `shop.test`
@@ -205,8 +227,7 @@ export class BoxDeployment {
     const home = join(this.dir, `home-${lan}`)
     const nss = join(home, '.pki', 'nssdb')
     await mkdir(nss, { recursive: true })
-    const root = join(this.dir, 'caddy-root.crt')
-    await writeFile(root, await this.rootCertificate())
+    const root = await this.rootCertificateFile()
     await run('certutil', ['-d', `sql:${nss}`, '-N', '--empty-password']).catch(() => {})
     await run('certutil', ['-d', `sql:${nss}`, '-A', '-n', 'box-root', '-t', 'C,,', '-i', root])
     // the box's DNS (Chromium's --host-resolver-rules would not reach WebRTC's STUN/TURN lookups)
