@@ -5,11 +5,13 @@
  * its event loop over MAX_STALL_MS, and keep a genuine trace posted before.
  *
  * Stalls are read from the relay's /healthz: `eventLoopBusyMaxMs` (main-thread
- * CPU time between two 10 ms ticks) is checked always; `eventLoopDelayMaxMs`
- * (perf_hooks, wall clock) when the relay, idle before the attack, saw under
- * QUIET_MS of it: on an oversubscribed machine it counts the time other
- * processes had the CPU (idle relays measured 270–540 ms here at load average
- * 15–24 on 2 cores, 20–40 ms at 2–9).
+ * CPU time between two 10 ms ticks: what the relay's own code blocked) is
+ * checked; `eventLoopDelayMaxMs` (perf_hooks, wall clock) is only reported: on an
+ * oversubscribed machine it counts the time other processes had the CPU (idle
+ * relays measured 270–540 ms here at load average 15–24 on 2 cores, 20–40 ms at
+ * 2–9), and load can arrive in the middle of an attack after a quiet start (one
+ * CI run beside two CPU hogs saw 254 ms), so no idle check before makes it a
+ * fact about the relay.
  */
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
@@ -25,7 +27,6 @@ import type { CollectorStats } from '../../relay/collector/collector.ts'
 /** Before the limits: 700 MB for one gzip bomb, 1.4 GB for four, 4.5 GB for the stream attack. */
 const RSS_BOUND_MB = 500
 const MAX_STALL_MS = 200
-const QUIET_MS = 100
 const GENUINE = 'c0ffee'.padEnd(32, '0')
 
 interface Span {
@@ -100,13 +101,11 @@ describe('the collector under attack', () => {
       clearInterval(sampler)
     }
     const health = await relay.health()
-    const quiet = idleDelay < QUIET_MS
-    const line = `${name}: ${Date.now() - started} ms, RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (VmHWM ${vm(pid, 'VmHWM').toFixed(0)} MB), event loop busy max ${health.eventLoopBusyMaxMs} ms, delay max ${health.eventLoopDelayMaxMs} ms (${idleDelay} ms idle before${quiet ? '' : ': not checked'}; load average ${loadavg()[0]!.toFixed(1)})`
+    const line = `${name}: ${Date.now() - started} ms, RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (VmHWM ${vm(pid, 'VmHWM').toFixed(0)} MB), event loop busy max ${health.eventLoopBusyMaxMs} ms, delay max ${health.eventLoopDelayMaxMs} ms (${idleDelay} ms idle before, not checked; load average ${loadavg()[0]!.toFixed(1)})`
     figures.push(line)
     console.log(line)
     expect(vm(pid, 'VmHWM')).toBeLessThan(RSS_BOUND_MB)
     expect(health.eventLoopBusyMaxMs).toBeLessThan(MAX_STALL_MS)
-    if (quiet) expect(health.eventLoopDelayMaxMs).toBeLessThan(MAX_STALL_MS)
     expect(await relay.trace(GENUINE)).toHaveLength(3)
     return result
   }
