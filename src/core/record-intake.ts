@@ -1,7 +1,8 @@
 import canonicalize from 'canonicalize'
 import { describeError } from './errors.ts'
+import { InvalidRecordError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
-import { LIMITS } from './package/schema.ts'
+import { LIMITS, utf8Length } from './package/schema.ts'
 import type { PackageCatalog, RecordSource } from './catalog/catalog.ts'
 import type { PackageRecord } from './package/schema.ts'
 
@@ -36,8 +37,10 @@ export async function intakeRecords(
   const intake: Intake = { added: [], known: 0, invalid: 0 }
   for (const raw of records) {
     try {
-      if (JSON.stringify(raw).length > LIMITS.recordBytes)
-        throw new Error(`record exceeds ${LIMITS.recordBytes} bytes`)
+      // a cheap bound before anything walks the record; verifyRecord checks its exact encoding
+      const bytes = utf8Length(JSON.stringify(raw))
+      if (bytes > LIMITS.recordBytes)
+        throw new InvalidRecordError('size', `record is ${bytes} bytes; the limit is ${LIMITS.recordBytes}`)
       if (holds(catalog, raw)) {
         intake.known++
         continue

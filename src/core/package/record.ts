@@ -65,13 +65,21 @@ export async function decodeRecord(bytes: Uint8Array): Promise<PackageRecord> {
   return await verifyRecord(json)
 }
 
-/** Verifies an already-parsed record object (schema and signature). */
+/** Verifies an already-parsed record object (schema, encoded size and signature). */
 export async function verifyRecord(json: unknown): Promise<PackageRecord> {
   const parsed = recordSchema.safeParse(json)
   if (!parsed.success) {
     throw new InvalidRecordError('schema', `record is malformed: ${describeIssues(parsed.error)}`)
   }
   const record = parsed.data
+  // the schema's limits are characters: within them a record can still be too many bytes
+  const size = encodeRecord(record).byteLength
+  if (size > LIMITS.recordBytes) {
+    throw new InvalidRecordError(
+      'size',
+      `${record.id}@${record.version} is ${size} bytes encoded; the limit is ${LIMITS.recordBytes}`
+    )
+  }
   let valid: boolean
   try {
     const publicKey = peerIdFromString(record.publisher).publicKey
