@@ -21,6 +21,13 @@ export const LIMITS = {
   recordBytes: 16 * 1024
 } as const
 
+/**
+ * How far (ms) a record's `publishedAt` may be ahead of the receiving node's
+ * clock: enough for clocks a little wrong, too little for a record dated in
+ * the future to stay on top of newest-first lists.
+ */
+export const MAX_CLOCK_SKEW_MS = 10 * 60_000
+
 const utf8 = new TextEncoder()
 
 /**
