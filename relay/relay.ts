@@ -4,7 +4,7 @@ import { createLibp2p } from 'libp2p'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
-import { dhtRecordOptions } from '../src/core/dht-records.ts'
+import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/dht-records.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
 import { ReputationBook } from '../src/core/reputation.ts'
 import { Collector } from './collector/collector.ts'
@@ -135,7 +135,7 @@ export async function createRelay(
         datastore,
         host: config.host,
         relayPort: config.relayPort,
-        dhtRecords: dhtRecordOptions(catalog),
+        dhtRecords: dhtRecordOptions({ catalog, datastore }, { datastorePrefix: DHT_DATASTORE_PREFIX }),
         relayPeers,
         announce: config.announceAddrs ?? [],
         ...(certificate != null ? { tls: certificate } : {})

@@ -217,7 +217,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       config,
       relays,
       discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000,
-      dhtRecords: dhtRecordOptions(this.catalog)
+      dhtRecords: dhtRecordOptions({ catalog: this.catalog, datastore })
     })
     this._libp2p = await createLibp2p(options)
     const libp2p = this._libp2p

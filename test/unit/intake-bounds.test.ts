@@ -4,6 +4,7 @@
  * older than the one held.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { trace } from '@opentelemetry/api'
@@ -12,9 +13,10 @@ import { fromString, toString } from 'uint8arrays'
 import { describe, expect, test } from 'vitest'
 import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
 import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
-import { dhtValidator, latestKey } from '../../src/core/dht-records.ts'
+import { dhtSelector, dhtStoreKey, dhtValidator, latestKey, versionKey } from '../../src/core/dht-records.ts'
 import { PackageGossip } from '../../src/core/gossip.ts'
-import { InvalidRecordError } from '../../src/core/package/errors.ts'
+import { InvalidRecordError, NamespaceOwnedError } from '../../src/core/package/errors.ts'
+import { PackageDht } from '../../src/core/package-dht.ts'
 import {
   decodeRecord,
   encodeRecord,
@@ -25,6 +27,7 @@ import {
 import { LIMITS, MAX_CLOCK_SKEW_MS } from '../../src/core/package/schema.ts'
 import { intakeRecords } from '../../src/core/record-intake.ts'
 import type { PackageGossipComponents } from '../../src/core/gossip.ts'
+import type { PackageDhtComponents } from '../../src/core/package-dht.ts'
 import type { PackageManifest, PackageRecord } from '../../src/core/package/schema.ts'
 import type { TopicValidatorFn } from '@libp2p/gossipsub'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -171,9 +174,10 @@ describe('publishedAt ahead of the clock', () => {
     expect(intake.firstError).toMatch(/ahead of this node's clock/)
     // a DHT PUT or a value a DHT peer answers
     expect(await reasonOf(decodeRecord(encodeRecord(future)))).toBe('time')
-    await expect(
-      dhtValidator(catalog)(fromString(latestKey(future.id)), encodeRecord(future))
-    ).rejects.toThrow(/ahead of this node's clock/)
+    const validate = dhtValidator({ catalog, datastore: new MemoryDatastore() })
+    await expect(validate(fromString(latestKey(future.id)), encodeRecord(future))).rejects.toThrow(
+      /ahead of this node's clock/
+    )
     // gossip: rejected, and the sender loses reputation
     const sender = await peerOf()
     const gossip = gossipValidator(catalog)
@@ -196,5 +200,124 @@ describe('publishedAt ahead of the clock', () => {
       }
       expect(await reasonOf(verifyRecord(wire(record)))).toBe('schema')
     }
+  })
+})
+
+describe('DHT values never go backwards', () => {
+  /** What kad-dht's PUT_VALUE handler does with a value: run the validator, then overwrite what it stored. */
+  function dhtServer(catalog: PackageCatalog): {
+    put: (key: string, record: PackageRecord) => Promise<void>
+    held: (key: string) => Promise<string>
+  } {
+    const datastore = new MemoryDatastore()
+    const validate = dhtValidator({ catalog, datastore })
+    return {
+      put: async (key, record) => {
+        const bytes = fromString(key)
+        await validate(bytes, encodeRecord(record))
+        await datastore.put(
+          dhtStoreKey(bytes),
+          new DhtRecord(bytes, encodeRecord(record), new Date()).serialize()
+        )
+      },
+      held: async key => {
+        const stored = DhtRecord.deserialize(await datastore.get(dhtStoreKey(fromString(key))))
+        const record = JSON.parse(toString(stored.value)) as PackageRecord
+        return `${record.version} ${record.publishedAt}`
+      }
+    }
+  }
+
+  test('a PUT older than the record held under its key is refused, and the held record stays', async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const mallory = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 3000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 2000))
+    const v3 = await signRecord(manifest({ version: '3.0.0' }), alice, new Date(now - 1000))
+    // a node that saw 2.0.0 only in the DHT: its catalog knows nothing of acme/util
+    const server = dhtServer(await emptyCatalog())
+    const latest = latestKey(v1.id)
+
+    await server.put(latest, v2)
+    await expect(server.put(latest, v1)).rejects.toThrow(/acme\/util@1.0.0 .* is older than 2.0.0/)
+    expect(await server.held(latest)).toBe(`2.0.0 ${v2.publishedAt}`)
+    // the same record again (a publisher refreshing it) is fine, a higher version replaces it
+    await server.put(latest, v2)
+    await server.put(latest, v3)
+    expect(await server.held(latest)).toBe(`3.0.0 ${v3.publishedAt}`)
+
+    // a version is immutable: re-signed with another date, it does not replace the first
+    const versionOne = versionKey(v1.id, v1.version)
+    await server.put(versionOne, v1)
+    const resigned = await signRecord(manifest(), alice, new Date(now))
+    await expect(server.put(versionOne, resigned)).rejects.toThrow(/immutable/)
+    await expect(server.put(latest, await signRecord(manifest({ version: '3.0.0' }), alice))).rejects.toThrow(
+      /immutable/
+    )
+    // another key cannot take over the key, even with a higher version
+    await expect(
+      server.put(latest, await signRecord(manifest({ version: '9.0.0' }), mallory))
+    ).rejects.toThrow(NamespaceOwnedError)
+    expect(await server.held(latest)).toBe(`3.0.0 ${v3.publishedAt}`)
+  })
+
+  test("under a latest key a value lower than the catalog's latest version is refused, on PUT as on GET", async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 2000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const catalog = await emptyCatalog()
+    await catalog.add(v2, 'gossip')
+    const server = dhtServer(catalog)
+    await expect(server.put(latestKey(v1.id), v1)).rejects.toThrow(
+      /older than 2.0.0, the latest version this node holds/
+    )
+    // its own version key takes it
+    await server.put(versionKey(v1.id, v1.version), v1)
+  })
+
+  test('the selector picks the highest version, and of one version the first published', async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 3000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 2000))
+    const v2again = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const key = fromString(latestKey(v1.id))
+    const values = (...records: PackageRecord[]): Uint8Array[] => records.map(r => encodeRecord(r))
+    expect(dhtSelector(key, values(v1, v2, v1))).toBe(1)
+    expect(dhtSelector(key, values(v2again, v1, v2))).toBe(2)
+    expect(dhtSelector(key, [fromString('junk'), ...values(v1)])).toBe(1)
+  })
+
+  test("a lookup of a latest key answers the catalog's latest version when the DHT gives an older one", async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 2000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const catalog = await emptyCatalog()
+    await catalog.add(v2, 'gossip')
+    const from = await peerOf()
+    const dht = {
+      // kad-dht's get: the value its selector chose, here an older version that is valid on its own
+      get: async function* () {
+        await Promise.resolve()
+        yield { name: 'VALUE', from, value: encodeRecord(v1) }
+      }
+    }
+    const failures: string[] = []
+    const lookup = new PackageDht(
+      {
+        libp2p: { peerId: await peerOf(), services: { dht } } as unknown as PackageDhtComponents['libp2p'],
+        catalog,
+        feedback: { failure: peer => void failures.push(peer) },
+        log: silent,
+        tracer: trace.getTracer('test')
+      },
+      { timeoutMs: 5_000 }
+    )
+    expect((await lookup.lookup(latestKey(v1.id), undefined))?.version).toBe('2.0.0')
+    expect(catalog.get(v1.id, '1.0.0')).toEqual(v1)
+    expect(failures).toEqual([])
   })
 })
