@@ -41,7 +41,7 @@ export async function intakeRecords(
       const bytes = utf8Length(JSON.stringify(raw))
       if (bytes > LIMITS.recordBytes)
         throw new InvalidRecordError('size', `record is ${bytes} bytes; the limit is ${LIMITS.recordBytes}`)
-      if (holds(catalog, raw)) {
+      if (holdsRecord(catalog, raw)) {
         intake.known++
         continue
       }
@@ -56,11 +56,21 @@ export async function intakeRecords(
   return intake
 }
 
-/** Whether the catalog holds exactly this record (same id, version and every field, signature included). */
-function holds(catalog: Pick<PackageCatalog, 'get'>, raw: unknown): boolean {
+/**
+ * Whether the catalog holds exactly this record: a record's identity is its
+ * whole JCS encoding (id, version, publisher, signature and every other field),
+ * so a held record with any field altered is not "held" and gets verified.
+ * The lookup is two map reads; `canonical` is the JCS of `raw` when the caller
+ * has it already.
+ */
+export function holdsRecord(
+  catalog: Pick<PackageCatalog, 'get'>,
+  raw: unknown,
+  canonical: string | undefined = undefined
+): boolean {
   if (typeof raw !== 'object' || raw == null) return false
   const { id, version } = raw as { id?: unknown; version?: unknown }
   if (typeof id !== 'string' || typeof version !== 'string') return false
   const held = catalog.get(id, version)
-  return held != null && canonicalize(held) === canonicalize(raw)
+  return held != null && canonicalize(held) === (canonical ?? canonicalize(raw))
 }

@@ -278,6 +278,40 @@ describe('publishing and finding packages across a relay and five nodes', () => 
     expect(versions).toEqual(['1.1.0'])
   })
 
+  test("a held record replayed over gossip is ignored: delivered and forwarded nowhere, and the sender's gossipsub score drops", async () => {
+    const [alice, , watcher, replayer, other] = nodes
+    const genuine = alice!.catalog.get('alice/left-pad', '1.1.0')!
+    let delivered = 0
+    const onMessage = (evt: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
+      if (evt.detail.topic === PACKAGES_TOPIC && toString(evt.detail.data).includes('"alice/left-pad"'))
+        delivered++
+    }
+    const pubsubs = [
+      relay.libp2p.services.pubsub,
+      watcher!.libp2p.services.pubsub,
+      other!.libp2p.services.pubsub
+    ]
+    for (const pubsub of pubsubs) pubsub.addEventListener('message', onMessage)
+    try {
+      // each publish is a new gossipsub message (its own sequence number) carrying the same record
+      for (let i = 0; i < 30; i++) await gossip(replayer!, { v: 1, record: genuine })
+      const relayScore = (): number =>
+        (relay.libp2p.services.pubsub as unknown as { getScore: (peer: string) => number }).getScore(
+          replayer!.peerId
+        )
+      // -0.1 application score per replay, weighed 10 by gossipsub: -30 once all are counted
+      await waitUntil(
+        'the relay to count the replays in its score of the sender',
+        () => relayScore() < -25,
+        10_000
+      )
+      expect(relayScore()).toBeGreaterThan(-80) // a little each: not graylisted for 30
+    } finally {
+      for (const pubsub of pubsubs) pubsub.removeEventListener('message', onMessage)
+    }
+    expect(delivered).toBe(0)
+  })
+
   test('reputation rises with fast answers and falls with timeouts', async () => {
     const [, , , slow, fast] = nodes
     // the slow node accepts search requests and never answers

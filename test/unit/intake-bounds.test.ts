@@ -15,6 +15,7 @@ import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
 import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
 import { dhtSelector, dhtStoreKey, dhtValidator, latestKey, versionKey } from '../../src/core/dht-records.ts'
 import { PackageGossip } from '../../src/core/gossip.ts'
+import { GossipReplays } from '../../src/core/gossip-replays.ts'
 import { InvalidRecordError, NamespaceOwnedError } from '../../src/core/package/errors.ts'
 import { PackageDht } from '../../src/core/package-dht.ts'
 import {
@@ -87,9 +88,11 @@ function gossipValidator(
 ): {
   validate: (from: PeerId, payload: unknown) => Promise<TopicValidatorResult>
   failures: string[]
+  replays: GossipReplays
 } {
   const validators = new Map<string, TopicValidatorFn>()
   const failures: string[] = []
+  const replays = new GossipReplays()
   const pubsub = {
     topicValidators: validators,
     addEventListener: () => {},
@@ -101,6 +104,7 @@ function gossipValidator(
     pubsub,
     catalog,
     feedback: { failure: peer => void failures.push(peer) },
+    replays,
     log: silent,
     tracer: trace.getTracer('test'),
     ...more
@@ -114,7 +118,8 @@ function gossipValidator(
         topic: PACKAGES_TOPIC,
         data: fromString(JSON.stringify(payload))
       } as Parameters<TopicValidatorFn>[1]),
-    failures
+    failures,
+    replays
   }
 }
 
@@ -319,5 +324,71 @@ describe('DHT values never go backwards', () => {
     expect((await lookup.lookup(latestKey(v1.id), undefined))?.version).toBe('2.0.0')
     expect(catalog.get(v1.id, '1.0.0')).toEqual(v1)
     expect(failures).toEqual([])
+  })
+})
+
+describe('replays on gossip', () => {
+  test('a record the node holds is ignored before any signature check, and each replay counts against its sender', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    // held with a signature that would not verify: a validator that checked it would reject
+    const held = { ...(await signRecord(manifest(), key)), signature: 'A'.repeat(86) }
+    await catalog.add(held, 'gossip')
+    const gossip = gossipValidator(catalog)
+    const [replayer, honest] = [await peerOf(), await peerOf()]
+
+    for (let i = 0; i < 300; i++) {
+      expect(await gossip.validate(replayer, { v: 1, record: wire(held) })).toBe(TopicValidatorResult.Ignore)
+    }
+    // not an invalid message: no reputation lost, and gossipsub does not count it as one
+    expect(gossip.failures).toEqual([])
+    expect(gossip.replays.replays(replayer.toString())).toBeCloseTo(300, 0)
+    expect(gossip.replays.appSpecificScore(replayer.toString())).toBeLessThan(-29)
+    expect(gossip.replays.appSpecificScore(honest.toString())).toBe(0)
+
+    // a record is the whole of it: a held one with a field changed is verified, and rejected
+    expect(await gossip.validate(honest, { v: 1, record: { ...held, title: 'Evil' } })).toBe(
+      TopicValidatorResult.Reject
+    )
+    // a new record is verified and accepted
+    const fresh = await signRecord(manifest({ id: 'acme/fresh' }), key)
+    expect(await gossip.validate(honest, { v: 1, record: wire(fresh) })).toBe(TopicValidatorResult.Accept)
+    expect(gossip.replays.replays(honest.toString())).toBe(0)
+  })
+
+  test('copies of a new record arriving together are verified once: the first accepted, the others ignored as replays', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    const gossip = gossipValidator(catalog)
+    const [first, replayer] = [await peerOf(), await peerOf()]
+    const record = await signRecord(manifest(), key)
+    const verdicts = await Promise.all([
+      gossip.validate(first, { v: 1, record: wire(record) }),
+      gossip.validate(replayer, { v: 1, record: wire(record) }),
+      gossip.validate(replayer, { v: 1, record: wire(record) })
+    ])
+    expect(verdicts).toEqual([
+      TopicValidatorResult.Accept,
+      TopicValidatorResult.Ignore,
+      TopicValidatorResult.Ignore
+    ])
+    expect(gossip.replays.replays(replayer.toString())).toBeCloseTo(2, 0)
+    expect(gossip.replays.replays(first.toString())).toBe(0)
+  })
+
+  test("a peer's replays decay by half every half-life, are capped, and at most maxPeers peers are remembered", () => {
+    const replays = new GossipReplays({ maxPeers: 2, halfLifeMs: 1000, maxReplays: 50 })
+    for (let i = 0; i < 8; i++) replays.record('a', 0)
+    expect(replays.replays('a', 0)).toBe(8)
+    expect(replays.replays('a', 1000)).toBe(4)
+    expect(replays.replays('a', 3000)).toBe(1)
+    for (let i = 0; i < 100; i++) replays.record('b', 0)
+    expect(replays.replays('b', 0)).toBe(50)
+    // a third peer replays: the one that replayed longest ago ('a') is forgotten
+    replays.record('c', 10)
+    expect(replays.replays('a', 10)).toBe(0)
+    expect(replays.replays('b', 10)).toBeGreaterThan(0)
+    expect(replays.replays('c', 10)).toBe(1)
+    expect(() => new GossipReplays({ scorePerReplay: 1 })).toThrow(RangeError)
   })
 })
