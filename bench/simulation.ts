@@ -349,7 +349,7 @@ async function startNode(index: number, runId: string): Promise<SimNode> {
     datastore,
     host: '127.0.0.1',
     relayPort: 0,
-    dhtRecords: dhtRecordOptions(catalog)
+    dhtRecords: dhtRecordOptions({ catalog, datastore })
   })
   const services = options.services
   if (services == null) throw new Error('relayLibp2pOptions returned no services')

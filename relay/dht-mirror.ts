@@ -1,20 +1,12 @@
-import { Key } from 'interface-datastore'
 import { Record } from '@libp2p/kad-dht'
-import { fromString, toString } from 'uint8arrays'
-import { latestKey, versionKey } from '../src/core/dht-records.ts'
+import { fromString } from 'uint8arrays'
+import { DHT_DATASTORE_PREFIX, dhtStoreKey, latestKey, versionKey } from '../src/core/dht-records.ts'
 import { describeError } from '../src/core/errors.ts'
 import { encodeRecord } from '../src/core/package/record.ts'
 import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'
 import type { PackageRecord } from '../src/core/package/schema.ts'
 import type { Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-
-/**
- * Where the relay's kad-dht keeps records in its datastore (its `datastorePrefix`, set
- * explicitly in the relay's libp2p options). kad-dht stores a record under
- * `<prefix>/record/<base32 of the key>`, as a serialized libp2p record: its on-disk format.
- */
-export const DHT_DATASTORE_PREFIX = '/dht'
 
 export interface DhtMirrorComponents {
   /** The datastore the relay's kad-dht uses. */
@@ -97,8 +89,10 @@ export class DhtMirror {
     try {
       for (const key of keys) {
         const bytes = fromString(key)
-        const dsKey = new Key(`${DHT_DATASTORE_PREFIX}/record/${toString(bytes, 'base32')}`, false)
-        await this.datastore.put(dsKey, new Record(bytes, value, new Date()).serialize())
+        await this.datastore.put(
+          dhtStoreKey(bytes, DHT_DATASTORE_PREFIX),
+          new Record(bytes, value, new Date()).serialize()
+        )
       }
       this.stats.stored++
     } catch (err) {

@@ -10,8 +10,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tryGetNetConfig } from '@libp2p/utils'
 import { connectionLiveness } from '../src/core/connection-liveness.ts'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
+import { DHT_DATASTORE_PREFIX } from '../src/core/dht-records.ts'
 import { marketplaceGossipsub } from '../src/core/libp2p-options.ts'
-import { DHT_DATASTORE_PREFIX } from './dht-mirror.ts'
 import { tlsRenewal } from './tls.ts'
 import type { ConnectionLiveness } from '../src/core/connection-liveness.ts'
 import type { TlsRenewal } from './tls.ts'
@@ -58,6 +58,8 @@ export function relayLibp2pOptions(init: {
   host: string
   relayPort: number
   dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
+  /** gossipsub's application-specific score of a peer (the replays it sent, `GossipReplays`). */
+  appSpecificScore?: (peerId: string) => number
   /** Other relays to peer with (not this one), each ending in `/p2p/<peer id>`. */
   relayPeers?: Multiaddr[]
   /** Addresses advertised (identify, `/config.json`) instead of the listen address. */
@@ -106,7 +108,10 @@ export function relayLibp2pOptions(init: {
         maxOutboundStopStreams: 1024
       }),
       // peer relays exchange every message outside the mesh, whatever their scores
-      pubsub: marketplaceGossipsub({ directPeers: directPeers(relayPeers) }),
+      pubsub: marketplaceGossipsub({
+        directPeers: directPeers(relayPeers),
+        ...(init.appSpecificScore != null ? { appSpecificScore: init.appSpecificScore } : {})
+      }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,

@@ -4,7 +4,8 @@ import { createLibp2p } from 'libp2p'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
-import { dhtRecordOptions } from '../src/core/dht-records.ts'
+import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/dht-records.ts'
+import { GossipReplays } from '../src/core/gossip-replays.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
 import { ReputationBook } from '../src/core/reputation.ts'
 import { Collector } from './collector/collector.ts'
@@ -127,6 +128,8 @@ export async function createRelay(
     isPublicOrigin: origin => web.origins?.has(origin) ?? false
   })
 
+  // replays on the packages topic, counted by the marketplace and scored by gossipsub
+  const gossipReplays = new GossipReplays()
   let libp2p: Libp2p<RelayServices>
   try {
     libp2p = await createLibp2p(
@@ -135,7 +138,8 @@ export async function createRelay(
         datastore,
         host: config.host,
         relayPort: config.relayPort,
-        dhtRecords: dhtRecordOptions(catalog),
+        dhtRecords: dhtRecordOptions({ catalog, datastore }, { datastorePrefix: DHT_DATASTORE_PREFIX }),
+        appSpecificScore: gossipReplays.appSpecificScore,
         relayPeers,
         announce: config.announceAddrs ?? [],
         ...(certificate != null ? { tls: certificate } : {})
@@ -176,6 +180,7 @@ export async function createRelay(
     catalog,
     reputation,
     datastore,
+    gossipReplays,
     log: libp2p.logger.forComponent('marketplace:relay')
   })
   await marketplace.start()

@@ -87,7 +87,8 @@ export class SpanFile {
   /** Queues lines (one span each) for appending. */
   append(lines: string[]): void {
     if (lines.length === 0) return
-    const bytes = lines.reduce((n, l) => n + l.length + 1, 0)
+    // bytes as written (UTF-8), not UTF-16 code units: span text from browsers may be anything
+    const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
     if (this.pendingBytes + bytes > this.init.maxLoadBytes) {
       if (this.droppedLines === 0)
         console.error('collector: the disk does not keep up; spans are not persisted')

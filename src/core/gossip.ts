@@ -1,13 +1,16 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { PACKAGES_TOPIC } from './constants.ts'
 import { describeError } from './errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { ProtocolError } from './protocols/json-stream.ts'
 import { PROTOCOL_LIMITS } from './protocols/messages.ts'
+import { holdsRecord } from './record-intake.ts'
 import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from './telemetry/schema.ts'
 import { contextFrom, elapsedMs, failSpan, traceparentOf } from './telemetry/tracing.ts'
 import type { PackageCatalog } from './catalog/catalog.ts'
+import type { GossipReplays } from './gossip-replays.ts'
 import type { PackageRecord } from './package/schema.ts'
 import type { PeerFeedback } from './peer-feedback.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -20,8 +23,10 @@ export interface PackageGossipComponents {
     GossipSub,
     'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'
   >
-  catalog: Pick<PackageCatalog, 'check' | 'add'>
+  catalog: Pick<PackageCatalog, 'check' | 'add' | 'get'>
   feedback: Pick<PeerFeedback, 'failure'>
+  /** Counts the replays each peer sends (fed to gossipsub's score). */
+  replays: Pick<GossipReplays, 'record'>
   log: Logger
   tracer: Tracer
 }
@@ -32,26 +37,44 @@ interface GossipAnnouncement {
   traceparent?: string
 }
 
+/** A gossip message decoded, its record not yet verified. */
+interface RawAnnouncement {
+  record: unknown
+  traceparent?: string
+}
+
+/**
+ * Records verified at once at most, each remembered (by its JCS encoding,
+ * ≤ 16 KiB) while it is verified so that copies arriving meanwhile wait for its
+ * verdict; past this, copies are verified on their own.
+ */
+const MAX_VERIFYING = 64
+
 /**
  * Package announcements on the gossip topic: announces our records
  * (`announce_package`), validates every message before gossipsub forwards it
- * (a peer that sends an invalid one loses reputation) and adds delivered
- * records to the catalog (`receive_package_announcement`, linked to the
- * publisher's span).
+ * (a peer that sends an invalid one loses reputation; a record the node holds
+ * already is ignored unverified and counted as a replay against its sender)
+ * and adds delivered records to the catalog (`receive_package_announcement`,
+ * linked to the publisher's span).
  */
 export class PackageGossip {
   private readonly pubsub: PackageGossipComponents['pubsub']
   private readonly catalog: PackageGossipComponents['catalog']
   private readonly feedback: PackageGossipComponents['feedback']
+  private readonly replays: PackageGossipComponents['replays']
   private readonly log: Logger
   private readonly tracer: Tracer
   /** Messages the validator already decoded and verified, so delivery does not verify twice. */
   private readonly validated = new WeakMap<Uint8Array, GossipAnnouncement>()
+  /** The verdicts of records being verified, by their JCS encoding. */
+  private readonly verifying = new Map<string, Promise<TopicValidatorResult>>()
 
   constructor(components: PackageGossipComponents) {
     this.pubsub = components.pubsub
     this.catalog = components.catalog
     this.feedback = components.feedback
+    this.replays = components.replays
     this.log = components.log
     this.tracer = components.tracer
   }
@@ -98,18 +121,65 @@ export class PackageGossip {
     return announced
   }
 
+  /**
+   * The topic validator. A record this node holds (the same JCS encoding), or
+   * one that a copy being verified right now turns out to be, is ignored before
+   * any signature check: gossipsub neither delivers nor forwards it, and does
+   * not penalise it as invalid, so the replay is counted against the sender's
+   * score here. Anything else is verified; a message that fails is rejected.
+   */
   private readonly validate = async (
     propagationSource: PeerId,
     message: { data: Uint8Array }
   ): Promise<TopicValidatorResult> => {
+    let announcement: RawAnnouncement
+    let canonical: string | undefined
     try {
-      this.validated.set(message.data, await this.decode(message.data))
+      announcement = parseAnnouncement(message.data)
+      canonical = canonicalize(announcement.record)
+    } catch (err) {
+      return this.reject(propagationSource, err)
+    }
+    const pending = canonical != null ? this.verifying.get(canonical) : undefined
+    if (
+      holdsRecord(this.catalog, announcement.record, canonical) ||
+      (pending != null && (await pending) === TopicValidatorResult.Accept)
+    ) {
+      this.replays.record(propagationSource.toString())
+      this.log('ignored gossip from %p - a record this node holds (a replay)', propagationSource)
+      return TopicValidatorResult.Ignore
+    }
+    const verdict = this.verify(propagationSource, message.data, announcement)
+    if (canonical != null && this.verifying.size < MAX_VERIFYING) {
+      const key = canonical
+      this.verifying.set(key, verdict)
+      void verdict.finally(() => {
+        if (this.verifying.get(key) === verdict) this.verifying.delete(key)
+      })
+    }
+    return await verdict
+  }
+
+  /** Verifies the record of a message and checks it against the catalog's rules; never throws. */
+  private async verify(
+    propagationSource: PeerId,
+    data: Uint8Array,
+    announcement: RawAnnouncement
+  ): Promise<TopicValidatorResult> {
+    try {
+      const record = await verifyRecord(announcement.record)
+      this.catalog.check(record)
+      this.validated.set(data, { ...announcement, record })
       return TopicValidatorResult.Accept
     } catch (err) {
-      this.log('rejected gossip from %p - %s', propagationSource, describeError(err))
-      this.feedback.failure(propagationSource.toString(), err)
-      return TopicValidatorResult.Reject
+      return this.reject(propagationSource, err)
     }
+  }
+
+  private reject(propagationSource: PeerId, err: unknown): TopicValidatorResult {
+    this.log('rejected gossip from %p - %s', propagationSource, describeError(err))
+    this.feedback.failure(propagationSource.toString(), err)
+    return TopicValidatorResult.Reject
   }
 
   private readonly onMessage = (
@@ -148,19 +218,25 @@ export class PackageGossip {
 
   /** Decodes, verifies and checks a gossip message; throws on anything wrong. */
   private async decode(data: Uint8Array): Promise<GossipAnnouncement> {
-    if (data.byteLength > PROTOCOL_LIMITS.gossipMessageBytes) {
-      throw new ProtocolError(
-        'too-large',
-        `gossip message of ${data.byteLength} bytes exceeds ${PROTOCOL_LIMITS.gossipMessageBytes}`
-      )
-    }
-    const message = JSON.parse(toString(data)) as { v?: unknown; record?: unknown; traceparent?: unknown }
-    if (message.v !== 1) throw new ProtocolError('bad-message', 'unknown gossip message version')
-    const record = await verifyRecord(message.record)
+    const announcement = parseAnnouncement(data)
+    const record = await verifyRecord(announcement.record)
     this.catalog.check(record)
-    return {
-      record,
-      ...(typeof message.traceparent === 'string' ? { traceparent: message.traceparent } : {})
-    }
+    return { ...announcement, record }
+  }
+}
+
+/** Decodes a gossip message (size, JSON, version) without looking into its record; throws on anything wrong. */
+function parseAnnouncement(data: Uint8Array): RawAnnouncement {
+  if (data.byteLength > PROTOCOL_LIMITS.gossipMessageBytes) {
+    throw new ProtocolError(
+      'too-large',
+      `gossip message of ${data.byteLength} bytes exceeds ${PROTOCOL_LIMITS.gossipMessageBytes}`
+    )
+  }
+  const message = JSON.parse(toString(data)) as { v?: unknown; record?: unknown; traceparent?: unknown }
+  if (message.v !== 1) throw new ProtocolError('bad-message', 'unknown gossip message version')
+  return {
+    record: message.record,
+    ...(typeof message.traceparent === 'string' ? { traceparent: message.traceparent } : {})
   }
 }

@@ -28,6 +28,6 @@ export {
   NamespaceOwnedError,
   VersionConflictError
 } from './package/errors.ts'
-export { manifestSchema, parseManifest, LIMITS } from './package/schema.ts'
+export { manifestSchema, parseManifest, LIMITS, MAX_CLOCK_SKEW_MS } from './package/schema.ts'
 export type { PackageManifest, PackageRecord } from './package/schema.ts'
 export { decodeRecord, encodeRecord, signRecord, verifyRecord } from './package/record.ts'

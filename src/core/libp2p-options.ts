@@ -57,6 +57,8 @@ export interface NodeLibp2pInit {
   discoveryIntervalMs: number
   /** kad-dht validators and selectors of the marketplace's record namespace. */
   dhtRecords: Pick<KadDHTInit, 'validators' | 'selectors'>
+  /** gossipsub's application-specific score of a peer (`GossipReplays.appSpecificScore`: the replays it sent). */
+  appSpecificScore?: (peerId: string) => number
 }
 
 /**
@@ -125,7 +127,9 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       // a tab that crashes or loses its network says nothing: pinged every 5 s, it is
       // dropped after three pings in a row go unanswered (10 s each)
       liveness: connectionLiveness(),
-      pubsub: marketplaceGossipsub(),
+      pubsub: marketplaceGossipsub(
+        init.appSpecificScore != null ? { appSpecificScore: init.appSpecificScore } : {}
+      ),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: true,
@@ -145,13 +149,16 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
  * graylists every tab once more than ten have come from one address within
  * the hour scores are retained, so the hub silently stops forwarding.
  * `directPeers` (relays only): peers every message is exchanged with, outside the mesh.
+ * `appSpecificScore`: the application's part of a peer's score (P5), here the
+ * replays it sent (`GossipReplays`).
  */
 export function marketplaceGossipsub(
-  init: Pick<Partial<GossipsubOpts>, 'directPeers'> = {}
+  init: Pick<Partial<GossipsubOpts>, 'directPeers'> & { appSpecificScore?: (peerId: string) => number } = {}
 ): ReturnType<typeof gossipsub> {
+  const { appSpecificScore, ...rest } = init
   return gossipsub({
     allowPublishToZeroTopicPeers: true,
-    scoreParams: { IPColocationFactorWeight: 0 },
-    ...init
+    scoreParams: { IPColocationFactorWeight: 0, ...(appSpecificScore != null ? { appSpecificScore } : {}) },
+    ...rest
   })
 }

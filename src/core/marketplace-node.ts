@@ -26,6 +26,7 @@ import { RelayKeeper } from './relay-keeper.ts'
 import { ReputationBook } from './reputation.ts'
 import { PackageCatalog } from './catalog/catalog.ts'
 import { dhtRecordOptions } from './dht-records.ts'
+import { GossipReplays } from './gossip-replays.ts'
 import { MarketplaceService } from './marketplace-service.ts'
 import type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
 import type { MarketplaceServiceInit, PublishResult, SearchResult } from './marketplace-service.ts'
@@ -211,13 +212,15 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.relayCount = relays.length
     this.setUpTracing(peerIdFromPrivateKey(privateKey).toString(), config)
 
+    const gossipReplays = new GossipReplays()
     const { options, discovery } = nodeLibp2pOptions({
       privateKey,
       datastore,
       config,
       relays,
       discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000,
-      dhtRecords: dhtRecordOptions(this.catalog)
+      dhtRecords: dhtRecordOptions({ catalog: this.catalog, datastore }),
+      appSpecificScore: gossipReplays.appSpecificScore
     })
     this._libp2p = await createLibp2p(options)
     const libp2p = this._libp2p
@@ -264,6 +267,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         reputation: this.reputation,
         datastore,
         privateKey,
+        gossipReplays,
         log: libp2p.logger.forComponent('marketplace:service'),
         tracer: this.tracer
       },

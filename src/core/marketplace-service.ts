@@ -1,6 +1,7 @@
 import { CatalogSync } from './catalog-sync.ts'
 import { latestKey, versionKey } from './dht-records.ts'
 import { PackageGossip } from './gossip.ts'
+import { GossipReplays } from './gossip-replays.ts'
 import { signRecord } from './package/record.ts'
 import { PACKAGE_ID, describeIssues, parseManifest } from './package/schema.ts'
 import { PackageDht } from './package-dht.ts'
@@ -65,6 +66,12 @@ export interface MarketplaceServiceComponents {
   datastore: Datastore
   /** The publisher key; a node without one (the relay) cannot publish. */
   privateKey?: PrivateKey
+  /**
+   * Where replays on the packages topic are counted: the same instance whose
+   * `appSpecificScore` the node's gossipsub was given, so replays lower the
+   * sender's gossipsub score. @default one of its own, which scores nobody
+   */
+  gossipReplays?: GossipReplays
   log: Logger
   /** @default the global tracer */
   tracer?: Tracer
@@ -113,7 +120,14 @@ export class MarketplaceService {
         graceMs: init.graceMs ?? 150
       }
     )
-    this.gossip = new PackageGossip({ pubsub: libp2p.services.pubsub, catalog, feedback, log, tracer })
+    this.gossip = new PackageGossip({
+      pubsub: libp2p.services.pubsub,
+      catalog,
+      feedback,
+      replays: components.gossipReplays ?? new GossipReplays(),
+      log,
+      tracer
+    })
     this.sync = new CatalogSync(
       { libp2p, catalog, datastore, feedback, log },
       { pageTimeoutMs: peerTimeoutMs * 3, resyncAfterMs: init.resyncAfterMs ?? 30_000 }

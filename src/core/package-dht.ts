@@ -29,8 +29,8 @@ export interface PackageDhtInit {
 
 /**
  * Package records in the DHT: stores a record under its version and latest
- * keys (`store_in_dht`) and looks a key up, keeping the first valid record.
- * The values themselves are validated by kad-dht with `dht-records.ts`.
+ * keys (`store_in_dht`) and looks a key up. The values themselves are
+ * validated, and the best of them selected, by kad-dht with `dht-records.ts`.
  */
 export class PackageDht {
   private readonly libp2p: PackageDhtComponents['libp2p']
@@ -96,9 +96,12 @@ export class PackageDht {
   }
 
   /**
-   * Gets `key` from the DHT and adds the first valid record (a peer that
-   * serves an invalid one loses reputation); undefined when none, also on
-   * timeout or error. `onAdded` learns which records were new, and from whom.
+   * Gets `key` from the DHT (kad-dht answers the best value its peers gave,
+   * by the selector) and adds the record to the catalog (a peer that serves an
+   * invalid one loses reputation). Resolves with the catalog's record for the
+   * key afterwards: for a latest key that is never lower than a version this
+   * node already held. Undefined when none, also on timeout or error.
+   * `onAdded` learns which records were new, and from whom.
    */
   async lookup(
     key: string,
@@ -122,7 +125,8 @@ export class PackageDht {
               this.feedback.failure(from, new Error(intake.firstError))
               continue
             }
-            const record = intake.added[0] ?? this.recordForKey(key)
+            // the catalog's record for the key: under a latest key, what the DHT gave or a higher version held here
+            const record = this.recordForKey(key) ?? intake.added[0]
             if (record != null) {
               onAdded?.(intake.added, 'dht', from)
               return record
@@ -138,7 +142,7 @@ export class PackageDht {
     }
   }
 
-  /** The record a key names, when the catalog has it (a valid value we already knew). */
+  /** The record a key names, when the catalog has it: that version, or the highest one for a latest key. */
   private recordForKey(key: string): PackageRecord | undefined {
     const rest = key.slice(latestKey('').length)
     const parts = rest.split('/')

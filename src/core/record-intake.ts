@@ -1,7 +1,8 @@
 import canonicalize from 'canonicalize'
 import { describeError } from './errors.ts'
+import { InvalidRecordError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
-import { LIMITS } from './package/schema.ts'
+import { LIMITS, utf8Length } from './package/schema.ts'
 import type { PackageCatalog, RecordSource } from './catalog/catalog.ts'
 import type { PackageRecord } from './package/schema.ts'
 
@@ -36,9 +37,11 @@ export async function intakeRecords(
   const intake: Intake = { added: [], known: 0, invalid: 0 }
   for (const raw of records) {
     try {
-      if (JSON.stringify(raw).length > LIMITS.recordBytes)
-        throw new Error(`record exceeds ${LIMITS.recordBytes} bytes`)
-      if (holds(catalog, raw)) {
+      // a cheap bound before anything walks the record; verifyRecord checks its exact encoding
+      const bytes = utf8Length(JSON.stringify(raw))
+      if (bytes > LIMITS.recordBytes)
+        throw new InvalidRecordError('size', `record is ${bytes} bytes; the limit is ${LIMITS.recordBytes}`)
+      if (holdsRecord(catalog, raw)) {
         intake.known++
         continue
       }
@@ -53,11 +56,21 @@ export async function intakeRecords(
   return intake
 }
 
-/** Whether the catalog holds exactly this record (same id, version and every field, signature included). */
-function holds(catalog: Pick<PackageCatalog, 'get'>, raw: unknown): boolean {
+/**
+ * Whether the catalog holds exactly this record: a record's identity is its
+ * whole JCS encoding (id, version, publisher, signature and every other field),
+ * so a held record with any field altered is not "held" and gets verified.
+ * The lookup is two map reads; `canonical` is the JCS of `raw` when the caller
+ * has it already.
+ */
+export function holdsRecord(
+  catalog: Pick<PackageCatalog, 'get'>,
+  raw: unknown,
+  canonical: string | undefined = undefined
+): boolean {
   if (typeof raw !== 'object' || raw == null) return false
   const { id, version } = raw as { id?: unknown; version?: unknown }
   if (typeof id !== 'string' || typeof version !== 'string') return false
   const held = catalog.get(id, version)
-  return held != null && canonicalize(held) === canonicalize(raw)
+  return held != null && canonicalize(held) === (canonical ?? canonicalize(raw))
 }

@@ -11,6 +11,7 @@ import {
   SEARCH_PROTOCOL,
   VersionConflictError,
   createMarketplaceNode,
+  encodeRecord,
   signRecord
 } from '../../src/core/index.ts'
 import { latestKey, versionKey } from '../../src/core/dht-records.ts'
@@ -253,6 +254,62 @@ describe('publishing and finding packages across a relay and five nodes', () => 
     expect(await fromRelay(versionKey('carol/gossip-only', '1.1.0'))).toEqual(['1.1.0'])
     const health = (await (await fetch(`${relay.httpUrl}/healthz`)).json()) as RelayHealth
     expect(health.dhtMirror).toMatchObject({ pending: 0, failures: 0 })
+  })
+
+  test("an older version PUT under a package's latest key by another peer is refused by the relay, whose DHT keeps answering the newest", async () => {
+    const [alice, mallory, reader] = nodes
+    // genuine, signed by Alice, and superseded by 1.1.0
+    const old = alice!.catalog.get('alice/left-pad', '1.0.0')!
+    expect(relay.catalog.get('alice/left-pad')?.version).toBe('1.1.0')
+    const key = fromString(latestKey('alice/left-pad'))
+    let acknowledged = 0
+    for await (const event of mallory!.libp2p.services.dht.put(key, encodeRecord(old), {
+      signal: AbortSignal.timeout(10_000)
+    })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') acknowledged++
+    }
+    expect(acknowledged).toBe(0)
+    const versions: string[] = []
+    for await (const event of reader!.libp2p.services.dht.get(key, { signal: AbortSignal.timeout(10_000) })) {
+      if (event.name === 'VALUE' && event.from.toString() === relay.peerId) {
+        versions.push((JSON.parse(toString(event.value)) as PackageRecord).version)
+      }
+    }
+    expect(versions).toEqual(['1.1.0'])
+  })
+
+  test("a held record replayed over gossip is ignored: delivered and forwarded nowhere, and the sender's gossipsub score drops", async () => {
+    const [alice, , watcher, replayer, other] = nodes
+    const genuine = alice!.catalog.get('alice/left-pad', '1.1.0')!
+    let delivered = 0
+    const onMessage = (evt: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
+      if (evt.detail.topic === PACKAGES_TOPIC && toString(evt.detail.data).includes('"alice/left-pad"'))
+        delivered++
+    }
+    const pubsubs = [
+      relay.libp2p.services.pubsub,
+      watcher!.libp2p.services.pubsub,
+      other!.libp2p.services.pubsub
+    ]
+    for (const pubsub of pubsubs) pubsub.addEventListener('message', onMessage)
+    try {
+      // each publish is a new gossipsub message (its own sequence number) carrying the same record
+      for (let i = 0; i < 30; i++) await gossip(replayer!, { v: 1, record: genuine })
+      const relayScore = (): number =>
+        (relay.libp2p.services.pubsub as unknown as { getScore: (peer: string) => number }).getScore(
+          replayer!.peerId
+        )
+      // -0.1 application score per replay, weighed 10 by gossipsub: -30 once all are counted
+      await waitUntil(
+        'the relay to count the replays in its score of the sender',
+        () => relayScore() < -25,
+        10_000
+      )
+      expect(relayScore()).toBeGreaterThan(-80) // a little each: not graylisted for 30
+    } finally {
+      for (const pubsub of pubsubs) pubsub.removeEventListener('message', onMessage)
+    }
+    expect(delivered).toBe(0)
   })
 
   test('reputation rises with fast answers and falls with timeouts', async () => {

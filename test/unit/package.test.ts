@@ -235,7 +235,7 @@ describe('DHT records', () => {
     const key = await generateKeyPair('Ed25519')
     const catalog = new PackageCatalog(new MemoryDatastore())
     await catalog.load()
-    const validate = dhtValidator(catalog)
+    const validate = dhtValidator({ catalog, datastore: new MemoryDatastore() })
     const v1 = await signRecord(manifest(), key, new Date(1000))
     const v2 = await signRecord(manifest({ version: '2.0.0' }), key, new Date(2000))
     await expect(

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { SpanFile } from '../../relay/collector/span-file.ts'
 import { SpanStore } from '../../relay/collector/span-store.ts'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 
@@ -126,5 +127,26 @@ describe('span store bounds', () => {
     expect(store.size).toBeLessThan(200)
     await store.flush()
     expect((await stat(file)).size).toBeLessThanOrEqual(256 * 1024)
+  })
+})
+
+describe('span file bounds', () => {
+  test('what waits to be written is counted in UTF-8 bytes, as it is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mp-span-file-'))
+    try {
+      const file = new SpanFile(
+        { path: join(dir, 'traces.ndjson'), maxFileBytes: 1 << 20, maxLoadBytes: 1000 },
+        () => []
+      )
+      // 401 UTF-16 code units, 1 202 bytes with its newline: over the 1 000 bytes that may wait
+      file.append([`"${'€'.repeat(399)}"`])
+      expect(file.droppedLines).toBe(1)
+      file.append(['"fits"'])
+      await file.flush()
+      expect(file.droppedLines).toBe(1)
+      expect(await readFile(join(dir, 'traces.ndjson'), 'utf8')).toBe('"fits"\n')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -15,9 +15,13 @@ export class InvalidManifestError extends Error {
   }
 }
 
-/** A record from the network (or storage) fails validation: schema, size, signature or rules. */
+/**
+ * A record from the network (or storage) fails validation: schema, size, a
+ * `publishedAt` ahead of this node's clock (`time`), signature, a DHT key it
+ * does not match (`key`) or a DHT value older than the one held (`stale`).
+ */
 export class InvalidRecordError extends Error {
-  readonly reason: 'schema' | 'size' | 'signature' | 'encoding' | 'key'
+  readonly reason: 'schema' | 'size' | 'time' | 'signature' | 'encoding' | 'key' | 'stale'
   constructor(reason: InvalidRecordError['reason'], message: string) {
     super(message)
     this.name = 'InvalidRecordError'

@@ -2,7 +2,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { InvalidRecordError } from './errors.ts'
-import { LIMITS, describeIssues, parseManifest, recordSchema } from './schema.ts'
+import { LIMITS, MAX_CLOCK_SKEW_MS, describeIssues, parseManifest, recordSchema } from './schema.ts'
 import type { PackageManifest, PackageRecord } from './schema.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -44,12 +44,22 @@ export async function signRecord(
   return record
 }
 
+/** Options of {@link verifyRecord} and {@link decodeRecord}. */
+export interface VerifyRecordOptions {
+  /** This node's clock, ms since the epoch, that `publishedAt` is checked against. @default Date.now() */
+  now?: number
+}
+
 /**
  * Decodes and fully verifies a record received from anywhere: size, JSON,
- * schema, and the Ed25519 signature against the public key inside the
- * publisher's peer id. Throws `InvalidRecordError` saying which check failed.
+ * schema, publication time, and the Ed25519 signature against the public key
+ * inside the publisher's peer id. Throws `InvalidRecordError` saying which
+ * check failed.
  */
-export async function decodeRecord(bytes: Uint8Array): Promise<PackageRecord> {
+export async function decodeRecord(
+  bytes: Uint8Array,
+  options: VerifyRecordOptions = {}
+): Promise<PackageRecord> {
   if (bytes.byteLength > LIMITS.recordBytes) {
     throw new InvalidRecordError(
       'size',
@@ -62,16 +72,29 @@ export async function decodeRecord(bytes: Uint8Array): Promise<PackageRecord> {
   } catch {
     throw new InvalidRecordError('encoding', 'record is not JSON')
   }
-  return await verifyRecord(json)
+  return await verifyRecord(json, options)
 }
 
-/** Verifies an already-parsed record object (schema and signature). */
-export async function verifyRecord(json: unknown): Promise<PackageRecord> {
+/**
+ * Verifies an already-parsed record object: schema, publication time (at
+ * most {@link MAX_CLOCK_SKEW_MS} ahead of `now`), encoded size and signature,
+ * the cheap checks first.
+ */
+export async function verifyRecord(json: unknown, options: VerifyRecordOptions = {}): Promise<PackageRecord> {
   const parsed = recordSchema.safeParse(json)
   if (!parsed.success) {
     throw new InvalidRecordError('schema', `record is malformed: ${describeIssues(parsed.error)}`)
   }
   const record = parsed.data
+  checkPublishedAt(record, options.now ?? Date.now())
+  // the schema's limits are characters: within them a record can still be too many bytes
+  const size = encodeRecord(record).byteLength
+  if (size > LIMITS.recordBytes) {
+    throw new InvalidRecordError(
+      'size',
+      `${record.id}@${record.version} is ${size} bytes encoded; the limit is ${LIMITS.recordBytes}`
+    )
+  }
   let valid: boolean
   try {
     const publicKey = peerIdFromString(record.publisher).publicKey
@@ -88,4 +111,36 @@ export async function verifyRecord(json: unknown): Promise<PackageRecord> {
     )
   }
   return record
+}
+
+/**
+ * Refuses a `publishedAt` that is not a time, or that is more than
+ * {@link MAX_CLOCK_SKEW_MS} ahead of `now`: dated in the future, a record
+ * would stay at the top of every newest-first list.
+ */
+function checkPublishedAt(record: PackageRecord, now: number): void {
+  const at = Date.parse(record.publishedAt)
+  // the schema admits only valid UTC times; this keeps a looser schema from letting NaN through
+  if (!Number.isFinite(at)) {
+    throw new InvalidRecordError(
+      'time',
+      `publishedAt "${record.publishedAt}" of ${record.id}@${record.version} is not a time`
+    )
+  }
+  const ahead = at - now
+  if (ahead > MAX_CLOCK_SKEW_MS) {
+    throw new InvalidRecordError(
+      'time',
+      `${record.id}@${record.version} is dated ${record.publishedAt}, ${describeDuration(ahead)} ahead of this node's clock; records more than ${describeDuration(MAX_CLOCK_SKEW_MS)} ahead are refused (is the publisher's clock wrong?)`
+    )
+  }
+}
+
+/** `42 s`, `12 min`, `5 h` or `3 days`: how far ahead, in words a log reader takes in at once. */
+function describeDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 120) return `${s} s`
+  if (s < 120 * 60) return `${Math.round(s / 60)} min`
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`
+  return `${Math.round(s / 86_400)} days`
 }

@@ -4,7 +4,11 @@ import { z } from 'zod'
 import { InvalidManifestError } from './errors.ts'
 import type { FieldIssue } from './errors.ts'
 
-/** Limits of a manifest; a record adds publisher, time and signature (~200 bytes). */
+/**
+ * Limits of a manifest; a record adds publisher, time and signature (~200 bytes).
+ * `…Length` limits are characters as JavaScript counts them (UTF-16 code units,
+ * `string.length`); `recordBytes` is bytes of the UTF-8 encoding, what travels.
+ */
 export const LIMITS = {
   idLength: 128,
   titleLength: 120,
@@ -13,9 +17,26 @@ export const LIMITS = {
   itemLength: 64,
   urlLength: 512,
   dependencies: 100,
-  /** Largest encoded record accepted anywhere (DHT, gossip, sync, storage). */
+  /** Largest encoded record (UTF-8 bytes of its JCS encoding) accepted anywhere (DHT, gossip, sync, storage). */
   recordBytes: 16 * 1024
 } as const
+
+/**
+ * How far (ms) a record's `publishedAt` may be ahead of the receiving node's
+ * clock: enough for clocks a little wrong, too little for a record dated in
+ * the future to stay on top of newest-first lists.
+ */
+export const MAX_CLOCK_SKEW_MS = 10 * 60_000
+
+const utf8 = new TextEncoder()
+
+/**
+ * Bytes of `text` in UTF-8, what it takes on the wire. Not `text.length`, which
+ * counts UTF-16 code units: "€" is 1 of those and 3 bytes.
+ */
+export function utf8Length(text: string): number {
+  return utf8.encode(text).byteLength
+}
 
 /** `namespace/name`: lowercase letters, digits, `-`, `_`, `.`; each part starts with a letter or digit. */
 export const PACKAGE_ID = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/

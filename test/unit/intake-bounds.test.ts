@@ -1,0 +1,394 @@
+/**
+ * What a node refuses or ignores from hostile peers (PROTOCOL.md §3-§5): sizes
+ * counted in bytes, dates ahead of the clock, replays on gossip, and DHT values
+ * older than the one held.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { trace } from '@opentelemetry/api'
+import { MemoryDatastore } from 'datastore-core'
+import { fromString, toString } from 'uint8arrays'
+import { describe, expect, test } from 'vitest'
+import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
+import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
+import { dhtSelector, dhtStoreKey, dhtValidator, latestKey, versionKey } from '../../src/core/dht-records.ts'
+import { PackageGossip } from '../../src/core/gossip.ts'
+import { GossipReplays } from '../../src/core/gossip-replays.ts'
+import { InvalidRecordError, NamespaceOwnedError } from '../../src/core/package/errors.ts'
+import { PackageDht } from '../../src/core/package-dht.ts'
+import {
+  decodeRecord,
+  encodeRecord,
+  signRecord,
+  signingPayload,
+  verifyRecord
+} from '../../src/core/package/record.ts'
+import { LIMITS, MAX_CLOCK_SKEW_MS } from '../../src/core/package/schema.ts'
+import { intakeRecords } from '../../src/core/record-intake.ts'
+import type { PackageGossipComponents } from '../../src/core/gossip.ts'
+import type { PackageDhtComponents } from '../../src/core/package-dht.ts'
+import type { PackageManifest, PackageRecord } from '../../src/core/package/schema.ts'
+import type { TopicValidatorFn } from '@libp2p/gossipsub'
+import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
+
+const manifest = (over: Partial<PackageManifest> = {}): PackageManifest => ({
+  id: 'acme/util',
+  version: '1.0.0',
+  title: 'Util',
+  description: 'Useful things',
+  license: 'MIT',
+  ...over
+})
+
+/** Signs `fields` as a hostile publisher would: none of signRecord's checks, any date. */
+async function signAnything(
+  key: PrivateKey,
+  fields: PackageManifest,
+  publishedAt = new Date()
+): Promise<PackageRecord> {
+  const unsigned = {
+    ...fields,
+    publisher: peerIdFromPrivateKey(key).toString(),
+    publishedAt: publishedAt.toISOString()
+  }
+  return { ...unsigned, signature: toString(await key.sign(signingPayload(unsigned)), 'base64url') }
+}
+
+/** The record as it arrives: parsed JSON. */
+const wire = (record: object): unknown => JSON.parse(JSON.stringify(record))
+
+async function reasonOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return await promise.then(
+    () => undefined,
+    (err: unknown) => (err as InvalidRecordError).reason
+  )
+}
+
+async function emptyCatalog(): Promise<PackageCatalog> {
+  const catalog = new PackageCatalog(new MemoryDatastore())
+  await catalog.load()
+  return catalog
+}
+
+const silent = Object.assign(() => {}, {
+  error: () => {},
+  trace: () => {},
+  enabled: false
+}) as unknown as Logger
+
+/**
+ * The gossip topic's validator as gossipsub runs it, over `catalog`; `failures`
+ * lists the peers the node lowered in reputation for what they sent.
+ */
+function gossipValidator(
+  catalog: PackageCatalog,
+  more: Partial<PackageGossipComponents> = {}
+): {
+  validate: (from: PeerId, payload: unknown) => Promise<TopicValidatorResult>
+  failures: string[]
+  replays: GossipReplays
+} {
+  const validators = new Map<string, TopicValidatorFn>()
+  const failures: string[] = []
+  const replays = new GossipReplays()
+  const pubsub = {
+    topicValidators: validators,
+    addEventListener: () => {},
+    removeEventListener: () => {},
+    subscribe: () => {},
+    publish: () => Promise.reject(new Error('not in this test'))
+  } as unknown as PackageGossipComponents['pubsub']
+  new PackageGossip({
+    pubsub,
+    catalog,
+    feedback: { failure: peer => void failures.push(peer) },
+    replays,
+    log: silent,
+    tracer: trace.getTracer('test'),
+    ...more
+  }).start()
+  const validator = validators.get(PACKAGES_TOPIC)
+  if (validator == null) throw new Error('no validator on the packages topic')
+  return {
+    validate: async (from, payload) =>
+      await validator(from, {
+        type: 'signed',
+        topic: PACKAGES_TOPIC,
+        data: fromString(JSON.stringify(payload))
+      } as Parameters<TopicValidatorFn>[1]),
+    failures,
+    replays
+  }
+}
+
+const peerOf = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+
+describe('sizes are UTF-8 bytes', () => {
+  test('a record within the character limits but over 16 384 bytes is refused, from sync as from gossip', async () => {
+    const key = await generateKeyPair('Ed25519')
+    // "€" is one UTF-16 code unit and three UTF-8 bytes
+    const big = await signAnything(
+      key,
+      manifest({
+        description: '€'.repeat(LIMITS.descriptionLength),
+        authors: Array.from({ length: 20 }, () => 'é'.repeat(110))
+      })
+    )
+    const json = JSON.stringify(big)
+    expect(json.length).toBeLessThan(LIMITS.recordBytes / 2)
+    expect(encodeRecord(big).byteLength).toBeGreaterThan(LIMITS.recordBytes)
+
+    // gossip verifies the record of a message (a message of up to 17 408 bytes holds this one)
+    expect(await reasonOf(verifyRecord(wire(big)))).toBe('size')
+    // sync, search answers and DHT lookups take records through intake
+    const catalog = await emptyCatalog()
+    const intake = await intakeRecords(catalog, [wire(big)], 'sync', 'peer')
+    expect(intake).toMatchObject({ added: [], invalid: 1 })
+    expect(intake.firstError).toMatch(/16765 bytes.*16384/)
+    expect(catalog.get('acme/util')).toBeUndefined()
+
+    // a record under the limit in bytes still goes in
+    const fits = await signAnything(key, manifest({ description: '€'.repeat(LIMITS.descriptionLength) }))
+    expect(await intakeRecords(catalog, [wire(fits)], 'sync', 'peer')).toMatchObject({ added: [fits] })
+  })
+})
+
+describe('publishedAt ahead of the clock', () => {
+  test('a record dated more than the allowed skew ahead is refused with the reason, on every path; within the skew it is taken', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const future = await signAnything(
+      key,
+      manifest({ title: 'Always on top' }),
+      new Date(now + 3 * 86_400_000)
+    )
+    const soon = await signAnything(key, manifest({ id: 'acme/soon' }), new Date(now + MAX_CLOCK_SKEW_MS / 2))
+
+    await expect(verifyRecord(wire(future))).rejects.toThrow(/3 days ahead of this node's clock.*10 min/)
+    expect(await reasonOf(verifyRecord(wire(future)))).toBe('time')
+    // the same record is fine once the clock has caught up with it
+    expect(await verifyRecord(wire(future), { now: now + 3 * 86_400_000 })).toEqual(future)
+    expect(await verifyRecord(wire(soon))).toEqual(soon)
+
+    // sync, search answers and DHT lookups (intake)
+    const catalog = await emptyCatalog()
+    const intake = await intakeRecords(catalog, [wire(future), wire(soon)], 'peer', 'peer')
+    expect(intake).toMatchObject({ added: [soon], invalid: 1 })
+    expect(intake.firstError).toMatch(/ahead of this node's clock/)
+    // a DHT PUT or a value a DHT peer answers
+    expect(await reasonOf(decodeRecord(encodeRecord(future)))).toBe('time')
+    const validate = dhtValidator({ catalog, datastore: new MemoryDatastore() })
+    await expect(validate(fromString(latestKey(future.id)), encodeRecord(future))).rejects.toThrow(
+      /ahead of this node's clock/
+    )
+    // gossip: rejected, and the sender loses reputation
+    const sender = await peerOf()
+    const gossip = gossipValidator(catalog)
+    expect(await gossip.validate(sender, { v: 1, record: wire(future) })).toBe(TopicValidatorResult.Reject)
+    expect(gossip.failures).toEqual([sender.toString()])
+    expect(catalog.get(future.id)).toBeUndefined()
+
+    // publishing stamps the publisher's own clock
+    const published = await signRecord(manifest({ id: 'acme/now' }), key)
+    expect(Math.abs(Date.parse(published.publishedAt) - Date.now())).toBeLessThan(60_000)
+  })
+
+  test('a publishedAt that is not a time is refused', async () => {
+    const key = await generateKeyPair('Ed25519')
+    for (const publishedAt of ['2026-02-30T00:00:00Z', 'yesterday', '2026-01-01T00:00:00+02:00']) {
+      const unsigned = { ...manifest(), publisher: peerIdFromPrivateKey(key).toString(), publishedAt }
+      const record = {
+        ...unsigned,
+        signature: toString(await key.sign(signingPayload(unsigned)), 'base64url')
+      }
+      expect(await reasonOf(verifyRecord(wire(record)))).toBe('schema')
+    }
+  })
+})
+
+describe('DHT values never go backwards', () => {
+  /** What kad-dht's PUT_VALUE handler does with a value: run the validator, then overwrite what it stored. */
+  function dhtServer(catalog: PackageCatalog): {
+    put: (key: string, record: PackageRecord) => Promise<void>
+    held: (key: string) => Promise<string>
+  } {
+    const datastore = new MemoryDatastore()
+    const validate = dhtValidator({ catalog, datastore })
+    return {
+      put: async (key, record) => {
+        const bytes = fromString(key)
+        await validate(bytes, encodeRecord(record))
+        await datastore.put(
+          dhtStoreKey(bytes),
+          new DhtRecord(bytes, encodeRecord(record), new Date()).serialize()
+        )
+      },
+      held: async key => {
+        const stored = DhtRecord.deserialize(await datastore.get(dhtStoreKey(fromString(key))))
+        const record = JSON.parse(toString(stored.value)) as PackageRecord
+        return `${record.version} ${record.publishedAt}`
+      }
+    }
+  }
+
+  test('a PUT older than the record held under its key is refused, and the held record stays', async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const mallory = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 3000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 2000))
+    const v3 = await signRecord(manifest({ version: '3.0.0' }), alice, new Date(now - 1000))
+    // a node that saw 2.0.0 only in the DHT: its catalog knows nothing of acme/util
+    const server = dhtServer(await emptyCatalog())
+    const latest = latestKey(v1.id)
+
+    await server.put(latest, v2)
+    await expect(server.put(latest, v1)).rejects.toThrow(/acme\/util@1.0.0 .* is older than 2.0.0/)
+    expect(await server.held(latest)).toBe(`2.0.0 ${v2.publishedAt}`)
+    // the same record again (a publisher refreshing it) is fine, a higher version replaces it
+    await server.put(latest, v2)
+    await server.put(latest, v3)
+    expect(await server.held(latest)).toBe(`3.0.0 ${v3.publishedAt}`)
+
+    // a version is immutable: re-signed with another date, it does not replace the first
+    const versionOne = versionKey(v1.id, v1.version)
+    await server.put(versionOne, v1)
+    const resigned = await signRecord(manifest(), alice, new Date(now))
+    await expect(server.put(versionOne, resigned)).rejects.toThrow(/immutable/)
+    await expect(server.put(latest, await signRecord(manifest({ version: '3.0.0' }), alice))).rejects.toThrow(
+      /immutable/
+    )
+    // another key cannot take over the key, even with a higher version
+    await expect(
+      server.put(latest, await signRecord(manifest({ version: '9.0.0' }), mallory))
+    ).rejects.toThrow(NamespaceOwnedError)
+    expect(await server.held(latest)).toBe(`3.0.0 ${v3.publishedAt}`)
+  })
+
+  test("under a latest key a value lower than the catalog's latest version is refused, on PUT as on GET", async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 2000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const catalog = await emptyCatalog()
+    await catalog.add(v2, 'gossip')
+    const server = dhtServer(catalog)
+    await expect(server.put(latestKey(v1.id), v1)).rejects.toThrow(
+      /older than 2.0.0, the latest version this node holds/
+    )
+    // its own version key takes it
+    await server.put(versionKey(v1.id, v1.version), v1)
+  })
+
+  test('the selector picks the highest version, and of one version the first published', async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 3000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 2000))
+    const v2again = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const key = fromString(latestKey(v1.id))
+    const values = (...records: PackageRecord[]): Uint8Array[] => records.map(r => encodeRecord(r))
+    expect(dhtSelector(key, values(v1, v2, v1))).toBe(1)
+    expect(dhtSelector(key, values(v2again, v1, v2))).toBe(2)
+    expect(dhtSelector(key, [fromString('junk'), ...values(v1)])).toBe(1)
+  })
+
+  test("a lookup of a latest key answers the catalog's latest version when the DHT gives an older one", async () => {
+    const alice = await generateKeyPair('Ed25519')
+    const now = Date.now()
+    const v1 = await signRecord(manifest(), alice, new Date(now - 2000))
+    const v2 = await signRecord(manifest({ version: '2.0.0' }), alice, new Date(now - 1000))
+    const catalog = await emptyCatalog()
+    await catalog.add(v2, 'gossip')
+    const from = await peerOf()
+    const dht = {
+      // kad-dht's get: the value its selector chose, here an older version that is valid on its own
+      get: async function* () {
+        await Promise.resolve()
+        yield { name: 'VALUE', from, value: encodeRecord(v1) }
+      }
+    }
+    const failures: string[] = []
+    const lookup = new PackageDht(
+      {
+        libp2p: { peerId: await peerOf(), services: { dht } } as unknown as PackageDhtComponents['libp2p'],
+        catalog,
+        feedback: { failure: peer => void failures.push(peer) },
+        log: silent,
+        tracer: trace.getTracer('test')
+      },
+      { timeoutMs: 5_000 }
+    )
+    expect((await lookup.lookup(latestKey(v1.id), undefined))?.version).toBe('2.0.0')
+    expect(catalog.get(v1.id, '1.0.0')).toEqual(v1)
+    expect(failures).toEqual([])
+  })
+})
+
+describe('replays on gossip', () => {
+  test('a record the node holds is ignored before any signature check, and each replay counts against its sender', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    // held with a signature that would not verify: a validator that checked it would reject
+    const held = { ...(await signRecord(manifest(), key)), signature: 'A'.repeat(86) }
+    await catalog.add(held, 'gossip')
+    const gossip = gossipValidator(catalog)
+    const [replayer, honest] = [await peerOf(), await peerOf()]
+
+    for (let i = 0; i < 300; i++) {
+      expect(await gossip.validate(replayer, { v: 1, record: wire(held) })).toBe(TopicValidatorResult.Ignore)
+    }
+    // not an invalid message: no reputation lost, and gossipsub does not count it as one
+    expect(gossip.failures).toEqual([])
+    expect(gossip.replays.replays(replayer.toString())).toBeCloseTo(300, 0)
+    expect(gossip.replays.appSpecificScore(replayer.toString())).toBeLessThan(-29)
+    expect(gossip.replays.appSpecificScore(honest.toString())).toBe(0)
+
+    // a record is the whole of it: a held one with a field changed is verified, and rejected
+    expect(await gossip.validate(honest, { v: 1, record: { ...held, title: 'Evil' } })).toBe(
+      TopicValidatorResult.Reject
+    )
+    // a new record is verified and accepted
+    const fresh = await signRecord(manifest({ id: 'acme/fresh' }), key)
+    expect(await gossip.validate(honest, { v: 1, record: wire(fresh) })).toBe(TopicValidatorResult.Accept)
+    expect(gossip.replays.replays(honest.toString())).toBe(0)
+  })
+
+  test('copies of a new record arriving together are verified once: the first accepted, the others ignored as replays', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    const gossip = gossipValidator(catalog)
+    const [first, replayer] = [await peerOf(), await peerOf()]
+    const record = await signRecord(manifest(), key)
+    const verdicts = await Promise.all([
+      gossip.validate(first, { v: 1, record: wire(record) }),
+      gossip.validate(replayer, { v: 1, record: wire(record) }),
+      gossip.validate(replayer, { v: 1, record: wire(record) })
+    ])
+    expect(verdicts).toEqual([
+      TopicValidatorResult.Accept,
+      TopicValidatorResult.Ignore,
+      TopicValidatorResult.Ignore
+    ])
+    expect(gossip.replays.replays(replayer.toString())).toBeCloseTo(2, 0)
+    expect(gossip.replays.replays(first.toString())).toBe(0)
+  })
+
+  test("a peer's replays decay by half every half-life, are capped, and at most maxPeers peers are remembered", () => {
+    const replays = new GossipReplays({ maxPeers: 2, halfLifeMs: 1000, maxReplays: 50 })
+    for (let i = 0; i < 8; i++) replays.record('a', 0)
+    expect(replays.replays('a', 0)).toBe(8)
+    expect(replays.replays('a', 1000)).toBe(4)
+    expect(replays.replays('a', 3000)).toBe(1)
+    for (let i = 0; i < 100; i++) replays.record('b', 0)
+    expect(replays.replays('b', 0)).toBe(50)
+    // a third peer replays: the one that replayed longest ago ('a') is forgotten
+    replays.record('c', 10)
+    expect(replays.replays('a', 10)).toBe(0)
+    expect(replays.replays('b', 10)).toBeGreaterThan(0)
+    expect(replays.replays('c', 10)).toBe(1)
+    expect(() => new GossipReplays({ scorePerReplay: 1 })).toThrow(RangeError)
+  })
+})
