@@ -87,10 +87,22 @@ export function iceInfoFromStats(report: Iterable<StatsEntry>): IceInfo | undefi
  * as `maConn`; neither is part of the published interface, so this looks for both and returns
  * `undefined` when a version of either keeps them elsewhere.
  */
-export function peerConnectionOf(conn: Connection): Pick<RTCPeerConnection, 'getStats'> | undefined {
+export function peerConnectionOf(conn: Connection): Pick<RTCPeerConnection, 'getStats' | 'sctp'> | undefined {
   const maConn = (conn as unknown as { maConn?: { peerConnection?: unknown } }).maConn
   const pc = maConn?.peerConnection as { getStats?: unknown } | undefined
-  return typeof pc?.getStats === 'function' ? (pc as Pick<RTCPeerConnection, 'getStats'>) : undefined
+  return typeof pc?.getStats === 'function' ? (pc as Pick<RTCPeerConnection, 'getStats' | 'sctp'>) : undefined
+}
+
+/**
+ * Calls `onChange` whenever the ICE agent of `conn` selects another candidate pair (it may start
+ * on a TURN pair whose checks succeeded first and move to a reflexive one once hole punching
+ * works). Returns a function that stops listening; a no-op where the event is not available.
+ */
+function onPairChange(conn: Connection, onChange: () => void): () => void {
+  const ice = peerConnectionOf(conn)?.sctp?.transport?.iceTransport
+  if (ice == null || typeof ice.addEventListener !== 'function') return () => {}
+  ice.addEventListener('selectedcandidatepairchange', onChange)
+  return () => ice.removeEventListener('selectedcandidatepairchange', onChange)
 }
 
 /** The selected ICE path of a direct WebRTC connection, or `undefined` when it cannot be read. */
@@ -108,15 +120,16 @@ export async function iceInfoOf(conn: Connection): Promise<IceInfo | undefined> 
 type IcePathsLibp2p = Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
 
 /**
- * The ICE path of every open direct WebRTC connection of a node, read once from the peer
+ * The ICE path of every open direct WebRTC connection of a node, read from the peer
  * connection's statistics when the connection opens (again after 500 ms if no pair was selected
- * yet), and forgotten when it closes.
+ * yet) and again whenever the ICE agent selects another pair, and forgotten when it closes.
  */
 export class IcePaths {
   private readonly libp2p: IcePathsLibp2p
   private readonly onPath: (conn: Connection, info: IceInfo) => void
   private readonly reads = new Map<string, Promise<IceInfo | undefined>>()
   private readonly known = new Map<string, IceInfo>()
+  private readonly unsubscribe = new Map<string, () => void>()
 
   constructor(libp2p: IcePathsLibp2p, onPath: (conn: Connection, info: IceInfo) => void = () => {}) {
     this.libp2p = libp2p
@@ -131,6 +144,8 @@ export class IcePaths {
   stop(): void {
     this.libp2p.removeEventListener('connection:open', this.onOpen)
     this.libp2p.removeEventListener('connection:close', this.onClose)
+    for (const stop of this.unsubscribe.values()) stop()
+    this.unsubscribe.clear()
     this.reads.clear()
     this.known.clear()
   }
@@ -147,15 +162,31 @@ export class IcePaths {
     if (read == null) {
       read = (async () => {
         const info = (await iceInfoOf(conn)) ?? (await delay(500).then(async () => await iceInfoOf(conn)))
-        if (info != null && this.reads.has(conn.id)) {
-          this.known.set(conn.id, info)
-          this.onPath(conn, info)
-        }
+        if (info != null) this.update(conn, info)
         return info
       })()
       this.reads.set(conn.id, read)
+      // the agent may switch pairs later: follow it
+      this.unsubscribe.set(
+        conn.id,
+        onPairChange(conn, () => {
+          void iceInfoOf(conn).then(info => {
+            if (info != null) this.update(conn, info)
+          })
+        })
+      )
     }
     return await read
+  }
+
+  /** Records a path read for a connection still open, telling the listener when it changed. */
+  private update(conn: Connection, info: IceInfo): void {
+    if (!this.reads.has(conn.id)) return // closed meanwhile
+    const before = this.known.get(conn.id)
+    this.known.set(conn.id, info)
+    if (before?.path !== info.path || before.local !== info.local || before.remote !== info.remote) {
+      this.onPath(conn, info)
+    }
   }
 
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
@@ -163,6 +194,8 @@ export class IcePaths {
   }
 
   private readonly onClose = (evt: CustomEvent<Connection>): void => {
+    this.unsubscribe.get(evt.detail.id)?.()
+    this.unsubscribe.delete(evt.detail.id)
     this.reads.delete(evt.detail.id)
     this.known.delete(evt.detail.id)
   }
