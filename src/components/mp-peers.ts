@@ -17,6 +17,9 @@ function upgradeNote(upgrade: DirectDialState | undefined): unknown {
     text = `upgrading to direct (dial ${upgrade.attempts})`
     // the dial under way may fail as the last one did: say how
     if (upgrade.lastError != null) text += `; the last failed: ${upgrade.lastError}`
+  } else if (upgrade.queued === true) {
+    text = "direct dial queued behind this tab's other upgrades"
+    if (upgrade.lastError != null) text += ` (${dials} so far; the last failed: ${upgrade.lastError})`
   } else if (upgrade.lastError == null)
     text = upgrade.dialer === 'peer' ? 'waiting for the peer to dial us directly' : 'direct dial due now'
   else {

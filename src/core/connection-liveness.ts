@@ -30,6 +30,8 @@ export interface ConnectionLivenessInit {
 interface PingState {
   inFlight: boolean
   failures: number
+  /** When bytes from the peer last arrived on the connection's transport (epoch ms; 0: never seen). */
+  lastDataAt: number
 }
 
 /**
@@ -46,8 +48,14 @@ interface PingState {
  * a relay connection broke every dial through it.
  *
  * Here a connection has at most one ping in flight; it is closed after
- * `maxFailures` consecutive failures; and a ping that failed while this
- * thread was stalled does not count.
+ * `maxFailures` consecutive failures; a ping that failed while this thread
+ * was stalled does not count; and neither does one that failed while bytes
+ * from the peer kept arriving on the connection. The last rule keeps a tab's
+ * relay connection: every circuit of the tab runs over it, and with eight tabs
+ * forming their mesh beside two CPU hogs the relay answered pings slower than
+ * 10 s, three times in a row, while it forwarded data all along. Every tab
+ * closed its relay connection within 13 s, losing its reservation and every
+ * circuit with it (docs/direct-mesh.md, section 6).
  */
 export class ConnectionLiveness implements Startable {
   private readonly connections: ConnectionLivenessComponents['connectionManager']
@@ -107,8 +115,9 @@ export class ConnectionLiveness implements Startable {
       if (conn.status !== 'open' || conn.limits != null) continue
       let state = this.states.get(conn)
       if (state == null) {
-        state = { inFlight: false, failures: 0 }
+        state = { inFlight: false, failures: 0, lastDataAt: 0 }
         this.states.set(conn, state)
+        watchData(conn, state)
       }
       if (state.inFlight) continue
       state.inFlight = true
@@ -124,6 +133,15 @@ export class ConnectionLiveness implements Startable {
           // it answered, just not to ping: alive
           if (err instanceof Error && err.name === 'UnsupportedProtocolError') {
             s.failures = 0
+            return
+          }
+          // the peer sent data while the ping was under way: alive, just slow to answer pings
+          if (s.lastDataAt >= started) {
+            this.log(
+              'ping of %p failed while the connection carried data; not counted - %s',
+              conn.remotePeer,
+              describeError(err)
+            )
             return
           }
           // a pause of our own thread during the ping: its timeout fired before the answer was read
@@ -180,6 +198,21 @@ export class ConnectionLiveness implements Startable {
       this.controller.signal
     )
   }
+}
+
+/**
+ * Notes in `state` when bytes from the peer arrive on the connection's transport. libp2p's
+ * `Connection` does not publish its transport, but keeps it as `maConn`, a message stream whose
+ * `message` events carry every byte received (the connection's encrypter and muxer listen to the
+ * same events, so one more listener changes nothing for them). WebRTC connections carry their
+ * data on data channels, not through `maConn`: for them, and should a libp2p version move
+ * `maConn`, pings alone decide.
+ */
+function watchData(conn: Connection, state: PingState): void {
+  const maConn = (conn as unknown as { maConn?: Partial<Pick<EventTarget, 'addEventListener'>> }).maConn
+  maConn?.addEventListener?.('message', () => {
+    state.lastDataAt = Date.now()
+  })
 }
 
 /**

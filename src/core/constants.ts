@@ -25,6 +25,21 @@ export const RESERVATION_TIMEOUT_MS = 30_000
 export const DIRECT_DIAL_TIMEOUT_MS = 20_000
 
 /**
+ * The longest a dial of one pair may be given after its earlier dials timed out (ms): each timeout
+ * gives the pair's next dial half as long again, up to this, below the answerer's
+ * {@link INBOUND_UPGRADE_TIMEOUT_MS} so that the answerer still never gives up first.
+ */
+export const DIRECT_DIAL_MAX_TIMEOUT_MS = 28_000
+
+/**
+ * WebRTC upgrades a tab runs at once. Every dial in flight costs both tabs of the pair CPU (ICE,
+ * DTLS, SCTP) and relay traffic for its signalling; on a starved machine, eight tabs each dialling
+ * all seven others made every handshake slower than the timeout, so most dials failed and their
+ * work was wasted (docs/direct-mesh.md, section 6).
+ */
+export const MAX_CONCURRENT_DIRECT_DIALS = 2
+
+/**
  * How long the answering side of a direct upgrade waits (ms): longer than the dialler, so that
  * the answerer never gives up first on a handshake the dialler is still completing; libp2p's
  * default was 10 s (docs/direct-mesh.md).

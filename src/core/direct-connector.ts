@@ -2,7 +2,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
-import { DIRECT_DIAL_TIMEOUT_MS } from './constants.ts'
+import {
+  DIRECT_DIAL_MAX_TIMEOUT_MS,
+  DIRECT_DIAL_TIMEOUT_MS,
+  MAX_CONCURRENT_DIRECT_DIALS
+} from './constants.ts'
 import { classifyDialError } from './dial-errors.ts'
 import { describeError } from './errors.ts'
 import type { DialErrorClass, DialErrorExplanation } from './dial-errors.ts'
@@ -43,6 +47,8 @@ export interface DirectDialState {
   lastErrorClass?: DialErrorClass
   /** When this node dials next (epoch ms), when no dial is in flight. */
   nextAttemptAt?: number
+  /** The dial is due but waits for one of this node's other upgrades to finish (`maxConcurrentDials`). */
+  queued?: boolean
 }
 
 export interface DirectConnectorComponents {
@@ -60,6 +66,16 @@ export interface DirectConnectorInit {
   scanIntervalMs?: number
   /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores. @default 20000 */
   dialTimeoutMs?: number
+  /**
+   * A pair whose dial timed out gets half as long again for its next dial, up to this (ms): on a
+   * starved machine handshakes were seen completing just past 20 s. @default 28000
+   */
+  maxDialTimeoutMs?: number
+  /**
+   * Dials in flight at once; the others wait their turn (designated pairs and pairs dialled
+   * least first). @default 2
+   */
+  maxConcurrentDials?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it
    * has been known this long (ms) without a direct connection: in case only our
@@ -93,6 +109,8 @@ interface Candidate {
   dialing: boolean
   dialled: boolean
   attempts: number
+  /** The timeout of this pair's next dial (ms): longer after a dial that timed out. */
+  timeoutMs: number
   lastError?: string
   lastErrorClass?: DialErrorClass
 }
@@ -125,6 +143,7 @@ export class DirectConnector {
   private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>> &
     Pick<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>
   private readonly candidates = new Map<string, Candidate>()
+  private inFlight = 0
   private timer?: ReturnType<typeof setInterval>
   private controller = new AbortController()
 
@@ -134,6 +153,8 @@ export class DirectConnector {
     this.init = {
       scanIntervalMs: 750,
       dialTimeoutMs: DIRECT_DIAL_TIMEOUT_MS,
+      maxDialTimeoutMs: DIRECT_DIAL_MAX_TIMEOUT_MS,
+      maxConcurrentDials: MAX_CONCURRENT_DIRECT_DIALS,
       fallbackAfterMs: 10_000,
       maxBackoffMs: 30_000,
       forgetAfterMs: 30_000,
@@ -170,7 +191,7 @@ export class DirectConnector {
         attempts: c.attempts,
         dialing: c.dialing,
         ...(c.lastError != null ? { lastError: c.lastError, lastErrorClass: c.lastErrorClass } : {}),
-        ...(c.dialing ? {} : { nextAttemptAt: this.nextAttemptAt(id, c) })
+        ...(c.dialing ? {} : this.pending(id, c))
       })
     }
     return states
@@ -183,9 +204,11 @@ export class DirectConnector {
     else this.consider(id)
   }
 
-  private nextAttemptAt(id: string, c: Candidate): number {
+  private pending(id: string, c: Candidate): Pick<DirectDialState, 'nextAttemptAt' | 'queued'> {
     const designated = this.libp2p.peerId.toString() < id
-    return designated ? c.nextAt : Math.max(c.nextAt, c.firstSeen + this.init.fallbackAfterMs)
+    const nextAttemptAt = designated ? c.nextAt : Math.max(c.nextAt, c.firstSeen + this.init.fallbackAfterMs)
+    const queued = nextAttemptAt <= Date.now() && this.inFlight >= this.init.maxConcurrentDials
+    return { nextAttemptAt, ...(queued ? { queued } : {}) }
   }
 
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
@@ -216,8 +239,14 @@ export class DirectConnector {
     const peers = await this.libp2p.peerStore.all({
       filters: [peer => peer.addresses.some(a => WebRTC.matches(a.multiaddr))]
     })
-    for (const peer of peers) {
-      this.consider(peer.id.toString())
+    const self = this.libp2p.peerId.toString()
+    const attempts = new Map([...this.candidates].map(([id, c]) => [id, c.attempts]))
+    // when dials wait for a free slot, the pairs this side is designated for go first, then the
+    // pairs dialled least: every pair gets its turn, and a pair that keeps failing does not hog one
+    const rank = (id: string): number => (self < id ? 0 : 1_000_000) + (attempts.get(id) ?? 0)
+    const ids = peers.map(peer => peer.id.toString()).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1))
+    for (const id of ids) {
+      this.consider(id)
     }
     await this.forgetGone()
   }
@@ -254,7 +283,8 @@ export class DirectConnector {
         nextAt: 0,
         dialing: false,
         dialled: false,
-        attempts: 0
+        attempts: 0,
+        timeoutMs: this.init.dialTimeoutMs
       }
       this.candidates.set(id, candidate)
     }
@@ -266,19 +296,27 @@ export class DirectConnector {
     if (!designated && now - candidate.firstSeen < this.init.fallbackAfterMs) {
       return
     }
+    if (this.inFlight >= this.init.maxConcurrentDials) {
+      return
+    }
     candidate.dialing = true
+    this.inFlight++
     this.log.trace('dialing %s directly', id)
-    this.dial(id, candidate).then(
-      dialled => {
-        candidate.dialing = false
-        // after `dialing` is cleared, so that listeners see the outcome
-        if (dialled && !this.controller.signal.aborted) this.init.onChange(id)
-      },
-      err => {
-        candidate.dialing = false
-        this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
-      }
-    )
+    this.dial(id, candidate)
+      .finally(() => {
+        this.inFlight--
+      })
+      .then(
+        dialled => {
+          candidate.dialing = false
+          // after `dialing` is cleared, so that listeners see the outcome
+          if (dialled && !this.controller.signal.aborted) this.init.onChange(id)
+        },
+        err => {
+          candidate.dialing = false
+          this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
+        }
+      )
   }
 
   /** Dials `id` once, if it has a WebRTC address; says whether it did. */
@@ -299,7 +337,7 @@ export class DirectConnector {
     const started = Date.now()
     try {
       const conn = await withTimeout(
-        this.init.dialTimeoutMs,
+        candidate.timeoutMs,
         async signal => await this.libp2p.dial(addr, { signal }),
         this.controller.signal
       )
@@ -311,6 +349,7 @@ export class DirectConnector {
         this.stats.firstDialSuccesses++
       }
       candidate.backoff.reset()
+      candidate.timeoutMs = this.init.dialTimeoutMs
       this.stats.directAfterMs[id] ??= Date.now() - candidate.firstSeen
       delete candidate.lastError
       delete candidate.lastErrorClass
@@ -324,6 +363,9 @@ export class DirectConnector {
       const errorClass = explained?.errorClass ?? classified
       candidate.lastError = `${describeError(err)}${explained != null ? ` (${explained.hint})` : ''}`
       candidate.lastErrorClass = errorClass
+      if (classified === 'timeout') {
+        candidate.timeoutMs = Math.min(this.init.maxDialTimeoutMs, Math.round(candidate.timeoutMs * 1.5))
+      }
       this.stats.failures++
       this.stats.errorsByClass[errorClass] = (this.stats.errorsByClass[errorClass] ?? 0) + 1
       this.stats.recentErrors = [

@@ -11,7 +11,7 @@ import { yamux } from '@libp2p/yamux'
 import { connectionLiveness } from './connection-liveness.ts'
 import {
   DHT_PROTOCOL,
-  DIRECT_DIAL_TIMEOUT_MS,
+  DIRECT_DIAL_MAX_TIMEOUT_MS,
   DISCOVERY_TOPIC,
   INBOUND_UPGRADE_TIMEOUT_MS,
   RESERVATION_TIMEOUT_MS
@@ -96,7 +96,8 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     connectionManager: {
       // tabs are small: a few dozen peers is plenty
       maxConnections: 64,
-      dialTimeout: DIRECT_DIAL_TIMEOUT_MS,
+      // the direct connector times each of its dials itself (20 s, longer for a pair whose dial timed out)
+      dialTimeout: DIRECT_DIAL_MAX_TIMEOUT_MS,
       // the answering side of a WebRTC upgrade runs its whole handshake (signalling, ICE, the
       // data channel muxer) under the inbound upgrade timeout, 10 s by default, while the
       // dialling side allows 20 s: on a busy machine the answerer gave up first ("incoming
@@ -106,7 +107,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
       // one address (its WebRTC one), and with 6 tabs on 2 busy cores legitimate WebRTC dials take
       // longer. Cut at 6 s, 9-19 dials failed per 6-tab mesh, leaving 3-12 duplicate direct
       // connections (the far side had completed them)
-      addressDialTimeout: DIRECT_DIAL_TIMEOUT_MS
+      addressDialTimeout: DIRECT_DIAL_MAX_TIMEOUT_MS
     },
     peerDiscovery: [
       components => {

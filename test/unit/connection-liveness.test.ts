@@ -108,4 +108,22 @@ describe('connection liveness', () => {
     expect([monitor.failures(conn), conn.aborted.length]).toEqual([0, 0])
     monitor.stop()
   })
+
+  test('pings that fail while the peer keeps sending data do not count; once it falls silent they do', async () => {
+    const conn = fakeConnection(hangs)
+    // the connection's transport: libp2p keeps it as `maConn`, whose `message` events carry the bytes received
+    const maConn = new EventTarget()
+    Object.assign(conn, { maConn })
+    const monitor = liveness(conn)
+    monitor.start()
+    for (let s = 0; s < 60; s++) {
+      await vi.advanceTimersByTimeAsync(1_000)
+      maConn.dispatchEvent(new Event('message')) // circuits forwarded by a busy relay
+    }
+    expect(conn.pings()).toBeGreaterThanOrEqual(5)
+    expect([monitor.failures(conn), conn.aborted.length]).toEqual([0, 0])
+    await vi.advanceTimersByTimeAsync(40_000)
+    expect(conn.aborted).toHaveLength(1)
+    monitor.stop()
+  })
 })

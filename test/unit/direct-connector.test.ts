@@ -10,36 +10,48 @@ import type { Logger, PeerId } from '@libp2p/interface'
 const RELAY = '12D3KooWSAE3WngaHdn7fTp6KUdQviWxs5SAcLULEhyg8WbqzYtX'
 const log = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as Logger
 
-async function peerIds(): Promise<[PeerId, PeerId]> {
+async function peerIds(n = 2): Promise<PeerId[]> {
   const ids = await Promise.all(
-    [1, 2].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+    Array.from({ length: n }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
   )
-  // the lower id is the designated dialer of the pair
-  return ids.sort((a, b) => (a.toString() < b.toString() ? -1 : 1)) as [PeerId, PeerId]
+  // the lower id is the designated dialer of a pair
+  return ids.sort((a, b) => (a.toString() < b.toString() ? -1 : 1))
 }
 
-/** A libp2p whose peer store knows `remote` at a WebRTC address and whose dials fail as `dial` says. */
-function fakeLibp2p(self: PeerId, remote: PeerId, dial: () => Promise<never>) {
-  const addr = multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/webrtc`)
-  const peer = { id: remote, addresses: [{ multiaddr: addr, isCertified: false }] }
-  let known = true
+/**
+ * A libp2p whose peer store knows each of `remotes` at a WebRTC address and whose dials end as
+ * `dial` says (with the dial's abort signal, which the connector's timeout fires).
+ */
+function fakeLibp2p(self: PeerId, remotes: PeerId | PeerId[], dial: (signal: AbortSignal) => Promise<never>) {
+  const peers = new Map(
+    [remotes].flat().map(id => {
+      const addr = multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/webrtc`)
+      return [id.toString(), { id, addresses: [{ multiaddr: addr, isCertified: false }] }]
+    })
+  )
   const libp2p = {
     peerId: self,
-    dial: vi.fn(dial),
+    dial: vi.fn(async (_addr: unknown, options: { signal: AbortSignal }) => await dial(options.signal)),
     getConnections: () => [],
     peerStore: {
-      all: async () => await Promise.resolve(known ? [peer] : []),
-      get: async () => await Promise.resolve(peer),
-      delete: async () => {
-        known = false
+      all: async () => await Promise.resolve([...peers.values()]),
+      get: async (id: PeerId) => await Promise.resolve(peers.get(id.toString())),
+      delete: async (id: PeerId) => {
+        peers.delete(id.toString())
         await Promise.resolve()
       }
     },
     addEventListener: () => {},
     removeEventListener: () => {}
   }
-  return { libp2p, known: () => known }
+  return { libp2p, known: (id: PeerId = [remotes].flat()[0]!) => peers.has(id.toString()) }
 }
+
+/** A dial that settles only when its signal aborts (a handshake slower than any timeout). */
+const hangs = async (signal: AbortSignal): Promise<never> =>
+  await new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
+  })
 
 const noReservation = async (): Promise<never> =>
   await Promise.reject(new Error('failed to connect via relay with status NO_RESERVATION'))
@@ -53,7 +65,7 @@ describe('direct connector', () => {
   })
 
   test('a pair whose dials keep failing is dialled again and again while the peer announces itself', async () => {
-    const [self, remote] = await peerIds()
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
     const { libp2p, known } = fakeLibp2p(self, remote, noReservation)
     const connector = new DirectConnector(
       { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
@@ -75,7 +87,7 @@ describe('direct connector', () => {
   })
 
   test('listeners hear of each dial twice, as it starts and once its outcome is in the state', async () => {
-    const [self, remote] = await peerIds()
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
     const { libp2p } = fakeLibp2p(self, remote, noReservation)
     const seen: Array<{ peerId: string; dialing: boolean | undefined; lastErrorClass?: string }> = []
     const connector: DirectConnector = new DirectConnector(
@@ -99,7 +111,7 @@ describe('direct connector', () => {
   })
 
   test('a peer with no connection that stopped announcing itself is forgotten', async () => {
-    const [self, remote] = await peerIds()
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
     const { libp2p, known } = fakeLibp2p(self, remote, noReservation)
     const connector = new DirectConnector(
       { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
@@ -115,7 +127,7 @@ describe('direct connector', () => {
   })
 
   test('a dial that timed out while no ICE servers are configured says so, and keeps its own error', async () => {
-    const [self, remote] = await peerIds()
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
     const timeout = async (): Promise<never> =>
       await Promise.reject(Object.assign(new Error('signal timed out'), { name: 'TimeoutError' }))
     const { libp2p } = fakeLibp2p(self, remote, timeout)
@@ -140,7 +152,7 @@ describe('direct connector', () => {
   })
 
   test('a dial that failed for another reason is not explained', async () => {
-    const [self, remote] = await peerIds()
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
     const { libp2p } = fakeLibp2p(self, remote, noReservation)
     const connector = new DirectConnector(
       { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
@@ -157,5 +169,41 @@ describe('direct connector', () => {
       lastError: 'failed to connect via relay with status NO_RESERVATION',
       lastErrorClass: 'no-reservation'
     })
+  })
+
+  test('at most two dials are in flight at once; the others are queued and say so', async () => {
+    const [self, ...remotes] = await peerIds(6)
+    const { libp2p } = fakeLibp2p(self!, remotes, hangs)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      { isRelay: id => id === RELAY, onChange: () => {} }
+    )
+    connector.start()
+    // self has the lowest id: it is the designated dialer of all five pairs
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(libp2p.dial).toHaveBeenCalledTimes(2)
+    const states = [...connector.dialStates().values()]
+    expect(states.filter(s => s.dialing)).toHaveLength(2)
+    expect(states.filter(s => s.queued === true)).toHaveLength(3)
+    // the first two time out at 20 s; the three waiting pairs (never dialled) go before them again
+    await vi.advanceTimersByTimeAsync(17_000)
+    const dialled = new Set(libp2p.dial.mock.calls.map(([addr]) => String(addr)))
+    expect(dialled.size).toBe(4)
+    connector.stop()
+  })
+
+  test('a pair whose dial timed out gets half as long again for its next dial, up to 28 s', async () => {
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
+    const { libp2p } = fakeLibp2p(self, remote, hangs)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      { isRelay: id => id === RELAY, onChange: () => {}, maxBackoffMs: 500 }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(200_000)
+    connector.stop()
+    const durations = connector.stats.recentErrors.map(e => Number(/after (\d+) ms/.exec(e)?.[1]))
+    expect(durations.slice(0, 4)).toEqual([20_000, 28_000, 28_000, 28_000])
+    expect(connector.stats.errorsByClass.timeout).toBe(durations.length)
   })
 })
