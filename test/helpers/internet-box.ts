@@ -64,6 +64,14 @@ async function ip(...args: string[]): Promise<void> {
   await run('ip', args)
 }
 
+/**
+ * A veth pair whose two ends are created straight inside namespaces of the box (`[name, namespace]`
+ * each): neither end ever exists in the host's namespace.
+ */
+async function veth([a, nsA]: [string, string], [b, nsB]: [string, string]): Promise<void> {
+  await ip('link', 'add', 'name', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB)
+}
+
 /** Runs `command` inside namespace `ns` and returns its output. */
 export async function inNs(ns: string, command: string, args: string[], input?: string): Promise<string> {
   if (input == null) return (await run('ip', ['netns', 'exec', ns, command, ...args])).stdout
@@ -224,36 +232,8 @@ export class InternetBox {
       const router = ns[`nat${lan}`]
       const host = ns[`lan${lan}`]
       // router "up" ↔ pub "p<lan>" (on the bridge); router "lan" ↔ host "eth0"
-      await ip(
-        'link',
-        'add',
-        'name',
-        'up',
-        'netns',
-        router,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `p${lan}`,
-        'netns',
-        ns.pub
-      )
-      await ip(
-        'link',
-        'add',
-        'name',
-        'lan',
-        'netns',
-        router,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        host
-      )
+      await veth(['up', router], [`p${lan}`, ns.pub])
+      await veth(['lan', router], ['eth0', host])
       await inNs(ns.pub, 'ip', ['link', 'set', `p${lan}`, 'master', 'br0'])
       await inNs(ns.pub, 'ip', ['link', 'set', `p${lan}`, 'up'])
       await inNs(router, 'ip', ['addr', 'add', `${spec.routerPublic}/24`, 'dev', 'up'])
