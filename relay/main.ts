@@ -53,6 +53,12 @@ async function main(): Promise<void> {
     console.error(`relay: ${(err as Error).message}`)
     process.exit(err instanceof InvalidRelayConfigError ? 2 : 1)
   }
+  const loaded = relay.catalog.loadReport
+  if (loaded.unreadable + loaded.futureDated > 0) {
+    console.warn(
+      `relay: warning: catalog in ${config.dataDir}: ${loaded.records} records loaded, ${loaded.unreadable} unreadable left out, ${loaded.futureDated} dated in the future deleted (${loaded.examples.join('; ')})`
+    )
+  }
 
   let stopping = false
   const shutdown = (signal: string): void => {

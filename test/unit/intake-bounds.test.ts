@@ -9,6 +9,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { trace } from '@opentelemetry/api'
 import { MemoryDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
 import { fromString, toString } from 'uint8arrays'
 import { describe, expect, test } from 'vitest'
 import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
@@ -390,5 +391,70 @@ describe('replays on gossip', () => {
     expect(replays.replays('b', 10)).toBeGreaterThan(0)
     expect(replays.replays('c', 10)).toBe(1)
     expect(() => new GossipReplays({ scorePerReplay: 1 })).toThrow(RangeError)
+  })
+})
+
+describe('the catalog on disk', () => {
+  test('an add writes the record and its sequence entry in one batch, and memory changes only once it is stored', async () => {
+    const datastore = new MemoryDatastore()
+    const catalog = new PackageCatalog(datastore)
+    await catalog.load()
+    const key = await generateKeyPair('Ed25519')
+    const record = await signAnything(key, manifest())
+    // the disk fails: nothing half-written, nothing served that is not stored
+    const batch = datastore.batch.bind(datastore)
+    datastore.batch = () =>
+      Object.assign(batch(), { commit: async () => await Promise.reject(new Error('disk full')) })
+    await expect(catalog.add(record, 'local')).rejects.toThrow('disk full')
+    expect([catalog.size, catalog.get(record.id)]).toEqual([0, undefined])
+    const stored = []
+    for await (const entry of datastore.query({})) stored.push(entry.key.toString())
+    expect(stored.filter(k => !k.endsWith('/epoch'))).toEqual([])
+    // the disk is back: the same add goes through, and a reload finds it
+    datastore.batch = batch
+    expect(await catalog.add(record, 'local')).toBe('added')
+    const reloaded = new PackageCatalog(datastore)
+    await reloaded.load()
+    expect(reloaded.get(record.id)?.signature).toBe(record.signature)
+    expect(reloaded.loadReport).toMatchObject({ records: 1, unreadable: 0, futureDated: 0 })
+  })
+
+  test('adds of one record at the same moment store it once', async () => {
+    const catalog = await emptyCatalog()
+    const record = await signAnything(await generateKeyPair('Ed25519'), manifest())
+    const results = await Promise.all([1, 2, 3].map(async () => await catalog.add(record, 'gossip')))
+    expect(results.sort()).toEqual(['added', 'known', 'known'])
+    expect([catalog.size, catalog.cursor]).toEqual([1, 1])
+  })
+
+  test('at load, a record dated ahead of the clock is deleted and an unreadable one left out; both are reported', async () => {
+    const datastore = new MemoryDatastore()
+    const catalog = new PackageCatalog(datastore)
+    await catalog.load()
+    const key = await generateKeyPair('Ed25519')
+    await catalog.add(await signAnything(key, manifest()), 'local')
+    // stored by an older version, before intake refused far-future dates
+    const ahead = await signAnything(
+      key,
+      manifest({ id: 'acme/pinned' }),
+      new Date(Date.now() + 365 * 86_400_000)
+    )
+    await datastore.put(
+      new Key('/marketplace/catalog/records/acme/pinned/1.0.0'),
+      fromString(JSON.stringify(ahead))
+    )
+    await datastore.put(new Key('/marketplace/catalog/seq/000000000002'), fromString('acme/pinned/1.0.0'))
+    await datastore.put(new Key('/marketplace/catalog/records/acme/broken/1.0.0'), fromString('{"id":'))
+    await datastore.put(new Key('/marketplace/catalog/seq/000000000003'), fromString('acme/broken/1.0.0'))
+
+    const reloaded = new PackageCatalog(datastore)
+    await reloaded.load()
+    expect(reloaded.loadReport).toMatchObject({ records: 1, unreadable: 1, futureDated: 1 })
+    expect(reloaded.loadReport.examples.join('\n')).toMatch(
+      /acme\/pinned\/1\.0\.0: dated .* ahead of this clock/
+    )
+    expect(reloaded.get('acme/pinned')).toBeUndefined()
+    expect(await datastore.has(new Key('/marketplace/catalog/records/acme/pinned/1.0.0'))).toBe(false)
+    expect(reloaded.get('acme/util')?.version).toBe('1.0.0')
   })
 })

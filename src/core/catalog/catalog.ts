@@ -5,7 +5,7 @@ import semver from 'semver'
 import { fromString, toString } from 'uint8arrays'
 import { NamespaceOwnedError, VersionConflictError } from '../package/errors.ts'
 import { encodeRecord } from '../package/record.ts'
-import { namespaceOf, recordSchema } from '../package/schema.ts'
+import { MAX_CLOCK_SKEW_MS, namespaceOf, recordSchema } from '../package/schema.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { Datastore } from 'interface-datastore'
 
@@ -34,6 +34,21 @@ export interface SearchQuery {
 
 export const DEFAULT_LIMIT = 20
 export const MAX_LIMIT = 100
+
+/** What {@link PackageCatalog.load} found in the datastore. */
+export interface CatalogLoadReport {
+  /** Records loaded. */
+  records: number
+  /** Entries left out because the record under them is missing, is not JSON or breaks the schema. */
+  unreadable: number
+  /**
+   * Records dated more than `MAX_CLOCK_SKEW_MS` ahead of the clock at load, left out and deleted:
+   * stored before intake refused them, they would pin themselves to the top of newest-first lists.
+   */
+  futureDated: number
+  /** The first few entries left out, with why (`key: reason`). */
+  examples: string[]
+}
 
 const RECORDS = '/marketplace/catalog/records'
 const SEQ = '/marketplace/catalog/seq'
@@ -76,6 +91,10 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   })
   private seq = 0
   private loaded = false
+  /** The add being written, if any: adds run one at a time (see {@link add}). */
+  private writing: Promise<unknown> = Promise.resolve()
+  /** What the last {@link load} found. */
+  loadReport: CatalogLoadReport = { records: 0, unreadable: 0, futureDated: 0, examples: [] }
   /** Identifies this catalog's sequence numbers: a sync cursor is only valid for the same epoch. */
   epoch = ''
 
@@ -106,21 +125,42 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
       this.epoch = toString(crypto.getRandomValues(new Uint8Array(12)), 'base64url')
       await this.datastore.put(EPOCH, fromString(this.epoch))
     }
+    const report: CatalogLoadReport = { records: 0, unreadable: 0, futureDated: 0, examples: [] }
+    const leftOut = (key: Key, reason: string): void => {
+      if (report.examples.length < 5) report.examples.push(`${key.toString()}: ${reason}`)
+    }
+    const now = Date.now()
     for await (const { key, value } of this.datastore.query({ prefix: SEQ, orders: [] })) {
       const seq = Number(key.baseNamespace())
       const ref = toString(value)
+      const recordKey = new Key(`${RECORDS}/${ref}`)
       let parsed
       try {
-        parsed = recordSchema.safeParse(
-          JSON.parse(toString(await this.datastore.get(new Key(`${RECORDS}/${ref}`))))
-        )
-      } catch {
+        parsed = recordSchema.safeParse(JSON.parse(toString(await this.datastore.get(recordKey))))
+      } catch (err) {
+        report.unreadable++
+        leftOut(recordKey, err instanceof Error ? err.message : String(err))
         continue
       }
-      if (!parsed.success) continue
+      if (!parsed.success) {
+        report.unreadable++
+        leftOut(recordKey, parsed.error.issues[0]?.message ?? 'not a package record')
+        continue
+      }
+      if (Date.parse(parsed.data.publishedAt) - now > MAX_CLOCK_SKEW_MS) {
+        report.futureDated++
+        leftOut(recordKey, `dated ${parsed.data.publishedAt}, ahead of this clock`)
+        const batch = this.datastore.batch()
+        batch.delete(recordKey)
+        batch.delete(key)
+        await batch.commit()
+        continue
+      }
       this.remember(parsed.data, seq)
       this.seq = Math.max(this.seq, seq)
+      report.records++
     }
+    this.loadReport = report
   }
 
   /** Throws when `record` breaks a rule; returns `'known'` when it is already here. */
@@ -164,14 +204,32 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   /**
    * Adds a verified record; returns `'added'`, or `'known'` for one already
    * here. Throws `NamespaceOwnedError` / `VersionConflictError` on a rule.
+   *
+   * The record and its sequence entry are written in one batch, and the catalog in memory changes
+   * only once the batch is committed: a crash or a failed write leaves neither half behind, and
+   * nothing is served that is not stored. Adds run one at a time, so each is checked against
+   * every add before it.
    */
   async add(record: PackageRecord, source: RecordSource, from?: string): Promise<'added' | 'known'> {
+    const added = this.writing.then(async () => await this.addNow(record, source, from))
+    this.writing = added.catch(() => {})
+    return await added
+  }
+
+  private async addNow(
+    record: PackageRecord,
+    source: RecordSource,
+    from?: string
+  ): Promise<'added' | 'known'> {
     if (this.check(record) === 'known') return 'known'
-    const seq = ++this.seq
-    this.remember(record, seq)
+    const seq = this.seq + 1
     const ref = `${record.id}/${record.version}`
-    await this.datastore.put(new Key(`${RECORDS}/${ref}`), encodeRecord(record))
-    await this.datastore.put(new Key(`${SEQ}/${String(seq).padStart(12, '0')}`), fromString(ref))
+    const batch = this.datastore.batch()
+    batch.put(new Key(`${RECORDS}/${ref}`), encodeRecord(record))
+    batch.put(new Key(`${SEQ}/${String(seq).padStart(12, '0')}`), fromString(ref))
+    await batch.commit()
+    this.seq = seq
+    this.remember(record, seq)
     this.safeDispatchEvent('package', { detail: { record, source, ...(from != null ? { from } : {}) } })
     return 'added'
   }
