@@ -51,6 +51,33 @@ export interface RelayHealth {
 }
 
 /**
+ * The web app's Content-Security-Policy. Scripts only from the relay's own origin, never inline
+ * or evaluated: an injected package title cannot run code. Styles may be inline (the page's
+ * critical CSS, and Lit's `style` bindings). Connections may go to any http(s)/ws(s) origin: the
+ * runtime config can name relays and a collector on other hosts (`?relay=`, `?otlp=`, several
+ * relays). The app is framed only by itself; embedding sites use the widget's script, which runs
+ * in their page, not a frame.
+ */
+export const APP_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self' https: http: wss: ws:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'self'"
+].join('; ')
+
+/** Headers of the app's pages (not of the widget's files, loaded by other sites). */
+function setPageHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', APP_CSP)
+  res.setHeader('X-Frame-Options', 'SAMEORIGIN')
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
+}
+
+/**
  * The relay's HTTP side: the runtime configuration (readable from any origin,
  * so embedding sites can bootstrap), a health document and the built web app.
  */
@@ -65,8 +92,13 @@ export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
         setHeaders: (res, path) => {
           // the widget's script and chunks are loaded by other sites' pages (module scripts need CORS);
           // hashed chunks never change, the widget's stable URL is revalidated
-          if (path.startsWith('/widget/') || path.startsWith('/assets/'))
+          if (path.startsWith('/widget/') || path.startsWith('/assets/')) {
             res.setHeader('Access-Control-Allow-Origin', '*')
+            res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin')
+          }
+          // everything else is the app (its pages, also as the fallback of any route, and its
+          // icon); the demo page stands for another site embedding the widget: not the app's policy
+          else if (!path.startsWith('/demo/')) setPageHeaders(res)
           res.setHeader(
             'Cache-Control',
             path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
@@ -90,6 +122,8 @@ export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')
+    // every answer is what its Content-Type says (JSON, scripts, pages), never sniffed as another
+    res.setHeader('X-Content-Type-Options', 'nosniff')
     if (await init.collector.handle(req, res, url)) return
     if (url.pathname === RUNTIME_CONFIG_PATH) {
       res.setHeader('Access-Control-Allow-Origin', '*')

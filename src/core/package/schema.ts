@@ -1,6 +1,6 @@
 import semver from 'semver'
 import parseSpdx from 'spdx-expression-parse'
-import { z } from 'zod'
+import { z } from '../zod.ts'
 import { InvalidManifestError } from './errors.ts'
 import type { FieldIssue } from './errors.ts'
 

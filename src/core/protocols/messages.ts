@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import { z } from '../zod.ts'
 import { MAX_LIMIT } from '../catalog/catalog.ts'
 import { LIMITS, PACKAGE_ID } from '../package/schema.ts'
 
