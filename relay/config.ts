@@ -57,6 +57,11 @@ export interface RelayConfig {
   embedOrigins: string[]
   /** Jaeger UI base URL: the trace panel links each trace to `<url>/trace/<trace id>`. */
   jaegerUiUrl?: string
+  /**
+   * Secret that clients without a browser `Origin` (tools, Node peers) present as
+   * `Authorization: Bearer <token>` to the collector of a public relay (`COLLECTOR_TOKEN`).
+   */
+  collectorToken?: string
 }
 
 /** Parses flags and environment into a validated configuration; `undefined` means `--help` was asked. */
@@ -115,6 +120,12 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   const tls = parseTls(get('tls-cert'), get('tls-key'))
   const publicOrigins = parsePublicOrigins(get('public-origins'))
   const jaegerUiUrl = get('jaeger-ui-url')
+  const collectorToken = get('collector-token')
+  if (collectorToken != null && !/^[\x21-\x7e]{16,256}$/.test(collectorToken)) {
+    throw new InvalidRelayConfigError(
+      'COLLECTOR_TOKEN (--collector-token) must be 16 to 256 printable ASCII characters without spaces (e.g. from "openssl rand -hex 32")'
+    )
+  }
   return {
     port,
     relayPort,
@@ -131,7 +142,8 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     serviceName: get('service-name') ?? 'p2p-marketplace-relay',
     staticDir: resolve(get('static-dir') ?? './dist'),
     embedOrigins: parseOrigins(get('embed-origins')),
-    ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {})
+    ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
+    ...(collectorToken != null ? { collectorToken } : {})
   }
 }
 

@@ -45,6 +45,14 @@ export class PublicOrigins {
    * when that is a public origin; otherwise the canonical one.
    */
   forRequest(req: IncomingMessage): string {
+    return this.named(req) ?? this.primary
+  }
+
+  /**
+   * The public origin the request's `Host` (or, with `trustProxy`, the forwarded host) names, if
+   * it names one. A page on a rebound DNS name sends its own name: none.
+   */
+  named(req: IncomingMessage): string | undefined {
     const own = this.tls ? 'https' : 'http'
     const host = req.headers.host
     const candidates: Array<string | undefined> = []
@@ -54,7 +62,7 @@ export class PublicOrigins {
       candidates.push(toOrigin(proto ?? own, forwardedHost ?? host))
     }
     candidates.push(toOrigin(own, host))
-    return candidates.find(origin => origin != null && this.set.has(origin)) ?? this.primary
+    return candidates.find(origin => origin != null && this.set.has(origin))
   }
 }
 

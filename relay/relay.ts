@@ -21,7 +21,7 @@ import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-optio
 import { DhtMirror } from './dht-mirror.ts'
 import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
-import { defaultPublicOrigins } from './config/addresses.ts'
+import { defaultPublicOrigins, isLoopbackHost } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
 import { CertificateWatcher, loadCertificate } from './tls.ts'
 import { iceServersFor } from './turn-credentials.ts'
@@ -125,7 +125,11 @@ export async function createRelay(
     store,
     forwarder,
     allowedOrigins: config.embedOrigins,
-    isPublicOrigin: origin => web.origins?.has(origin) ?? false
+    isPublicOrigin: origin => web.origins?.has(origin) ?? false,
+    namesPublicOrigin: req => web.origins?.named(req) != null,
+    // reachable from other machines: tools exporting without a browser Origin need the token
+    public: config.publicOrigins != null || !isLoopbackHost(config.host),
+    ...(config.collectorToken != null ? { token: config.collectorToken } : {})
   })
 
   // replays on the packages topic, counted by the marketplace and scored by gossipsub

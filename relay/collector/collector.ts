@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import { BodyTooLargeError, CollectorBusyError, InvalidEncodingError, OtlpFormatError } from './errors.ts'
 import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
@@ -19,6 +20,19 @@ export interface CollectorInit {
   allowedOrigins: string[]
   /** Whether an origin is one of the relay's own (`PUBLIC_ORIGINS`); none when not given. */
   isPublicOrigin?: (origin: string) => boolean
+  /**
+   * Whether a request's `Host` (or trusted forwarded host) names one of the relay's own origins:
+   * a browser's same-origin read carries no `Origin`, and a page on a rebound DNS name sends its
+   * own name. Every request does when not given.
+   */
+  namesPublicOrigin?: (req: IncomingMessage) => boolean
+  /**
+   * The relay is reachable from other machines (`PUBLIC_ORIGINS`, or a HOST that is not loopback):
+   * exports from clients without a browser `Origin` need {@link token}. @default false
+   */
+  public?: boolean
+  /** `COLLECTOR_TOKEN`: tools present it as `Authorization: Bearer <token>`. */
+  token?: string
   /** What one request may carry; defaults in `DEFAULT_REQUEST_LIMITS` (`limits.ts`). */
   limits?: Partial<RequestLimits>
   /** How much the body parser (a worker thread) may use; defaults in `DEFAULT_PARSER_LIMITS`. */
@@ -68,6 +82,9 @@ export class Collector {
   private readonly forwarder?: UpstreamForwarder
   private readonly allowedOrigins: Set<string>
   private readonly isPublicOrigin: (origin: string) => boolean
+  private readonly namesPublicOrigin: (req: IncomingMessage) => boolean
+  private readonly public: boolean
+  private readonly token?: Buffer
   private readonly limits: RequestLimits
   private readonly parser: OtlpParser
   private readonly live: TraceStream
@@ -78,6 +95,9 @@ export class Collector {
     this.forwarder = init.forwarder
     this.allowedOrigins = new Set(init.allowedOrigins)
     this.isPublicOrigin = init.isPublicOrigin ?? (() => false)
+    this.namesPublicOrigin = init.namesPublicOrigin ?? (() => true)
+    this.public = init.public ?? false
+    if (init.token != null) this.token = Buffer.from(init.token)
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...init.limits }
     this.parser = new OtlpParser({
       limits: this.limits,
@@ -140,10 +160,9 @@ export class Collector {
       !path.startsWith('/api/traces/')
     )
       return false
-    if (!this.cors(req, res)) {
-      send(res, 403, {
-        error: `origin ${req.headers.origin} is not allowed; add it to PUBLIC_ORIGINS (the relay's own web side) or EMBED_ORIGINS (a site embedding the widget)`
-      })
+    const refused = this.refusal(req, res)
+    if (refused != null) {
+      send(res, refused.status, { error: refused.error })
       return true
     }
     if (req.method === 'OPTIONS') {
@@ -215,18 +234,57 @@ export class Collector {
   }
 
   /**
-   * Sets CORS headers; false when a request comes from an origin that is neither
-   * the relay's own nor an embedding site's. The `Host` header has no say: a page
-   * on a rebound DNS name sends a matching `Host` and `Origin`.
+   * Who may use the collector; undefined when this request may (CORS headers set).
+   *
+   * - A request with an `Origin` (every browser POST, every cross-origin request) needs one of
+   *   the relay's own origins or an embedding site's. Its `Host` has no say: a page on a rebound
+   *   DNS name sends a matching `Host` and `Origin`.
+   * - `Authorization: Bearer <COLLECTOR_TOKEN>` admits any other client.
+   * - Without either, a read (a browser's same-origin GET carries no `Origin`) needs a `Host`
+   *   naming one of the relay's own origins, which a page on a rebound name cannot send; an export
+   *   (only tools POST without `Origin`) needs a relay that is not public.
+   *
+   * A tool can forge `Origin` and `Host`: these rules keep other sites' pages and rebound names
+   * out, the token keeps tools out of exporting to a public relay.
    */
-  private cors(req: IncomingMessage, res: ServerResponse): boolean {
+  private refusal(req: IncomingMessage, res: ServerResponse): { status: number; error: string } | undefined {
     const origin = req.headers.origin
-    if (origin == null) return true
-    if (!this.isPublicOrigin(origin) && !this.allowedOrigins.has('*') && !this.allowedOrigins.has(origin))
-      return false
-    res.setHeader('Access-Control-Allow-Origin', origin)
-    res.setHeader('Vary', 'Origin')
-    return true
+    if (origin != null) {
+      if (!this.isPublicOrigin(origin) && !this.allowedOrigins.has('*') && !this.allowedOrigins.has(origin))
+        return {
+          status: 403,
+          error: `origin ${origin} is not allowed; add it to PUBLIC_ORIGINS (the relay's own web side) or EMBED_ORIGINS (a site embedding the widget)`
+        }
+      res.setHeader('Access-Control-Allow-Origin', origin)
+      res.setHeader('Vary', 'Origin')
+      return undefined
+    }
+    const authorization = req.headers.authorization
+    if (authorization != null) {
+      if (this.tokenMatches(authorization)) return undefined
+      return { status: 401, error: "the collector token is not this relay's (COLLECTOR_TOKEN)" }
+    }
+    if (req.method !== 'POST') {
+      if (this.namesPublicOrigin(req)) return undefined
+      return {
+        status: 403,
+        error: `host ${req.headers.host ?? '(none)'} is not one of this relay's origins (PUBLIC_ORIGINS)`
+      }
+    }
+    if (!this.public) return undefined
+    return {
+      status: 401,
+      error:
+        this.token != null
+          ? 'this relay is public: send "Authorization: Bearer <COLLECTOR_TOKEN>" (browsers: an allowed Origin)'
+          : 'this relay is public: exports without a browser Origin need a token, and COLLECTOR_TOKEN is not set'
+    }
+  }
+
+  private tokenMatches(authorization: string): boolean {
+    if (this.token == null) return false
+    const given = Buffer.from(/^Bearer (.+)$/i.exec(authorization.trim())?.[1] ?? '')
+    return given.length === this.token.length && timingSafeEqual(given, this.token)
   }
 }
 

@@ -96,6 +96,10 @@ export function defaultPublicOrigins(host: string, port: number, tls: boolean): 
       .filter(address => address !== '' && !address.startsWith('fe80:'))
     return [...new Set([...addresses, 'localhost'].map(origin))]
   }
-  const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.')
-  return [...new Set([host, ...(loopback ? ['localhost'] : [])].map(origin))]
+  return [...new Set([host, ...(isLoopbackHost(host) ? ['localhost'] : [])].map(origin))]
+}
+
+/** Whether HOST is a loopback name or address: only this machine reaches the relay there. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }

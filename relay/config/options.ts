@@ -96,6 +96,11 @@ export const OPTIONS = {
     env: 'EMBED_ORIGINS',
     help: 'origins of sites embedding the widget, comma-separated (or *): allowed to export and query traces'
   },
+  'collector-token': {
+    type: 'string',
+    env: 'COLLECTOR_TOKEN',
+    help: 'secret that tools (no browser Origin) send as "Authorization: Bearer <token>" to export to and query the collector of a public relay'
+  },
   'jaeger-ui-url': {
     type: 'string',
     env: 'JAEGER_UI_URL',

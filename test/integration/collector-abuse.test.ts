@@ -198,7 +198,7 @@ describe('the collector under attack', () => {
     const sockets = await Promise.all(
       Array.from({ length: 200 }, async () => {
         const socket = connect(relay.port, '127.0.0.1')
-        socket.write('GET /api/traces/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+        socket.write(`GET /api/traces/stream HTTP/1.1\r\nHost: 127.0.0.1:${relay.port}\r\n\r\n`)
         const head = await new Promise<string>(resolve =>
           socket.once('data', (d: Buffer) => {
             // from now on this client reads nothing

@@ -131,6 +131,61 @@ describe('origin checks', () => {
   })
 })
 
+describe('who may use the collector', () => {
+  const TOKEN = 'c0ffee'.repeat(8)
+  const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` })
+
+  test('reads need a Host naming the relay (a rebound name cannot); on loopback, tools still export without a token', async () => {
+    const relay = await startRelay({})
+    const port = relay.port
+    const read = async (headers: Record<string, string>): Promise<number> =>
+      (await send(port, '/api/traces', headers)).status
+    // a page on a rebound name reads same-origin: no Origin, its own name as Host
+    expect(await read({ Host: `evil.test:${port}` })).toBe(403)
+    expect(await read({ Host: `127.0.0.1:${port}` })).toBe(200)
+    expect(await read({ Host: `localhost:${port}` })).toBe(200)
+    // a tool on this machine exports as before
+    expect(await postSpans(port, { Host: `127.0.0.1:${port}` })).toBe(200)
+  })
+
+  test('a public relay: exports without a browser Origin need COLLECTOR_TOKEN, reads a public Host or the token', async () => {
+    const relay = await startRelay({
+      PUBLIC_ORIGINS: 'https://market.test',
+      TRUST_PROXY: '1',
+      COLLECTOR_TOKEN: TOKEN
+    })
+    const port = relay.port
+    const proxied = { Host: 'market.test', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'market.test' }
+    // the app exports with its Origin, and reads same-origin through the proxy
+    expect(await postSpans(port, { ...proxied, Origin: 'https://market.test' })).toBe(200)
+    expect((await send(port, '/api/traces', proxied)).status).toBe(200)
+    // a tool: refused without the token, or with another one, admitted with it
+    const anonymous = await send(
+      port,
+      '/v1/traces',
+      { ...proxied, 'Content-Type': 'application/json' },
+      'POST',
+      span
+    )
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.body).toContain('Authorization: Bearer <COLLECTOR_TOKEN>')
+    expect(await postSpans(port, { ...proxied, ...bearer('f'.repeat(48)) })).toBe(401)
+    expect(await postSpans(port, { Host: `127.0.0.1:${port}`, ...bearer(TOKEN) })).toBe(200)
+    // reading on the listen address is no public origin any more: the token admits a tool
+    expect((await send(port, '/api/traces', { Host: `127.0.0.1:${port}` })).status).toBe(403)
+    expect((await send(port, '/api/traces', { Host: `127.0.0.1:${port}`, ...bearer(TOKEN) })).status).toBe(
+      200
+    )
+  })
+
+  test('a public relay without COLLECTOR_TOKEN says why a tool cannot export', async () => {
+    const relay = await startRelay({ PUBLIC_ORIGINS: 'https://market.test' })
+    const res = await send(relay.port, '/v1/traces', { 'Content-Type': 'application/json' }, 'POST', span)
+    expect(res.status).toBe(401)
+    expect(res.body).toContain('COLLECTOR_TOKEN is not set')
+  })
+})
+
 describe('ANNOUNCE_ADDRS', () => {
   test('/config.json and identify give the announced addresses (with /p2p/<id>), not the listen address', async () => {
     const relay = await startRelay({

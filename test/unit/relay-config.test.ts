@@ -49,6 +49,14 @@ describe('relay configuration', () => {
     )
   })
 
+  test('a collector token is 16 to 256 printable characters; none by default', () => {
+    expect(parseRelayConfig([], {})?.collectorToken).toBeUndefined()
+    const token = 'a'.repeat(64)
+    expect(parseRelayConfig([], { COLLECTOR_TOKEN: token })?.collectorToken).toBe(token)
+    for (const bad of ['short', 'has a space in it!', 'x'.repeat(257), 'line\nbreak-0123456789'])
+      expect(() => parseRelayConfig(['--collector-token', bad], {})).toThrow(/COLLECTOR_TOKEN .* 16 to 256/)
+  })
+
   test('OTLP headers are parsed as comma-separated, URL-encoded key=value pairs', () => {
     expect(parseHeaders('api-key=abc%3D1, x-team = marketplace')).toEqual({
       'api-key': 'abc=1',
