@@ -11,8 +11,17 @@ import type { Datastore } from 'interface-datastore'
 export interface DhtMirrorComponents {
   /** The datastore the relay's kad-dht uses. */
   datastore: Pick<Datastore, 'put'>
-  catalog: Pick<PackageCatalog, 'get' | 'addEventListener' | 'removeEventListener'>
+  catalog: Pick<PackageCatalog, 'get' | 'records' | 'addEventListener' | 'removeEventListener'>
   log: Logger
+}
+
+export interface DhtMirrorInit {
+  /**
+   * Every record is written again this often (ms), and once at start: kad-dht drops a record 48 h
+   * after it was received (`PROVIDERS_VALIDITY`), and a relay restarted after its records' time
+   * would have answered no lookup for them although its catalog holds them. @default 24 h
+   */
+  refreshEveryMs?: number
 }
 
 /** What {@link DhtMirror} has done, for `/healthz` and tests. */
@@ -23,6 +32,8 @@ export interface DhtMirrorStats {
   pending: number
   /** Records that could not be written. */
   failures: number
+  /** Times the whole catalog was written again (at start, then every `refreshEveryMs`). */
+  refreshes: number
 }
 
 /**
@@ -39,32 +50,54 @@ export interface DhtMirrorStats {
  * would leave them: kad-dht has no local-only put (its `put` also walks the
  * network for the closest servers, which with no other server waits for its
  * timeout). Peer relays need no copy from here: each mirrors its own catalog,
- * which gossip and the relays' catalog sync keep complete.
+ * which gossip and the relays' catalog sync keep complete. The whole catalog is
+ * written again at start and every `refreshEveryMs`, so no record expires.
  */
 export class DhtMirror {
-  readonly stats: DhtMirrorStats = { stored: 0, pending: 0, failures: 0 }
+  readonly stats: DhtMirrorStats = { stored: 0, pending: 0, failures: 0, refreshes: 0 }
   private readonly datastore: DhtMirrorComponents['datastore']
   private readonly catalog: DhtMirrorComponents['catalog']
   private readonly log: Logger
+  private readonly refreshEveryMs: number
   private stopped = false
   private tail: Promise<void> = Promise.resolve()
+  private timer?: ReturnType<typeof setInterval>
 
-  constructor(components: DhtMirrorComponents) {
+  constructor(components: DhtMirrorComponents, init: DhtMirrorInit = {}) {
     this.datastore = components.datastore
     this.catalog = components.catalog
     this.log = components.log
+    this.refreshEveryMs = init.refreshEveryMs ?? 24 * 60 * 60_000
   }
 
   start(): void {
     this.stopped = false
     this.catalog.addEventListener('package', this.onPackage)
+    this.refresh()
+    this.timer = setInterval(() => this.refresh(), this.refreshEveryMs)
+    this.timer.unref?.()
   }
 
   /** Stops taking records and waits for the one being stored (the rest are dropped). */
   async stop(): Promise<void> {
+    clearInterval(this.timer)
     this.catalog.removeEventListener('package', this.onPackage)
     this.stopped = true
     await this.tail
+  }
+
+  /** Writes every record of the catalog again, after those already waiting. */
+  private refresh(): void {
+    this.tail = this.tail.then(async () => {
+      let n = 0
+      for (const record of [...this.catalog.records()]) {
+        if (this.stopped) return
+        await this.mirror(record, false)
+        n++
+      }
+      this.stats.refreshes++
+      this.log('wrote %d records into the DHT store again', n)
+    })
   }
 
   /** Resolves once every record accepted so far has been stored (or failed). */
@@ -81,7 +114,8 @@ export class DhtMirror {
     })
   }
 
-  private async mirror(record: PackageRecord): Promise<void> {
+  /** Writes `record` under its keys; `stored` counts the records the catalog accepted, not refreshes. */
+  private async mirror(record: PackageRecord, accepted = true): Promise<void> {
     const value = encodeRecord(record)
     // a record that arrives late (a sync) may be older than the latest key's: never let it replace it
     const latest = this.catalog.get(record.id)?.version === record.version
@@ -94,7 +128,7 @@ export class DhtMirror {
           new Record(bytes, value, new Date()).serialize()
         )
       }
-      this.stats.stored++
+      if (accepted) this.stats.stored++
     } catch (err) {
       this.stats.failures++
       this.log.error('storing %s@%s in the DHT failed - %s', record.id, record.version, describeError(err))

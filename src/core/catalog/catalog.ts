@@ -239,6 +239,11 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     return version == null ? this.latest.get(id) : this.versions.get(id)?.get(version)
   }
 
+  /** Every record held (all versions), in no particular order. */
+  *records(): IterableIterator<PackageRecord> {
+    for (const versions of this.versions.values()) yield* versions.values()
+  }
+
   /** Every known version of `id`, highest first. */
   listVersions(id: string): string[] {
     return [...(this.versions.get(id)?.keys() ?? [])].sort(semver.rcompare)
