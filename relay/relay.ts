@@ -4,6 +4,7 @@ import { createLibp2p } from 'libp2p'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
+import { describeError } from '../src/core/errors.ts'
 import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/dht-records.ts'
 import { GossipReplays } from '../src/core/gossip-replays.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
@@ -100,8 +101,22 @@ export async function createRelay(
       )
     }
   }
-  const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
-  await datastore.open()
+  const datastorePath = join(config.dataDir, 'datastore')
+  const datastore = new LevelDatastore(datastorePath)
+  try {
+    await datastore.open()
+  } catch (err) {
+    // a person needs where and what to decide what to do; datastore-level keeps only "Database
+    // failed to open", so ask LevelDB itself once more for its reason
+    const cause = await datastore.db.open().then(
+      () => describeError(err),
+      (levelErr: Error & { cause?: Error }) => levelErr.cause?.message ?? levelErr.message
+    )
+    await datastore.db.close().catch(() => {})
+    throw new InvalidRelayConfigError(
+      `the datastore ${datastorePath} cannot be opened: ${cause}. It holds the catalog, the DHT records, peer reputations and sync cursors (not the identity key): move it away to start with an empty one, which peer relays and tabs fill again`
+    )
+  }
 
   // the relay keeps the whole catalog (persisted), answers search and sync
   // requests, and stores DHT records: late joiners always find a full copy here

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -145,4 +145,19 @@ test('SIGTERM shuts the relay down cleanly and a restart keeps the peer id', asy
   const peerId = (text: string): string | undefined => /peer id (\S+)/.exec(text)?.[1]
   expect(peerId(second.output)).toBeDefined()
   expect(peerId(second.output)).toBe(peerId(first.output))
+})
+
+test('a datastore that cannot be opened exits 2 naming its path and the cause, and is left untouched', async () => {
+  // a LevelDB whose CURRENT file names a manifest that is not there
+  const datastore = join(dataDir, 'datastore')
+  await mkdir(datastore)
+  await writeFile(join(datastore, 'CURRENT'), 'MANIFEST-000042\n')
+  const { code, output } = await runRelay([], {
+    PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort())
+  })
+  expect(code).toBe(2)
+  expect(output).toContain(`the datastore ${datastore} cannot be opened: `)
+  expect(output).toMatch(/MANIFEST-000042/)
+  expect(await readFile(join(datastore, 'CURRENT'), 'utf8')).toBe('MANIFEST-000042\n')
 })
