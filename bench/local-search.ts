@@ -65,7 +65,11 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     { id: 'bench/template', version: '1.0.0', title: 'Template', description: 'template', license: 'MIT' },
     key
   )
-  const catalog = new PackageCatalog(new MemoryDatastore())
+  // one key publishes them all, and the largest catalog is over the default limits
+  const catalog = new PackageCatalog(new MemoryDatastore(), {
+    maxRecords: Infinity,
+    maxRecordsPerPublisher: Infinity
+  })
   await catalog.load()
   const rnd = seededRandom(42)
   const word = (): string => {

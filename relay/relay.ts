@@ -39,6 +39,12 @@ import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Server as HttpsServer } from 'node:https'
 
+/**
+ * The relay's catalog holds every package of its network, ten times a tab's (each record at most
+ * 16 KiB, most near 1 KiB); one publisher key gets as much room as in a tab.
+ */
+export const RELAY_CATALOG_LIMITS = { maxRecords: 500_000, maxRecordsPerPublisher: 1_000 } as const
+
 export { ListenError } from './listen.ts'
 
 /** A running relay. */
@@ -120,7 +126,7 @@ export async function createRelay(
 
   // the relay keeps the whole catalog (persisted), answers search and sync
   // requests, and stores DHT records: late joiners always find a full copy here
-  const catalog = new PackageCatalog(datastore)
+  const catalog = new PackageCatalog(datastore, RELAY_CATALOG_LIMITS)
   await catalog.load()
   const { onPackage } = hooks
   if (onPackage != null) catalog.addEventListener('package', evt => onPackage(evt.detail))

@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { PACKAGES_TOPIC } from './constants.ts'
 import { describeError } from './errors.ts'
+import { CatalogQuotaError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { ProtocolError } from './protocols/json-stream.ts'
 import { PROTOCOL_LIMITS } from './protocols/messages.ts'
@@ -23,7 +24,7 @@ export interface PackageGossipComponents {
     GossipSub,
     'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'
   >
-  catalog: Pick<PackageCatalog, 'check' | 'add' | 'get'>
+  catalog: Pick<PackageCatalog, 'check' | 'room' | 'add' | 'get'>
   feedback: Pick<PeerFeedback, 'failure'>
   /** Counts the replays each peer sends (fed to gossipsub's score). */
   replays: Pick<GossipReplays, 'record'>
@@ -169,10 +170,26 @@ export class PackageGossip {
     try {
       const record = await verifyRecord(announcement.record)
       this.catalog.check(record)
+      if (!this.hasRoom(record)) return TopicValidatorResult.Ignore
       this.validated.set(data, { ...announcement, record })
       return TopicValidatorResult.Accept
     } catch (err) {
       return this.reject(propagationSource, err)
+    }
+  }
+
+  /**
+   * A valid record the catalog has no room for (`CatalogQuotaError`) is ignored: not stored, not
+   * forwarded, and not held against the sender, which may be an honest relay passing it on.
+   */
+  private hasRoom(record: PackageRecord): boolean {
+    try {
+      this.catalog.room(record.publisher)
+      return true
+    } catch (err) {
+      if (!(err instanceof CatalogQuotaError)) throw err
+      this.log('ignored gossip of %s@%s - %s', record.id, record.version, err.message)
+      return false
     }
   }
 

@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize'
 import { describeError } from './errors.ts'
-import { InvalidRecordError } from './package/errors.ts'
+import { CatalogQuotaError, InvalidRecordError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { LIMITS, utf8Length } from './package/schema.ts'
 import type { PackageCatalog, RecordSource } from './catalog/catalog.ts'
@@ -12,6 +12,8 @@ export interface Intake {
   added: PackageRecord[]
   known: number
   invalid: number
+  /** Valid records the catalog had no room for (`CatalogQuotaError`): not the sender's fault. */
+  refused: number
   /** Why the first invalid record was refused. */
   firstError?: string
 }
@@ -34,7 +36,7 @@ export async function intakeRecords(
   source: RecordSource,
   from: string
 ): Promise<Intake> {
-  const intake: Intake = { added: [], known: 0, invalid: 0 }
+  const intake: Intake = { added: [], known: 0, invalid: 0, refused: 0 }
   for (const raw of records) {
     try {
       // a cheap bound before anything walks the record; verifyRecord checks its exact encoding
@@ -49,6 +51,10 @@ export async function intakeRecords(
       if ((await catalog.add(record, source, from)) === 'added') intake.added.push(record)
       else intake.known++
     } catch (err) {
+      if (err instanceof CatalogQuotaError) {
+        intake.refused++
+        continue
+      }
       intake.invalid++
       intake.firstError ??= describeError(err)
     }

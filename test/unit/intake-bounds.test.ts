@@ -458,3 +458,52 @@ describe('the catalog on disk', () => {
     expect(reloaded.get('acme/util')?.version).toBe('1.0.0')
   })
 })
+
+describe('catalog limits', () => {
+  test('a publisher past its quota and a full catalog are refused; nothing held is evicted; senders are not blamed', async () => {
+    const catalog = new PackageCatalog(new MemoryDatastore(), { maxRecords: 5, maxRecordsPerPublisher: 2 })
+    await catalog.load()
+    const genuine = await generateKeyPair('Ed25519')
+    const held = await signAnything(genuine, manifest({ id: 'react/react', version: '2.0.0' }))
+    expect(await catalog.add(held, 'local')).toBe('added')
+
+    // one fresh key: two records, then its quota is spent
+    const spammer = await generateKeyPair('Ed25519')
+    const spam = await Promise.all(
+      [1, 2, 3].map(async i => await signAnything(spammer, manifest({ id: `spam${i}/pkg` })))
+    )
+    const first = await intakeRecords(catalog, spam.map(wire), 'sync', 'relay')
+    expect(first).toMatchObject({ invalid: 0, refused: 1 })
+    expect(first.added).toHaveLength(2)
+
+    // fresh keys fill the room left, then the catalog is full: the rest are refused, not invalid
+    const keys = await Promise.all([1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
+    const more = await Promise.all(
+      keys.map(async (key, i) => await signAnything(key, manifest({ id: `fresh${i}/pkg` })))
+    )
+    const second = await intakeRecords(catalog, more.map(wire), 'gossip', 'relay')
+    expect(second).toMatchObject({ invalid: 0, refused: 1 })
+    expect(catalog.size).toBe(5)
+    await expect(
+      catalog.add(await signAnything(genuine, manifest({ id: 'react/dom' })), 'local')
+    ).rejects.toMatchObject({ name: 'CatalogQuotaError', reason: 'catalog-full' })
+    // what was held stays, and comes in again as known
+    expect(catalog.get('react/react')?.signature).toBe(held.signature)
+    expect(await intakeRecords(catalog, [wire(held)], 'sync', 'relay')).toMatchObject({
+      known: 1,
+      refused: 0
+    })
+  })
+
+  test('gossip of a record the catalog has no room for is ignored, and its sender is not lowered', async () => {
+    const catalog = new PackageCatalog(new MemoryDatastore(), { maxRecordsPerPublisher: 1 })
+    await catalog.load()
+    const key = await generateKeyPair('Ed25519')
+    await catalog.add(await signAnything(key, manifest({ id: 'acme/one' })), 'local')
+    const { validate, failures } = gossipValidator(catalog)
+    const sender = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const next = await signAnything(key, manifest({ id: 'acme/two' }))
+    expect(await validate(sender, { v: 1, record: wire(next) })).toBe(TopicValidatorResult.Ignore)
+    expect(failures).toEqual([])
+  })
+})

@@ -3,7 +3,7 @@ import { TypedEventEmitter } from 'main-event'
 import MiniSearch from 'minisearch'
 import semver from 'semver'
 import { fromString, toString } from 'uint8arrays'
-import { NamespaceOwnedError, VersionConflictError } from '../package/errors.ts'
+import { CatalogQuotaError, NamespaceOwnedError, VersionConflictError } from '../package/errors.ts'
 import { encodeRecord } from '../package/record.ts'
 import { MAX_CLOCK_SKEW_MS, namespaceOf, recordSchema } from '../package/schema.ts'
 import type { PackageRecord } from '../package/schema.ts'
@@ -50,6 +50,16 @@ export interface CatalogLoadReport {
   examples: string[]
 }
 
+/** How many records a catalog takes (see {@link PackageCatalog.room}). */
+export interface CatalogLimits {
+  /** Records in all. @default 50000 */
+  maxRecords: number
+  /** Records of one publisher key. @default 1000 */
+  maxRecordsPerPublisher: number
+}
+
+export const DEFAULT_CATALOG_LIMITS: CatalogLimits = { maxRecords: 50_000, maxRecordsPerPublisher: 1_000 }
+
 const RECORDS = '/marketplace/catalog/records'
 const SEQ = '/marketplace/catalog/seq'
 const EPOCH = new Key('/marketplace/catalog/epoch')
@@ -75,6 +85,11 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   private readonly versions = new Map<string, Map<string, PackageRecord>>()
   private readonly latest = new Map<string, PackageRecord>()
   private readonly owners = new Map<string, string>()
+  /** Records held per publisher key. */
+  private readonly perPublisher = new Map<string, number>()
+  /** Records held (all versions). */
+  private count = 0
+  private readonly limits: CatalogLimits
   private readonly index = new MiniSearch<IndexedPackage>({
     fields: ['id', 'title', 'description', 'tags'],
     storeFields: [],
@@ -98,16 +113,34 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   /** Identifies this catalog's sequence numbers: a sync cursor is only valid for the same epoch. */
   epoch = ''
 
-  constructor(datastore: Datastore) {
+  constructor(datastore: Datastore, limits: Partial<CatalogLimits> = {}) {
     super()
     this.datastore = datastore
+    this.limits = { ...DEFAULT_CATALOG_LIMITS, ...limits }
+  }
+
+  /**
+   * Throws `CatalogQuotaError` when a new record of `publisher` would go over the catalog's
+   * limits. The policy: nothing held is evicted for a newcomer, so N fresh keys can fill the room
+   * that is left (at most `maxRecordsPerPublisher` each) but never push out what is stored; once
+   * full, the catalog takes no new record (those it holds still come in as known).
+   */
+  room(publisher: string): void {
+    if (this.size >= this.limits.maxRecords)
+      throw new CatalogQuotaError(
+        'catalog-full',
+        `this catalog is full (${this.limits.maxRecords} records); records held are kept, new ones are refused`
+      )
+    if ((this.perPublisher.get(publisher) ?? 0) >= this.limits.maxRecordsPerPublisher)
+      throw new CatalogQuotaError(
+        'publisher-quota',
+        `publisher ${publisher} has ${this.limits.maxRecordsPerPublisher} records here, the most one publisher may`
+      )
   }
 
   /** Number of records (all versions). */
   get size(): number {
-    let n = 0
-    for (const v of this.versions.values()) n += v.size
-    return n
+    return this.count
   }
 
   /** The sequence number of the newest record: a sync cursor for this catalog. */
@@ -222,6 +255,7 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     from?: string
   ): Promise<'added' | 'known'> {
     if (this.check(record) === 'known') return 'known'
+    this.room(record.publisher)
     const seq = this.seq + 1
     const ref = `${record.id}/${record.version}`
     const batch = this.datastore.batch()
@@ -333,6 +367,10 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     if (versions == null) {
       versions = new Map()
       this.versions.set(record.id, versions)
+    }
+    if (!versions.has(record.version)) {
+      this.count++
+      this.perPublisher.set(record.publisher, (this.perPublisher.get(record.publisher) ?? 0) + 1)
     }
     versions.set(record.version, record)
     this.arrivals.push({ seq, record })

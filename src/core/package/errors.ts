@@ -52,3 +52,18 @@ export class VersionConflictError extends Error {
     this.version = version
   }
 }
+
+/**
+ * The catalog has no room for the record: it holds its most records (`catalog-full`), or the
+ * record's publisher holds its most (`publisher-quota`). Nothing held is evicted for a newcomer;
+ * the sender did nothing wrong (an honest relay serves every record it has), so no one's
+ * reputation is lowered for it.
+ */
+export class CatalogQuotaError extends Error {
+  readonly reason: 'catalog-full' | 'publisher-quota'
+  constructor(reason: CatalogQuotaError['reason'], message: string) {
+    super(message)
+    this.name = 'CatalogQuotaError'
+    this.reason = reason
+  }
+}
