@@ -157,3 +157,26 @@ test('offline state with retry, and traces link to the configured Jaeger UI', as
     await rm(dataDir, { recursive: true, force: true })
   }
 })
+
+test("a link naming another relay (?relay=) gets a profile of its own: the default profile's identity and catalog are untouched", async ({
+  peer,
+  relay
+}) => {
+  // the default profile: the page's own relay
+  const home = await peer()
+  const homeId = await home.waitOnline()
+  // the same relay under another origin stands for another relay a link names
+  const other = relay.url.replace('127.0.0.1', 'localhost')
+  const linked = new URL(relay.url)
+  linked.searchParams.set('relay', other)
+  await home.page.goto('about:blank')
+  await home.open(linked.href)
+  const linkedId = await home.waitOnline()
+  expect(linkedId, 'the linked relay runs another identity').not.toBe(homeId)
+  const databases = await home.page.evaluate(async () => (await indexedDB.databases()).map(d => d.name))
+  expect(databases).toEqual(expect.arrayContaining(['p2p-marketplace', `p2p-marketplace@${other}`]))
+  // and back home: the default profile's identity is still there
+  await home.page.goto('about:blank')
+  await home.open(relay.url)
+  expect(await home.waitOnline()).toBe(homeId)
+})

@@ -34,7 +34,11 @@ export interface BootOptions {
  */
 export async function boot(store: NodeStore, options: BootOptions): Promise<void> {
   try {
-    const { datastore, persistent } = await openBrowserStorage()
+    // the page's own relay uses the default profile; any other relay one of its own
+    const relayOrigin = originOf(options.relay)
+    const { datastore, persistent } = await openBrowserStorage(
+      relayOrigin === location.origin ? undefined : relayOrigin
+    )
     const privateKey = await loadOrCreateIdentity(datastore)
     const config = await fetchRuntimeConfig(options.relay)
     const endpoint = options.otlp ?? config.otlpTracesEndpoint
@@ -61,5 +65,14 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
   } catch (err) {
     // its message is written for the person running the relay; the class name adds nothing
     store.setError(err instanceof InsecureRelayError ? err.message : describeError(err))
+  }
+}
+
+/** The origin of a relay URL; the URL itself when it is none (fetching the config says why). */
+function originOf(url: string): string {
+  try {
+    return new URL(url, location.href).origin
+  } catch {
+    return url
   }
 }

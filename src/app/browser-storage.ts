@@ -10,13 +10,21 @@ const LOCK = 'p2p-marketplace-identity'
  * Two tabs of one browser profile must not run the same peer id, so the first
  * tab holds a Web Lock on the persistent identity; any other tab runs with a
  * fresh in-memory identity and says so.
+ *
+ * `relay` names a profile of its own: a tab bootstrapped from another relay than
+ * the page's (`?relay=`, or the widget on another site) keeps its identity and
+ * catalog apart, so a link to a hostile relay can never seed the default
+ * profile's catalog (first-seen namespaces) with what that relay serves.
  */
-export async function openBrowserStorage(): Promise<{ datastore: Datastore; persistent: boolean }> {
-  const owner = await holdLock(LOCK)
+export async function openBrowserStorage(
+  relay?: string
+): Promise<{ datastore: Datastore; persistent: boolean }> {
+  const suffix = relay != null ? `@${relay}` : ''
+  const owner = await holdLock(LOCK + suffix)
   if (!owner) {
     return { datastore: new MemoryDatastore(), persistent: false }
   }
-  const datastore = new IDBDatastore(DATABASE)
+  const datastore = new IDBDatastore(DATABASE + suffix)
   await datastore.open()
   return { datastore, persistent: true }
 }
