@@ -340,6 +340,12 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       contexts.push(context)
       if (DEBUG != null) await context.addInitScript(debug => localStorage.setItem('debug', debug), DEBUG)
       await options.setup?.(context)
+      // a tab opened with ?otlp= stands for a person who allowed that collector (the app asks first)
+      const otlp = options.params?.otlp
+      if (otlp != null)
+        await context.addInitScript(url => {
+          localStorage.setItem('p2p-marketplace:otlp-allowed', JSON.stringify([new URL(url).origin]))
+        }, otlp)
       const peer = new PeerPage(context, await context.newPage())
       peers.push(peer)
       const url = new URL((options.relay ?? relay).url)

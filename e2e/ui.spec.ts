@@ -180,3 +180,43 @@ test("a link naming another relay (?relay=) gets a profile of its own: the defau
   await home.open(relay.url)
   expect(await home.waitOnline()).toBe(homeId)
 })
+
+test('a link with ?otlp= asks before traces go to that collector; until then, and if declined, they stay with the relay', async ({
+  peer,
+  relay,
+  collector
+}) => {
+  const tab = await peer()
+  const url = new URL(relay.url)
+  url.searchParams.set('otlp', collector.tracesUrl)
+  await tab.page.goto('about:blank')
+  await tab.open(url.href)
+  await tab.waitOnline()
+  const question = tab.page.getByTestId('otlp-question')
+  await expect(question).toContainText(new URL(collector.tracesUrl).origin)
+  // not yet allowed: the search's spans reach the relay, not the collector the link named
+  const before = await tab.search({ text: 'otlp consent before' })
+  await expect
+    .poll(async () => (await relay.trace(before.traceId)).length, { timeout: 30_000 })
+    .toBeGreaterThan(0)
+  expect(collector.trace(before.traceId)).toEqual([])
+
+  // allowed: the tab reloads and exports there
+  await question.getByRole('button', { name: 'Send traces there' }).click()
+  await tab.waitOnline()
+  await expect(question).toHaveCount(0)
+  const after = await tab.search({ text: 'otlp consent after' })
+  await expect.poll(() => collector.trace(after.traceId).length, { timeout: 30_000 }).toBeGreaterThan(0)
+
+  // another person, another browser profile: declining keeps the relay's collector and drops the parameter
+  const other = await peer()
+  await other.page.goto('about:blank')
+  await other.open(url.href)
+  await other.waitOnline()
+  await other.page
+    .getByTestId('otlp-question')
+    .getByRole('button', { name: 'Keep them with the relay' })
+    .click()
+  await expect(other.page.getByTestId('otlp-question')).toHaveCount(0)
+  expect(new URL(other.page.url()).searchParams.has('otlp')).toBe(false)
+})

@@ -13,6 +13,22 @@ export class NodeStore extends EventTarget {
   error?: string
   /** Whether the identity is persisted (false when another tab of this browser owns it). */
   persistentIdentity = true
+  /** A collector a link (`?otlp=`) asks to send spans to, until the person answers. */
+  otlpRequest?: string
+
+  askOtlp(url: string): void {
+    this.otlpRequest = url
+    this.changed()
+  }
+
+  /** The person declined: spans stay with the relay's collector, and the link's parameter goes. */
+  declineOtlp(): void {
+    delete this.otlpRequest
+    const url = new URL(location.href)
+    url.searchParams.delete('otlp')
+    history.replaceState(history.state, '', url)
+    this.changed()
+  }
 
   setNode(node: MarketplaceNode, config: RuntimeConfig, persistentIdentity: boolean): void {
     this.node = node

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
+import { allowOtlp, collectorOrigin } from '../app/otlp-consent.ts'
 import { cardStyles } from './shared-styles.ts'
 import { iceCheckFailed } from '../core/ice-check.ts'
 import type { IceCheck } from '../core/ice-check.ts'
@@ -71,6 +72,16 @@ export class MpConnection extends LitElement {
       .ice-problem {
         color: #8a1c17;
       }
+      .otlp-question {
+        border: 1px solid #d9a400;
+        background: #fff8e1;
+        border-radius: 6px;
+        padding: 0.5rem 0.75rem;
+        margin-bottom: 0.75rem;
+      }
+      .otlp-question p {
+        margin: 0 0 0.5rem;
+      }
     `
   ]
 
@@ -98,6 +109,7 @@ export class MpConnection extends LitElement {
     const peerId = state === 'starting' ? undefined : node?.libp2p.peerId.toString()
     return html`<section aria-labelledby="conn-title">
       <h2 id="conn-title">Connection</h2>
+      ${this.otlpQuestion()}
       <p>
         <span class="state" data-state=${state} role="status" aria-live="polite" data-testid="node-state"
           >${STATE_LABEL[state]}</span
@@ -143,6 +155,37 @@ export class MpConnection extends LitElement {
         }
       </dl>
     </section>`
+  }
+
+  /** Asks before spans go to the collector a link named (`?otlp=`); until then they stay with the relay. */
+  private otlpQuestion(): unknown {
+    const url = this.ctl.store.otlpRequest
+    if (url == null) return nothing
+    const origin = collectorOrigin(url)
+    return html`<div
+      class="otlp-question"
+      role="alertdialog"
+      aria-labelledby="otlp-q"
+      data-testid="otlp-question"
+    >
+      <p id="otlp-q">
+        This link asks to send this tab's traces (what you search and publish, and your peer id) to
+        <code>${origin ?? url}</code> instead of the relay's collector.
+      </p>
+      ${
+        origin == null
+          ? html`<p class="muted">That is not an http(s) address; traces stay with the relay.</p>`
+          : html`<button
+              @click=${() => {
+                allowOtlp(url)
+                location.reload()
+              }}
+            >
+              Send traces there
+            </button>`
+      }
+      <button @click=${() => this.ctl.store.declineOtlp()}>Keep them with the relay</button>
+    </div>`
   }
 
   private copy(text: string): void {
