@@ -20,6 +20,7 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { reservationGate } from './reservation-gate.ts'
 import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { defaultPublicOrigins, isLoopbackHost } from './config/addresses.ts'
@@ -167,7 +168,12 @@ export async function createRelay(
         appSpecificScore: gossipReplays.appSpecificScore,
         relayPeers,
         announce: config.announceAddrs ?? [],
-        ...(certificate != null ? { tls: certificate } : {})
+        ...(certificate != null ? { tls: certificate } : {}),
+        // reads the node once it runs (a reservation request comes in only then)
+        denyReservation: reservationGate({
+          reservations: () => libp2p.services.relay.reservations.entries(),
+          addressOf: peer => libp2p.getConnections(peer)[0]?.remoteAddr
+        })
       })
     )
   } catch (err) {
