@@ -1,5 +1,6 @@
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
@@ -14,6 +15,7 @@ import {
   DIRECT_DIAL_MAX_TIMEOUT_MS,
   DISCOVERY_TOPIC,
   INBOUND_UPGRADE_TIMEOUT_MS,
+  PACKAGES_TOPIC,
   RESERVATION_TIMEOUT_MS
 } from './constants.ts'
 import { relayAwareGater } from './gater.ts'
@@ -144,6 +146,24 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
 }
 
 /**
+ * Score parameters of the packages topic: only invalid messages count (P4, the square of a
+ * peer's rejected messages, decaying by a tenth each second), so 4 rejected messages in a row cost
+ * 16 points, past the −10 below which gossip is no longer exchanged with the peer, and 9 cost 81,
+ * past the −80 of the graylist. Time in mesh and delivery counts stay out: the topic is quiet
+ * (a message per publish), and rewarding or punishing deliveries there would score honest tabs by
+ * how much others publish.
+ */
+export const PACKAGES_TOPIC_SCORE = createTopicScoreParams({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -1,
+  invalidMessageDeliveriesDecay: 0.9
+})
+
+/**
  * Gossipsub as every marketplace node (tab or relay) runs it. The IP
  * colocation penalty is off: tabs share addresses legitimately (a home or
  * office NAT, a carrier NAT, 127.0.0.1 in tests), and with it on the relay
@@ -151,7 +171,9 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
  * the hour scores are retained, so the hub silently stops forwarding.
  * `directPeers` (relays only): peers every message is exchanged with, outside the mesh.
  * `appSpecificScore`: the application's part of a peer's score (P5), here the
- * replays it sent (`GossipReplays`).
+ * replays it sent (`GossipReplays`). On the packages topic, messages the
+ * validator rejects (bad records, PROTOCOL.md §4) lower their sender's score
+ * too (P4, {@link PACKAGES_TOPIC_SCORE}).
  */
 export function marketplaceGossipsub(
   init: Pick<Partial<GossipsubOpts>, 'directPeers'> & { appSpecificScore?: (peerId: string) => number } = {}
@@ -159,7 +181,11 @@ export function marketplaceGossipsub(
   const { appSpecificScore, ...rest } = init
   return gossipsub({
     allowPublishToZeroTopicPeers: true,
-    scoreParams: { IPColocationFactorWeight: 0, ...(appSpecificScore != null ? { appSpecificScore } : {}) },
+    scoreParams: {
+      IPColocationFactorWeight: 0,
+      topics: { [PACKAGES_TOPIC]: PACKAGES_TOPIC_SCORE },
+      ...(appSpecificScore != null ? { appSpecificScore } : {})
+    },
     ...rest
   })
 }
