@@ -344,7 +344,11 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       const otlp = options.params?.otlp
       if (otlp != null)
         await context.addInitScript(url => {
-          localStorage.setItem('p2p-marketplace:otlp-allowed', JSON.stringify([new URL(url).origin]))
+          try {
+            localStorage.setItem('p2p-marketplace:otlp-allowed', JSON.stringify([new URL(url).origin]))
+          } catch {
+            // about:blank has no storage of its own; the app's page has
+          }
         }, otlp)
       const peer = new PeerPage(context, await context.newPage())
       peers.push(peer)
