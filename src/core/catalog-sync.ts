@@ -25,6 +25,12 @@ export interface CatalogSyncInit {
   pageTimeoutMs: number
   /** A peer is synced with at most this often, ms. */
   resyncAfterMs: number
+  /**
+   * The peers synced with on their own accord (on identify); `syncWith` is not limited. Tabs sync
+   * only from their relays: a hostile tab serving the sync protocol would otherwise fill every
+   * catalog it meets. @default every peer that speaks the protocol
+   */
+  syncFrom?: (peerId: string) => boolean
 }
 
 /** How far we read a peer's catalog: its epoch and the cursor after the last page. */
@@ -46,6 +52,7 @@ export class CatalogSync {
   private readonly log: Logger
   private readonly pageTimeoutMs: number
   private readonly resyncAfterMs: number
+  private readonly syncFrom: (peerId: string) => boolean
   private readonly lastSync = new Map<string, number>()
   private readonly syncing = new Set<string>()
 
@@ -57,6 +64,7 @@ export class CatalogSync {
     this.log = components.log
     this.pageTimeoutMs = init.pageTimeoutMs
     this.resyncAfterMs = init.resyncAfterMs
+    this.syncFrom = init.syncFrom ?? (() => true)
   }
 
   start(): void {
@@ -73,7 +81,7 @@ export class CatalogSync {
     const { peerId, protocols, connection } = evt.detail
     // a relayed (limited) connection is short-lived while tabs upgrade to WebRTC:
     // sync on the connection that replaces it
-    if (protocols.includes(SYNC_PROTOCOL) && connection.limits == null) {
+    if (protocols.includes(SYNC_PROTOCOL) && connection.limits == null && this.syncFrom(peerId.toString())) {
       this.syncWith(peerId).catch(err => {
         this.log('sync with %p failed - %s', peerId, describeError(err))
       })

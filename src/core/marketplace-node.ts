@@ -271,7 +271,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         log: libp2p.logger.forComponent('marketplace:service'),
         tracer: this.tracer
       },
-      this.init.service
+      // a tab fills its catalog by sync from its relays only; other tabs reach it by gossip and search
+      { syncFrom: id => relayIds.has(id), ...this.init.service }
     )
     await this.service.start()
     this.icePaths = new IcePaths(libp2p, conn =>

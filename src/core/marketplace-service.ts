@@ -57,6 +57,8 @@ export interface MarketplaceServiceInit {
   graceMs?: number
   /** A peer is synced with at most this often, ms. @default 30000 */
   resyncAfterMs?: number
+  /** The peers synced with on identify (see `CatalogSyncInit.syncFrom`). @default every peer */
+  syncFrom?: (peerId: string) => boolean
 }
 
 export interface MarketplaceServiceComponents {
@@ -130,7 +132,11 @@ export class MarketplaceService {
     })
     this.sync = new CatalogSync(
       { libp2p, catalog, datastore, feedback, log },
-      { pageTimeoutMs: peerTimeoutMs * 3, resyncAfterMs: init.resyncAfterMs ?? 30_000 }
+      {
+        pageTimeoutMs: peerTimeoutMs * 3,
+        resyncAfterMs: init.resyncAfterMs ?? 30_000,
+        ...(init.syncFrom != null ? { syncFrom: init.syncFrom } : {})
+      }
     )
     this.handler = new ProtocolHandler({ libp2p, catalog, tracer })
   }
