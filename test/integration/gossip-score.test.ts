@@ -3,19 +3,13 @@
  * PROTOCOL.md publishes records that fail validation on the packages topic, and the relay's
  * gossipsub score of it falls below the thresholds where gossip stops and the peer is graylisted.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify, identifyPush } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { fromString } from 'uint8arrays'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
+import { createStranger } from '../helpers/stranger.ts'
 import type { Relay } from '../../relay/relay.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
@@ -26,18 +20,7 @@ let sender: Libp2p<{ pubsub: GossipSub }>
 
 beforeAll(async () => {
   ;({ relay, cleanup } = await startTestRelay())
-  sender = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      identifyPush: identifyPush(),
-      ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true })
-    }
-  })
+  sender = await createStranger({ pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) })
   sender.services.pubsub.subscribe(PACKAGES_TOPIC)
   await sender.dial(multiaddr(relay.multiaddrs()[0]))
   await waitUntil(

@@ -8,21 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify, identifyPush } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ping } from '@libp2p/ping'
 import { lpStream } from '@libp2p/utils'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import canonicalize from 'canonicalize'
-import { createLibp2p } from 'libp2p'
 import { fromString, toString } from 'uint8arrays'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createMarketplaceNode } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { waitUntil } from '../helpers/relay.ts'
+import { createStranger } from '../helpers/stranger.ts'
 import type { MarketplaceNode } from '../../src/core/index.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -83,13 +78,7 @@ beforeAll(async () => {
   flood.push({ ...big, id: 'unsigned/pkg', signature: 'A'.repeat(86) })
 
   const config = (await (await fetch(`${relay.url}/config.json`)).json()) as { relays: string[] }
-  attacker = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
-  })
+  attacker = await createStranger({})
   // PROTOCOL.md §6: pages of at most 100 records after the cursor, one epoch
   await attacker.handle('/p2p-marketplace/sync/1.0.0', async stream => {
     const lp = lpStream(stream)
