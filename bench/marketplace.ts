@@ -18,8 +18,9 @@ export interface MarketplaceFigures {
   lateJoiners: number
 }
 
-async function waitFor(page: Page, fn: string, timeoutMs = 60_000): Promise<void> {
-  await page.waitForFunction(fn, undefined, { timeout: timeoutMs })
+/** Waits until the page's node says so (a function: the app's CSP forbids evaluating strings). */
+async function waitFor(page: Page, fn: (arg: number) => boolean, arg = 0, timeoutMs = 60_000): Promise<void> {
+  await page.waitForFunction(fn, arg, { timeout: timeoutMs })
 }
 
 /**
@@ -42,7 +43,9 @@ export async function benchMarketplace(
     const pages = await Promise.all(Array.from({ length: tabs }, openTab))
     await Promise.all(pages.map(async p => await p.goto(relay.url)))
     await Promise.all(
-      pages.map(async p => await waitFor(p, `window.p2pMarketplace?.status().directPeers === ${tabs - 1}`))
+      pages.map(
+        async p => await waitFor(p, peers => window.p2pMarketplace?.status().directPeers === peers, tabs - 1)
+      )
     )
     // each tab notes when a local search first finds a package it is waiting for
     await Promise.all(
@@ -96,7 +99,7 @@ export async function benchMarketplace(
     for (let j = 0; j < lateJoiners; j++) {
       const page = await openTab()
       await page.goto(relay.url)
-      await waitFor(page, "window.p2pMarketplace?.status().state === 'online'")
+      await waitFor(page, () => window.p2pMarketplace?.status().state === 'online')
       const { ms, hit } = await page.evaluate(async () => {
         const t = performance.now()
         const result = await window.p2pMarketplace!.search({ text: 'bench0/pkg-0' })
