@@ -1,6 +1,8 @@
 import { byteStream } from '@libp2p/utils'
 import { withTimeout } from './backoff.ts'
 import { describeError } from './errors.ts'
+import { peerConnectionOf } from './ice-path.ts'
+import type { PeerConnectionView } from './ice-path.ts'
 import type { ComponentLogger, Connection, Libp2p, Logger, Startable } from '@libp2p/interface'
 
 /** The ping protocol every libp2p node serves (`@libp2p/ping`). */
@@ -32,7 +34,12 @@ interface PingState {
   failures: number
   /** When bytes from the peer last arrived on the connection's transport (epoch ms; 0: never seen). */
   lastDataAt: number
+  /** The `RTCPeerConnection` of a WebRTC connection, whose ICE agent watches the path on its own. */
+  pc?: PeerConnectionView
 }
+
+/** ICE states in which the agent has stopped hearing the peer's consent checks. */
+const ICE_LOST = new Set<string>(['disconnected', 'failed'])
 
 /**
  * Closes connections whose peer stopped answering, like libp2p's connection
@@ -56,6 +63,14 @@ interface PingState {
  * 10 s, three times in a row, while it forwarded data all along. Every tab
  * closed its relay connection within 13 s, losing its reservation and every
  * circuit with it (docs/direct-mesh.md, section 6).
+ *
+ * A WebRTC connection has a second witness: its ICE agent, which runs off the
+ * page's thread and checks the path every few seconds. When it reports the peer
+ * `disconnected`, the connection is pinged at once, and a ping that fails while
+ * ICE still says so closes it without waiting for two more. libp2p closes a
+ * WebRTC connection only once ICE says `failed`; a tab whose browser context
+ * vanished (no SCTP goodbye) was still listed 30 s later beside a busy suite,
+ * where three ping timeouts take 35-45 s.
  */
 export class ConnectionLiveness implements Startable {
   private readonly connections: ConnectionLivenessComponents['connectionManager']
@@ -113,63 +128,90 @@ export class ConnectionLiveness implements Startable {
       // through the relay only loads two busy tabs and the relay, and closed circuits that
       // were in the middle of signalling a WebRTC upgrade
       if (conn.status !== 'open' || conn.limits != null) continue
-      let state = this.states.get(conn)
-      if (state == null) {
-        state = { inFlight: false, failures: 0, lastDataAt: 0 }
-        this.states.set(conn, state)
-        watchData(conn, state)
-      }
-      if (state.inFlight) continue
-      state.inFlight = true
-      const s = state
-      const started = Date.now()
-      this.ping(conn)
-        .then(rtt => {
+      this.pingOne(conn, this.stateOf(conn))
+    }
+  }
+
+  private stateOf(conn: Connection): PingState {
+    let state = this.states.get(conn)
+    if (state == null) {
+      const s: PingState = { inFlight: false, failures: 0, lastDataAt: 0, pc: peerConnectionOf(conn) }
+      this.states.set(conn, s)
+      watchData(conn, s)
+      s.pc?.addEventListener('connectionstatechange', () => {
+        const ice = s.pc?.connectionState ?? ''
+        this.log('ICE of the connection to %p is %s', conn.remotePeer, ice)
+        // the ICE agent stopped hearing the peer: ask it now rather than at the next round
+        if (ice === 'disconnected' && conn.status === 'open' && !this.controller.signal.aborted)
+          this.pingOne(conn, s)
+      })
+      state = s
+    }
+    return state
+  }
+
+  private pingOne(conn: Connection, s: PingState): void {
+    if (s.inFlight) return
+    s.inFlight = true
+    const started = Date.now()
+    this.ping(conn)
+      .then(rtt => {
+        s.failures = 0
+        conn.rtt = rtt
+      })
+      .catch((err: unknown) => {
+        if (this.controller.signal.aborted || conn.status !== 'open') return
+        // it answered, just not to ping: alive
+        if (err instanceof Error && err.name === 'UnsupportedProtocolError') {
           s.failures = 0
-          conn.rtt = rtt
-        })
-        .catch((err: unknown) => {
-          if (this.controller.signal.aborted || conn.status !== 'open') return
-          // it answered, just not to ping: alive
-          if (err instanceof Error && err.name === 'UnsupportedProtocolError') {
-            s.failures = 0
-            return
-          }
-          // the peer sent data while the ping was under way: alive, just slow to answer pings
-          if (s.lastDataAt >= started) {
-            this.log(
-              'ping of %p failed while the connection carried data; not counted - %s',
-              conn.remotePeer,
-              describeError(err)
-            )
-            return
-          }
-          // a pause of our own thread during the ping: its timeout fired before the answer was read
-          if (this.lastStallAt >= started) {
-            this.log(
-              'ping of %p failed while this thread was paused; not counted - %s',
-              conn.remotePeer,
-              describeError(err)
-            )
-            return
-          }
-          s.failures++
+          return
+        }
+        // the ICE agent, off this thread, lost the peer too: two witnesses agree
+        const ice = s.pc?.connectionState
+        if (ice != null && ICE_LOST.has(ice)) {
           this.log(
-            'ping %d/%d of %p failed - %s',
-            s.failures,
-            this.maxFailures,
+            'closing connection to %p: a ping failed while ICE is %s - %s',
+            conn.remotePeer,
+            ice,
+            describeError(err)
+          )
+          conn.abort(err instanceof Error ? err : new Error(describeError(err)))
+          return
+        }
+        // the peer sent data while the ping was under way: alive, just slow to answer pings
+        if (s.lastDataAt >= started) {
+          this.log(
+            'ping of %p failed while the connection carried data; not counted - %s',
             conn.remotePeer,
             describeError(err)
           )
-          if (s.failures >= this.maxFailures) {
-            this.log('closing connection to %p: %d pings in a row failed', conn.remotePeer, s.failures)
-            conn.abort(err instanceof Error ? err : new Error(describeError(err)))
-          }
-        })
-        .finally(() => {
-          s.inFlight = false
-        })
-    }
+          return
+        }
+        // a pause of our own thread during the ping: its timeout fired before the answer was read
+        if (this.lastStallAt >= started) {
+          this.log(
+            'ping of %p failed while this thread was paused; not counted - %s',
+            conn.remotePeer,
+            describeError(err)
+          )
+          return
+        }
+        s.failures++
+        this.log(
+          'ping %d/%d of %p failed - %s',
+          s.failures,
+          this.maxFailures,
+          conn.remotePeer,
+          describeError(err)
+        )
+        if (s.failures >= this.maxFailures) {
+          this.log('closing connection to %p: %d pings in a row failed', conn.remotePeer, s.failures)
+          conn.abort(err instanceof Error ? err : new Error(describeError(err)))
+        }
+      })
+      .finally(() => {
+        s.inFlight = false
+      })
   }
 
   /** One ping over a new stream; resolves with the round trip in ms. */

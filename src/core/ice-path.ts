@@ -87,11 +87,17 @@ export function iceInfoFromStats(report: Iterable<StatsEntry>): IceInfo | undefi
  * as `maConn`; neither is part of the published interface, so this looks for both and returns
  * `undefined` when a version of either keeps them elsewhere.
  */
-export function peerConnectionOf(conn: Connection): Pick<RTCPeerConnection, 'getStats' | 'sctp'> | undefined {
+export function peerConnectionOf(conn: Connection): PeerConnectionView | undefined {
   const maConn = (conn as unknown as { maConn?: { peerConnection?: unknown } }).maConn
   const pc = maConn?.peerConnection as { getStats?: unknown } | undefined
-  return typeof pc?.getStats === 'function' ? (pc as Pick<RTCPeerConnection, 'getStats' | 'sctp'>) : undefined
+  return typeof pc?.getStats === 'function' ? (pc as PeerConnectionView) : undefined
 }
+
+/** The parts of a connection's `RTCPeerConnection` the marketplace reads. */
+export type PeerConnectionView = Pick<
+  RTCPeerConnection,
+  'getStats' | 'sctp' | 'connectionState' | 'addEventListener' | 'removeEventListener'
+>
 
 /**
  * Calls `onChange` whenever the ICE agent of `conn` selects another candidate pair (it may start

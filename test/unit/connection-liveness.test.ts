@@ -126,4 +126,41 @@ describe('connection liveness', () => {
     expect(conn.aborted).toHaveLength(1)
     monitor.stop()
   })
+
+  test('a WebRTC connection whose ICE agent loses the peer is pinged at once and closed when that ping fails', async () => {
+    const conn = fakeConnection(hangs)
+    // @libp2p/webrtc keeps the RTCPeerConnection as the `peerConnection` of the connection's `maConn`
+    const pc = Object.assign(new EventTarget(), { connectionState: 'connected', getStats: () => new Map() })
+    Object.assign(conn, { maConn: { peerConnection: pc } })
+    const monitor = liveness(conn)
+    monitor.start()
+    await vi.advanceTimersByTimeAsync(5_000) // the first round: a ping starts, and will time out at 10 s
+    await vi.advanceTimersByTimeAsync(1_000)
+    pc.connectionState = 'disconnected'
+    pc.dispatchEvent(new Event('connectionstatechange'))
+    await vi.advanceTimersByTimeAsync(4_000) // that ping fails while ICE says disconnected: closed on the first failure
+    expect(conn.aborted).toHaveLength(1)
+    expect(conn.pings()).toBe(1)
+    monitor.stop()
+  })
+
+  test('ICE that reports the peer disconnected gets a ping at once; an answer keeps the connection', async () => {
+    let answer: () => Promise<never> = hangs
+    const conn = fakeConnection(async () => await answer())
+    const pc = Object.assign(new EventTarget(), { connectionState: 'connected', getStats: () => new Map() })
+    Object.assign(conn, { maConn: { peerConnection: pc } })
+    const monitor = liveness(conn)
+    monitor.start()
+    await vi.advanceTimersByTimeAsync(5_000) // round one sees the connection
+    await vi.advanceTimersByTimeAsync(5_000) // its ping timed out: one failure, ICE fine
+    expect(monitor.failures(conn)).toBe(1)
+    answer = unsupported // the peer answers again (just not to ping)
+    const before = conn.pings()
+    pc.connectionState = 'disconnected'
+    pc.dispatchEvent(new Event('connectionstatechange'))
+    await vi.advanceTimersByTimeAsync(1)
+    expect(conn.pings()).toBe(before + 1) // asked at once, not at the next round
+    expect([monitor.failures(conn), conn.aborted.length]).toEqual([0, 0])
+    monitor.stop()
+  })
 })
