@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
+import { describeError } from '../../src/core/errors.ts'
 import { BodyTooLargeError, CollectorBusyError, InvalidEncodingError, OtlpFormatError } from './errors.ts'
 import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
-import { readOtlpJson } from './otlp-json.ts'
+import { readOtlpJson, selectSpans } from './otlp-json.ts'
 import { OtlpParser } from './otlp-parser.ts'
 import { readBody } from './read-body.ts'
 import { TraceStream } from './trace-stream.ts'
@@ -15,7 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 
 export interface CollectorInit {
   store: SpanStore
-  forwarder?: UpstreamForwarder
+  /** Where what the store takes goes next (`UpstreamForwarder`). */
+  forwarder?: Pick<UpstreamForwarder, 'enqueue'>
   /** Origins (besides the relay's own) allowed to export and query: embedding sites. `*` allows any. */
   allowedOrigins: string[]
   /** Whether an origin is one of the relay's own (`PUBLIC_ORIGINS`); none when not given. */
@@ -79,7 +81,7 @@ class HttpError extends Error {
  */
 export class Collector {
   readonly store: SpanStore
-  private readonly forwarder?: UpstreamForwarder
+  private readonly forwarder?: Pick<UpstreamForwarder, 'enqueue'>
   private readonly allowedOrigins: Set<string>
   private readonly isPublicOrigin: (origin: string) => boolean
   private readonly namesPublicOrigin: (req: IncomingMessage) => boolean
@@ -89,6 +91,7 @@ export class Collector {
   private readonly parser: OtlpParser
   private readonly live: TraceStream
   private readonly counters = { rejectedSpans: 0, tooLarge: 0, busy: 0 }
+  private stopping = false
 
   constructor(init: CollectorInit) {
     this.store = init.store
@@ -116,19 +119,32 @@ export class Collector {
    */
   ingest(body: unknown, raw?: Uint8Array): IngestResult {
     const { kept, ...parsed } = readOtlpJson(body, this.limits)
-    if (this.forwarder == null || parsed.spans.length === 0) return this.accept(parsed)
-    const forward =
-      parsed.rejected === 0 && raw != null ? raw : new TextEncoder().encode(JSON.stringify(kept))
-    return this.accept({ ...parsed, forward })
+    return this.accept(parsed, (forwarder, added) => {
+      const all = added.length === parsed.spans.length
+      forwarder.enqueue(
+        all && parsed.rejected === 0 && raw != null
+          ? raw
+          : new TextEncoder().encode(JSON.stringify(all ? kept : selectSpans(kept, added)))
+      )
+    })
   }
 
   /** Ends the live streams and the parser. */
   async stop(): Promise<void> {
+    this.stopping = true
     this.live.close()
     await this.parser.stop()
   }
 
-  private accept(parsed: ParsedBody): IngestResult {
+  /**
+   * Stores a parsed request's spans; `forward` sends upstream the ones stored
+   * (at `added` in `parsed.spans`), when there are any and a forwarder: not
+   * those refused for their trace's cap, nor those already stored (forwarded before).
+   */
+  private accept(
+    parsed: ParsedBody,
+    forward: (forwarder: NonNullable<CollectorInit['forwarder']>, added: number[]) => void
+  ): IngestResult {
     const stored = this.store.add(parsed.spans, parsed.lines)
     const warnings = [...parsed.warnings]
     if (stored.rejected > 0) {
@@ -139,9 +155,7 @@ export class Collector {
     }
     const rejected = parsed.rejected + stored.rejected
     this.counters.rejectedSpans += rejected
-    // a request that only repeats stored spans has been forwarded already
-    if (this.forwarder != null && parsed.forward != null && stored.added > 0)
-      this.forwarder.enqueue(parsed.forward)
+    if (this.forwarder != null && stored.added > 0) forward(this.forwarder, stored.addedIndices)
     return {
       accepted: stored.added,
       duplicates: stored.duplicates,
@@ -222,7 +236,21 @@ export class Collector {
     if (encoding !== 'gzip' && encoding !== 'identity')
       throw new HttpError(415, `Content-Encoding ${encoding} is not supported (gzip or none)`)
     const raw = await readBody(req, this.limits.maxBodyBytes, encoding === 'gzip')
-    const result = this.accept(await this.parser.parse(raw, this.forwarder != null))
+    const parsed = await this.parser.parse(raw, this.forwarder != null)
+    const result = this.accept(parsed, (forwarder, added) => {
+      if (parsed.forward == null) return
+      if (added.length === parsed.spans.length) {
+        forwarder.enqueue(parsed.forward)
+        return
+      }
+      // cutting the body down means parsing it again: the worker does it
+      this.parser.select(parsed.forward, added).then(
+        body => forwarder.enqueue(body),
+        (err: unknown) => {
+          if (!this.stopping) console.error(`collector: spans not forwarded upstream: ${describeError(err)}`)
+        }
+      )
+    })
     // ExportTraceServiceResponse: an empty partial success means everything was accepted
     send(
       res,

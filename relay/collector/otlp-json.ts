@@ -261,6 +261,28 @@ export function readOtlpJson(
   return result
 }
 
+/**
+ * `request` (an OTLP/JSON traces request as sent, or `ParsedRequest.kept`) with only the spans at
+ * `indices`, counted in document order as `readOtlpJson` lists them; scopes and resources left
+ * without a span are left out. Values stay as sent.
+ */
+export function selectSpans(request: unknown, indices: readonly number[]): { resourceSpans: unknown[] } {
+  const keep = new Set(indices)
+  let index = 0
+  const resourceSpans: unknown[] = []
+  for (const rs of list((request as { resourceSpans?: unknown } | null)?.resourceSpans)) {
+    const r = (rs ?? {}) as { scopeSpans?: unknown }
+    const scopeSpans: unknown[] = []
+    for (const ss of list(r.scopeSpans)) {
+      const s = (ss ?? {}) as { spans?: unknown }
+      const spans = list(s.spans).filter(() => keep.has(index++))
+      if (spans.length > 0) scopeSpans.push({ ...s, spans })
+    }
+    if (scopeSpans.length > 0) resourceSpans.push({ ...r, scopeSpans })
+  }
+  return { resourceSpans }
+}
+
 function nanos(v: unknown, where: string): string {
   if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v)).toString()
   if (typeof v === 'string' && /^\d{1,30}$/.test(v)) return v

@@ -4,7 +4,7 @@ import { DEFAULT_PARSER_LIMITS, DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import type { ParsedRequest } from './otlp-json.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
 
-/** A body sent to the worker (transferred, not copied). */
+/** A body sent to the worker to parse (transferred, not copied). */
 export interface ParseJob {
   id: number
   body: Uint8Array<ArrayBuffer>
@@ -14,10 +14,28 @@ export interface ParseJob {
   forward: boolean
 }
 
-/** The worker's answer to one job. */
+/** A `forward` body sent back to the worker, to keep only the spans at `indices` (the ones the store took). */
+export interface SelectJob {
+  id: number
+  body: Uint8Array<ArrayBuffer>
+  indices: number[]
+}
+
+export type WorkerJob = ParseJob | SelectJob
+
+/** The worker's answer to a `ParseJob`. */
 export type ParseReply =
   | ({ id: number; ok: true; forward?: Uint8Array } & Omit<ParsedRequest, 'kept'>)
   | { id: number; ok: false; message: string; tooLarge?: boolean }
+
+/** The worker's answer to a `SelectJob`: the OTLP/JSON request to forward. */
+export interface SelectReply {
+  id: number
+  ok: true
+  selected: Uint8Array
+}
+
+export type WorkerReply = ParseReply | SelectReply
 
 /** A parsed request: what to store and, when asked for, what to forward upstream (the kept spans). */
 export interface ParsedBody extends Omit<ParsedRequest, 'kept'> {
@@ -30,7 +48,7 @@ export interface OtlpParserInit {
 }
 
 interface Pending {
-  resolve: (parsed: ParsedBody) => void
+  resolve: (reply: Extract<WorkerReply, { ok: true }>) => void
   reject: (err: Error) => void
 }
 
@@ -64,25 +82,34 @@ export class OtlpParser {
     if (this.stopped) throw new CollectorBusyError('the collector is stopping')
     if (this.jobs.size >= this.parserLimits.maxPending)
       throw new CollectorBusyError(`${this.jobs.size} requests are being parsed; retry in a second`)
-    // transferred, not copied: a small Buffer shares its memory with others, so it gets its own
-    const own =
-      body.byteOffset === 0 &&
-      body.byteLength === body.buffer.byteLength &&
-      body.buffer instanceof ArrayBuffer
-        ? (body as Uint8Array<ArrayBuffer>)
-        : new Uint8Array(body)
-    const job: ParseJob = {
+    const own = owned(body)
+    const reply = (await this.post({
       id: this.nextId++,
       body: own,
       limits: this.limits,
       receivedAt: Date.now(),
       forward
+    })) as Extract<ParseReply, { ok: true }>
+    return {
+      spans: reply.spans,
+      lines: reply.lines,
+      rejected: reply.rejected,
+      warnings: reply.warnings,
+      ...(reply.forward != null ? { forward: reply.forward } : {})
     }
-    return await new Promise<ParsedBody>((resolve, reject) => {
-      this.jobs.set(job.id, { resolve, reject })
-      this.start().postMessage(job, [own.buffer])
-      this.watch()
-    })
+  }
+
+  /**
+   * `body`, a `forward` this parser returned, with only the spans at `indices`
+   * (handed over to the worker like a body to parse, and parsed there again:
+   * never on the event loop). Not held to `maxPending`: a parsed body asks for
+   * at most one, as soon as its own job has left the queue, so the jobs waiting
+   * never outnumber that bound.
+   */
+  async select(body: Uint8Array, indices: number[]): Promise<Uint8Array> {
+    if (this.stopped) throw new CollectorBusyError('the collector is stopping')
+    const reply = (await this.post({ id: this.nextId++, body: owned(body), indices })) as SelectReply
+    return reply.selected
   }
 
   async stop(): Promise<void> {
@@ -100,30 +127,30 @@ export class OtlpParser {
     const worker = new Worker(new URL('./otlp-worker.ts', import.meta.url))
     // an idle parser must not keep the relay's process alive
     worker.unref()
-    worker.on('message', (reply: ParseReply) => this.settle(reply))
+    worker.on('message', (reply: WorkerReply) => this.settle(reply))
     worker.on('error', (err: Error) => this.replace(worker, err))
     worker.on('exit', code => this.replace(worker, new Error(`the parser exited with ${code}`)))
     this.worker = worker
     return worker
   }
 
-  private settle(reply: ParseReply): void {
+  private async post(job: WorkerJob): Promise<Extract<WorkerReply, { ok: true }>> {
+    return await new Promise((resolve, reject) => {
+      this.jobs.set(job.id, { resolve, reject })
+      this.start().postMessage(job, [job.body.buffer])
+      this.watch()
+    })
+  }
+
+  private settle(reply: WorkerReply): void {
     const pending = this.jobs.get(reply.id)
     if (pending == null) return
     this.jobs.delete(reply.id)
-    if (reply.ok) {
-      pending.resolve({
-        spans: reply.spans,
-        lines: reply.lines,
-        rejected: reply.rejected,
-        warnings: reply.warnings,
-        ...(reply.forward != null ? { forward: reply.forward } : {})
-      })
-    } else {
+    if (reply.ok) pending.resolve(reply)
+    else
       pending.reject(
         reply.tooLarge === true ? new BodyTooLargeError(reply.message) : new OtlpFormatError(reply.message)
       )
-    }
     this.watch()
   }
 
@@ -157,4 +184,13 @@ export class OtlpParser {
     }
     this.jobs.clear()
   }
+}
+
+/** `body` over an ArrayBuffer of its own, which can be transferred: a small Buffer shares its memory with others. */
+function owned(body: Uint8Array): Uint8Array<ArrayBuffer> {
+  return body.byteOffset === 0 &&
+    body.byteLength === body.buffer.byteLength &&
+    body.buffer instanceof ArrayBuffer
+    ? (body as Uint8Array<ArrayBuffer>)
+    : new Uint8Array(body)
 }

@@ -5,10 +5,12 @@
  * after a byte scan has bounded the objects it would create. Replies
  * with the kept spans, their JSON lines and, when asked, what to forward
  * upstream: the body as received, or only the kept spans when some were rejected.
+ * When the store then refuses some of them, that body comes back to be cut to
+ * the spans it took.
  */
 import { parentPort } from 'node:worker_threads'
-import { OtlpFormatError, countJsonContainers, readOtlpJson } from './otlp-json.ts'
-import type { ParseJob, ParseReply } from './otlp-parser.ts'
+import { OtlpFormatError, countJsonContainers, readOtlpJson, selectSpans } from './otlp-json.ts'
+import type { ParseJob, ParseReply, SelectJob, WorkerJob, WorkerReply } from './otlp-parser.ts'
 
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
@@ -48,10 +50,18 @@ function run(job: ParseJob): ParseReply {
   }
 }
 
-parentPort?.on('message', (job: ParseJob) => {
-  const reply = run(job)
-  parentPort?.postMessage(
-    reply,
-    reply.ok && reply.forward != null ? [reply.forward.buffer as ArrayBuffer] : []
-  )
+function select(job: SelectJob): WorkerReply {
+  try {
+    const body = JSON.parse(decoder.decode(job.body)) as unknown
+    return { id: job.id, ok: true, selected: encoder.encode(JSON.stringify(selectSpans(body, job.indices))) }
+  } catch {
+    // it was parsed here a moment ago: only a bug gets here
+    return { id: job.id, ok: false, message: 'the spans to forward could not be read again' }
+  }
+}
+
+parentPort?.on('message', (job: WorkerJob) => {
+  const reply = 'indices' in job ? select(job) : run(job)
+  const out = !reply.ok ? undefined : 'selected' in reply ? reply.selected : reply.forward
+  parentPort?.postMessage(reply, out != null ? [out.buffer as ArrayBuffer] : [])
 })

@@ -32,6 +32,8 @@ export interface AddResult {
   duplicates: number
   /** Their trace is at its cap (`maxSpansPerTrace`, `maxTraceBytes`). */
   rejected: number
+  /** Where the added spans are in the array given (ascending): what is worth forwarding upstream. */
+  addedIndices: number[]
 }
 
 export interface SpanStoreStats {
@@ -119,11 +121,13 @@ export class SpanStore {
    */
   add(spans: StoredSpan[], lines?: string[]): AddResult {
     const before = { duplicates: this.duplicates, rejected: this.rejected }
-    const batch = this.insert(spans, lines ?? [])
+    const addedIndices: number[] = []
+    const batch = this.insert(spans, lines ?? [], addedIndices)
     const result = {
       added: batch.spans.length,
       duplicates: this.duplicates - before.duplicates,
-      rejected: this.rejected - before.rejected
+      rejected: this.rejected - before.rejected,
+      addedIndices
     }
     if (batch.spans.length === 0) return result
     this.file?.append(batch.lines)
@@ -179,7 +183,8 @@ export class SpanStore {
     await this.file?.flush()
   }
 
-  private insert(spans: StoredSpan[], lines: string[]): SpanBatch {
+  /** Stores what is new and fits, evicts beyond the bounds; the index of each span stored goes to `indices`. */
+  private insert(spans: StoredSpan[], lines: string[], indices?: number[]): SpanBatch {
     const batch: SpanBatch = { spans: [], lines: [] }
     spans.forEach((span, i) => {
       const key = span.traceId + span.spanId
@@ -206,6 +211,7 @@ export class SpanStore {
       this.bytes += size
       batch.spans.push(span)
       batch.lines.push(line)
+      indices?.push(i)
     })
     // Map keeps insertion order: the first traces are the oldest
     for (const [traceId, trace] of this.traces) {

@@ -290,4 +290,42 @@ describe('forwarding to an upstream collector', () => {
       await rm(dataDir, { recursive: true, force: true })
     }
   })
+  test('spans the store refuses (their trace at its cap, already stored) are not forwarded', async () => {
+    const address = upstream.address() as { port: number }
+    const dataDir = await mkdtemp(join(tmpdir(), 'mp-forward-'))
+    const { relay, cleanup } = await startTestRelay({
+      dataDir,
+      otlpTracesEndpoint: `http://127.0.0.1:${address.port}/v1/traces`
+    })
+    const full = 'fe'.repeat(16)
+    const other = 'ed'.repeat(16)
+    const span = (trace: string, n: number): unknown => ({
+      traceId: trace,
+      spanId: n.toString(16).padStart(16, '0'),
+      name: 'x',
+      startTimeUnixNano: '1',
+      endTimeUnixNano: '2'
+    })
+    const post = async (spans: unknown[]): Promise<Response> =>
+      await fetch(`${relay.httpUrl}/v1/traces`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ scope: { name: 's' }, spans }] }] })
+      })
+    try {
+      // the trace reaches its cap of 1000 spans
+      expect((await post(Array.from({ length: 1000 }, (_, i) => span(full, i + 1)))).status).toBe(200)
+      await waitUntil('the full trace forwarded', () => received.some(r => r.body.includes(full)), 15_000)
+      const res = await post([span(full, 2000), span(full, 1), span(other, 1)])
+      expect(await res.json()).toMatchObject({ partialSuccess: { rejectedSpans: 1 } })
+      await waitUntil('the new span forwarded', () => received.some(r => r.body.includes(other)), 15_000)
+      const forwarded = received.find(r => r.body.includes(other))!
+      expect(forwarded.body).not.toContain(full)
+      expect(received.filter(r => r.body.includes(full))).toHaveLength(1)
+      expect(received.some(r => r.body.includes('00000000000007d0'))).toBe(false)
+    } finally {
+      await cleanup()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
 })

@@ -43,13 +43,18 @@ describe('span store bounds', () => {
     const store = new SpanStore({ file })
     const batches: number[] = []
     store.subscribe(batch => batches.push(batch.spans.length))
-    expect(store.add(trace(1, 3))).toEqual({ added: 3, duplicates: 0, rejected: 0 })
+    expect(store.add(trace(1, 3))).toMatchObject({ added: 3, duplicates: 0, rejected: 0 })
     await store.flush()
     const size = (await stat(file)).size
     for (let i = 0; i < 10; i++)
-      expect(store.add(trace(1, 3))).toEqual({ added: 0, duplicates: 3, rejected: 0 })
+      expect(store.add(trace(1, 3))).toEqual({ added: 0, duplicates: 3, rejected: 0, addedIndices: [] })
     // duplicates inside one batch, and mixed with a new span
-    expect(store.add([span(1, 9), span(1, 9), span(1, 1)])).toEqual({ added: 1, duplicates: 2, rejected: 0 })
+    expect(store.add([span(1, 9), span(1, 9), span(1, 1)])).toEqual({
+      added: 1,
+      duplicates: 2,
+      rejected: 0,
+      addedIndices: [0]
+    })
     await store.flush()
     expect(store.size).toBe(4)
     expect(batches).toEqual([3, 1])
@@ -62,7 +67,7 @@ describe('span store bounds', () => {
     store.add(trace(1, 5))
     store.add(trace(2, 5))
     // the old store evicted every other trace to make room for this one
-    expect(store.add(trace(3, 40))).toEqual({ added: 10, duplicates: 0, rejected: 30 })
+    expect(store.add(trace(3, 40))).toMatchObject({ added: 10, duplicates: 0, rejected: 30 })
     expect(store.trace(traceIdOf(1))).toHaveLength(5)
     expect(store.trace(traceIdOf(2))).toHaveLength(5)
     expect(store.trace(traceIdOf(3))).toHaveLength(10)
