@@ -60,12 +60,13 @@ export class SpanFile {
       throw err
     }
     this.bytes = size
-    const start = Math.max(0, size - this.init.maxLoadBytes)
+    // from the byte before the newest maxLoadBytes: the first line read is then the tail of an
+    // older one, or empty when a line starts right there (that line is read whole, not lost)
+    const start = Math.max(0, size - this.init.maxLoadBytes - 1)
     const lines = createInterface({
       input: createReadStream(this.init.path, { start }),
       crlfDelay: Infinity
     })
-    // reading from the middle: the first line is a tail of an older one
     let skip = start > 0
     for await (const line of lines) {
       if (skip) {

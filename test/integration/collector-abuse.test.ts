@@ -14,7 +14,7 @@
  * fact about the relay.
  */
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -245,6 +245,30 @@ describe('the collector under attack', () => {
       stopReading.abort()
       await reading
     }
+  })
+
+  test('spans stored before a crash, posted 10 times after the restart, are stored and persisted once', async () => {
+    const file = join(dataDir, 'traces.ndjson')
+    const linesOf = async (traceId: string): Promise<number> =>
+      (await readFile(file, 'utf8')).split('\n').filter(l => l.includes(traceId)).length
+    await waitUntil(
+      'the file is written',
+      async () => (await collector()).store.fileBytes === (await stat(file)).size
+    )
+    expect(await linesOf(GENUINE)).toBe(3)
+    await relay.restart('SIGKILL')
+    const genuine = otlp([1, 2, 3].map(i => ({ traceId: GENUINE, spanId: hex(i, 16) })))
+    for (let i = 0; i < 10; i++) {
+      const res = await post(genuine)
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({})
+    }
+    await waitUntil('the repeats are counted and the file is written', async () => {
+      const { store } = await collector()
+      return store.duplicates >= 30 && store.fileBytes === (await stat(file)).size
+    })
+    expect(await linesOf(GENUINE)).toBe(3)
+    expect(await relay.trace(GENUINE)).toHaveLength(3)
   })
 
   test('a ~3.9 MB request posted 10 times is stored and persisted once', async () => {

@@ -62,6 +62,40 @@ describe('span store bounds', () => {
     expect((await stat(file)).size).toBeLessThan(size * 2)
   })
 
+  test('a span stored before a restart is known after it: stored and persisted once', async () => {
+    const file = join(dir, 'traces.ndjson')
+    const first = new SpanStore({ file })
+    await first.load()
+    first.add(trace(1, 3))
+    await first.flush()
+    const size = (await stat(file)).size
+    // the relay restarts over the same DATA_DIR, and a client sends the same spans again
+    const again = new SpanStore({ file })
+    await again.load()
+    for (let i = 0; i < 10; i++) {
+      expect(again.add(trace(1, 3))).toMatchObject({ added: 0, duplicates: 3 })
+      expect(again.add([span(1, 2)])).toMatchObject({ added: 0, duplicates: 1 })
+    }
+    await again.flush()
+    expect((await stat(file)).size).toBe(size)
+    expect(again.size).toBe(3)
+    expect(again.trace(traceIdOf(1))).toHaveLength(3)
+    expect(again.stats.duplicates).toBe(40)
+  })
+
+  test('the span that starts exactly where start-up begins to read is loaded, and known', async () => {
+    const file = join(dir, 'traces.ndjson')
+    const lines = Array.from({ length: 10 }, (_, t) => JSON.stringify(span(t + 1, 1)))
+    const line = Buffer.byteLength(lines[0]!) + 1
+    await writeFile(file, lines.join('\n') + '\n')
+    // the newest 4 lines, to the byte: the read starts on a line's first byte
+    const store = new SpanStore({ file, maxBytes: 4 * line, maxTraceBytes: 2 * line })
+    await store.load()
+    expect(store.size).toBe(4)
+    expect(store.add([span(7, 1)])).toMatchObject({ added: 0, duplicates: 1 })
+    expect(store.trace(traceIdOf(6))).toBeUndefined()
+  })
+
   test('a trace over its cap is cut, and every other trace stays', () => {
     const store = new SpanStore({ maxSpans: 100, maxSpansPerTrace: 10 })
     store.add(trace(1, 5))
