@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import { expect, test } from './fixtures.ts'
+import type { AddressInfo } from 'node:net'
 
 test('publish from the form in one tab, watch it appear live in another tab, and open its trace', async ({
   peer
@@ -219,4 +221,46 @@ test('a link with ?otlp= asks before traces go to that collector; until then, an
     .click()
   await expect(other.page.getByTestId('otlp-question')).toHaveCount(0)
   expect(new URL(other.page.url()).searchParams.has('otlp')).toBe(false)
+})
+
+test('a verified domain name is shown verified and listed first; a plain name taken first is marked unverified and flagged as a look-alike', async ({
+  peer,
+  newRelay
+}) => {
+  // react.dev's well-known list, on this machine (the relay's NAME_PROOF_URL, given to its tabs)
+  const listed: string[] = []
+  const lists = createServer((req, res) => {
+    res.setHeader('access-control-allow-origin', '*')
+    if (req.url !== '/react.dev.json') return void res.writeHead(404).end()
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ publishers: listed }))
+  })
+  await new Promise<void>(resolve => lists.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = lists.address() as AddressInfo
+    const relay = await newRelay({ NAME_PROOF_URL: `http://127.0.0.1:${port}/{domain}.json` })
+    const [genuine, squatter] = [await peer({ relay }), await peer({ relay })]
+    const [genuineId] = await Promise.all([genuine.waitOnline(), squatter.waitOnline()])
+    listed.push(genuineId)
+
+    const base = { version: '1.0.0', description: 'react components', license: 'MIT' }
+    // the squatter takes the plain name first
+    await squatter.publish({ ...base, id: 'react/react', title: 'React (plain)' })
+    await genuine.publish({ ...base, id: 'react.dev/react', title: 'React (react.dev)' })
+
+    await squatter.page.getByLabel('Search text').fill('react')
+    await squatter.page.getByRole('button', { name: 'Search', exact: true }).click()
+    const results = squatter.page.getByRole('list', { name: 'Search results' }).getByRole('article')
+    await expect(results).toHaveCount(2, { timeout: 15_000 })
+    await expect(results.nth(0)).toHaveAccessibleName('React (react.dev)')
+    await expect(results.nth(0).locator('[data-name="verified"]')).toHaveText('✓ react.dev')
+    await expect(results.nth(0).locator('[data-name="look-alike"]')).toHaveCount(0)
+    await expect(results.nth(1)).toHaveAccessibleName('React (plain)')
+    await expect(results.nth(1).locator('[data-name="unverified"]')).toBeVisible()
+    await expect(results.nth(1).getByRole('note')).toHaveText(
+      /looks like react\.dev, a verified name it is not/
+    )
+  } finally {
+    await new Promise(resolve => lists.close(resolve))
+  }
 })

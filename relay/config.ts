@@ -58,6 +58,11 @@ export interface RelayConfig {
   /** Jaeger UI base URL: the trace panel links each trace to `<url>/trace/<trace id>`. */
   jaegerUiUrl?: string
   /**
+   * Where domain namespaces list their publisher keys (`NAME_PROOF_URL`, `{domain}` replaced);
+   * unset, `https://{domain}/.well-known/p2p-marketplace.json`, read only from public addresses.
+   */
+  nameProofUrl?: string
+  /**
    * Secret that clients without a browser `Origin` (tools, Node peers) present as
    * `Authorization: Bearer <token>` to the collector of a public relay (`COLLECTOR_TOKEN`).
    */
@@ -120,6 +125,12 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   const tls = parseTls(get('tls-cert'), get('tls-key'))
   const publicOrigins = parsePublicOrigins(get('public-origins'))
   const jaegerUiUrl = get('jaeger-ui-url')
+  const nameProofUrl = get('name-proof-url')
+  if (nameProofUrl != null && !nameProofUrl.includes('{domain}'))
+    throw new InvalidRelayConfigError(
+      `NAME_PROOF_URL (--name-proof-url) "${nameProofUrl}" must contain {domain}, e.g. https://{domain}/.well-known/p2p-marketplace.json`
+    )
+  if (nameProofUrl != null) parseUrl('NAME_PROOF_URL', nameProofUrl.replace('{domain}', 'example.com'))
   const collectorToken = get('collector-token')
   if (collectorToken != null && !/^[\x21-\x7e]{16,256}$/.test(collectorToken)) {
     throw new InvalidRelayConfigError(
@@ -143,6 +154,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     staticDir: resolve(get('static-dir') ?? './dist'),
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
+    ...(nameProofUrl != null ? { nameProofUrl } : {}),
     ...(collectorToken != null ? { collectorToken } : {})
   }
 }

@@ -8,6 +8,7 @@ import { describeError } from '../src/core/errors.ts'
 import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/dht-records.ts'
 import { GossipReplays } from '../src/core/gossip-replays.ts'
 import { MarketplaceService } from '../src/core/marketplace-service.ts'
+import { NameProofs } from '../src/core/name-proofs.ts'
 import { ReputationBook } from '../src/core/reputation.ts'
 import { Collector } from './collector/collector.ts'
 import { CollectorExporter } from './collector/collector-exporter.ts'
@@ -20,6 +21,7 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { publicOnlyFetch } from './name-proof-fetch.ts'
 import { reservationGate } from './reservation-gate.ts'
 import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
@@ -127,7 +129,11 @@ export async function createRelay(
 
   // the relay keeps the whole catalog (persisted), answers search and sync
   // requests, and stores DHT records: late joiners always find a full copy here
-  const catalog = new PackageCatalog(datastore, RELAY_CATALOG_LIMITS)
+  // domain namespaces: read their lists from public addresses only, unless the operator named the place
+  const proofs = new NameProofs(
+    config.nameProofUrl != null ? { urlTemplate: config.nameProofUrl } : { fetch: publicOnlyFetch() }
+  )
+  const catalog = new PackageCatalog(datastore, { ...RELAY_CATALOG_LIMITS, proofs })
   await catalog.load()
   const { onPackage } = hooks
   if (onPackage != null) catalog.addEventListener('package', evt => onPackage(evt.detail))
@@ -227,6 +233,7 @@ export async function createRelay(
     iceServers: iceServersFor(config.ice),
     otlpTracesEndpoint: `${origin}/v1/traces`,
     ...(config.jaegerUiUrl != null ? { jaegerUrl: config.jaegerUiUrl } : {}),
+    ...(config.nameProofUrl != null ? { nameProofUrl: config.nameProofUrl } : {}),
     version
   })
 

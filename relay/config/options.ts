@@ -101,6 +101,11 @@ export const OPTIONS = {
     env: 'COLLECTOR_TOKEN',
     help: 'secret that tools (no browser Origin) send as "Authorization: Bearer <token>" to export to and query the collector of a public relay'
   },
+  'name-proof-url': {
+    type: 'string',
+    env: 'NAME_PROOF_URL',
+    help: 'where a domain namespace lists its publisher keys, {domain} replaced (default https://{domain}/.well-known/p2p-marketplace.json); set, it is also given to tabs and may be on a private address'
+  },
   'jaeger-ui-url': {
     type: 'string',
     env: 'JAEGER_UI_URL',

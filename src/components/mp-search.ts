@@ -7,6 +7,38 @@ import type { SearchHit } from '../core/marketplace-service.ts'
 import type { PackageRecord } from '../core/package/schema.ts'
 
 const short = (peerId: string): string => `…${peerId.slice(-8)}`
+/**
+ * How a result's name stands, at a glance: a domain that lists the publisher (verified), the
+ * publisher's own key namespace, or a plain name anyone could have taken first; and a warning
+ * when it looks like a verified name it is not.
+ */
+function nameBadges(hit: SearchHit): unknown {
+  const namespace = hit.id.slice(0, hit.id.indexOf('/'))
+  const { kind, looksLike } = hit.name
+  const standing =
+    kind === 'domain'
+      ? html`<span class="badge verified" data-name="verified" title=${`${namespace} lists this publisher`}
+          >✓ ${namespace}</span
+        >`
+      : kind === 'key'
+        ? html`<span class="badge" data-name="key" title="a namespace of the publisher's own key"
+            >key namespace</span
+          >`
+        : html`<span
+            class="badge unverified"
+            data-name="unverified"
+            title="a plain name: whoever published in it first holds it; nothing proves who that is"
+            >unverified name</span
+          >`
+  return html`${standing}${
+    looksLike != null
+      ? html`<span class="badge lookalike" role="note" data-name="look-alike"
+          >⚠ looks like <code>${looksLike}</code>, a verified name it is not</span
+        >`
+      : nothing
+  }`
+}
+
 const textOf = (value: FormDataEntryValue | null): string => (typeof value === 'string' ? value : '')
 const list = (value: FormDataEntryValue | null): string[] =>
   textOf(value)
@@ -69,6 +101,15 @@ export class MpSearch extends LitElement {
         background: #d7f5df;
         color: #135c2a;
       }
+      .unverified {
+        background: #eef0f4;
+        color: #4a5263;
+      }
+      .lookalike {
+        background: #fff1c2;
+        color: #6b4a00;
+        font-weight: 600;
+      }
       .summary {
         color: var(--mp-muted, #5b6474);
       }
@@ -120,7 +161,7 @@ export class MpSearch extends LitElement {
             html`<li>
               <article aria-label=${hit.title} part="result">
                 <h3>${hit.title}</h3>
-                <div><code>${hit.id}</code> ${hit.version}</div>
+                <div><code>${hit.id}</code> ${hit.version} ${nameBadges(hit)}</div>
                 <p>${hit.description}</p>
                 <div>
                   ${(hit.tags ?? []).map(t => html`<span class="badge">${t}</span>`)}
@@ -187,9 +228,11 @@ export class MpSearch extends LitElement {
     const node = this.ctl.store.node
     if (this.query == null || node == null) return this.hits
     const known = new Map(this.hits.map(h => [h.id, h]))
-    return node.catalog
-      .search(this.query)
-      .records.map(record => ({ ...record, ...(known.get(record.id) ?? { source: 'local' as const }) }))
+    return node.catalog.search(this.query).records.map(record => ({
+      ...record,
+      ...(known.get(record.id) ?? { source: 'local' as const }),
+      name: node.catalog.standing(record)
+    }))
   }
 
   override updated(): void {

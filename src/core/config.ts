@@ -17,6 +17,11 @@ export interface RuntimeConfig {
   version?: string
   /** Jaeger UI base URL, when the operator runs one: traces link to `<url>/trace/<trace id>`. */
   jaegerUrl?: string
+  /**
+   * Where domain namespaces list their publisher keys, `{domain}` replaced (PROTOCOL.md §3);
+   * absent: `https://{domain}/.well-known/p2p-marketplace.json`.
+   */
+  nameProofUrl?: string
 }
 
 /**
@@ -57,9 +62,18 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
   if (d.jaegerUrl != null && (typeof d.jaegerUrl !== 'string' || !/^https?:\/\//.test(d.jaegerUrl))) {
     throw new InvalidConfigError('runtime config: "jaegerUrl" must be an http(s) URL')
   }
+  if (
+    d.nameProofUrl != null &&
+    (typeof d.nameProofUrl !== 'string' ||
+      !/^https?:\/\/[^/]*\S*\{domain\}/.test(d.nameProofUrl) ||
+      d.nameProofUrl.length > 512)
+  ) {
+    throw new InvalidConfigError('runtime config: "nameProofUrl" must be an http(s) URL containing {domain}')
+  }
   return {
     relays,
     iceServers: iceServers as RuntimeConfig['iceServers'],
+    ...(typeof d.nameProofUrl === 'string' ? { nameProofUrl: d.nameProofUrl } : {}),
     ...(typeof d.jaegerUrl === 'string' ? { jaegerUrl: d.jaegerUrl } : {}),
     ...(typeof d.otlpTracesEndpoint === 'string' ? { otlpTracesEndpoint: d.otlpTracesEndpoint } : {}),
     ...(typeof d.version === 'string' ? { version: d.version } : {})

@@ -4,6 +4,7 @@ import semver from 'semver'
 import { toString } from 'uint8arrays'
 import { InvalidRecordError, NamespaceOwnedError } from './package/errors.ts'
 import { decodeRecord } from './package/record.ts'
+import { namespaceKind } from './package/names.ts'
 import { namespaceOf } from './package/schema.ts'
 import type { PackageCatalog } from './catalog/catalog.ts'
 import type { PackageRecord } from './package/schema.ts'
@@ -35,7 +36,7 @@ export function dhtStoreKey(key: Uint8Array, prefix = DHT_DATASTORE_PREFIX): Key
 }
 
 export interface DhtRecordsComponents {
-  catalog: Pick<PackageCatalog, 'check' | 'get'>
+  catalog: Pick<PackageCatalog, 'check' | 'prove' | 'get'>
   /** The datastore kad-dht keeps its records in (libp2p's). */
   datastore: Pick<Datastore, 'get'>
 }
@@ -78,6 +79,7 @@ export function dhtValidator(
       )
     }
     catalog.check(record)
+    await catalog.prove(record)
     const newest = latest ? catalog.get(record.id) : undefined
     if (newest != null && semver.gt(newest.version, record.version)) {
       throw new InvalidRecordError(
@@ -92,7 +94,8 @@ export function dhtValidator(
 
 /** Throws unless `record` may replace `held` under `key` (see {@link dhtValidator}). */
 function checkReplaces(held: HeldRecord, record: PackageRecord, key: string, latest: boolean): void {
-  if (held.publisher !== record.publisher) {
+  // a domain's namespace is every key it lists (the validator proved this one); any other is one key's
+  if (held.publisher !== record.publisher && namespaceKind(namespaceOf(record.id)) !== 'domain') {
     throw new NamespaceOwnedError(namespaceOf(record.id), held.publisher)
   }
   if (held.signature === record.signature) return

@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { PACKAGES_TOPIC } from './constants.ts'
 import { describeError } from './errors.ts'
-import { CatalogQuotaError } from './package/errors.ts'
+import { CatalogQuotaError, NameUnprovenError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { ProtocolError } from './protocols/json-stream.ts'
 import { PROTOCOL_LIMITS } from './protocols/messages.ts'
@@ -24,7 +24,7 @@ export interface PackageGossipComponents {
     GossipSub,
     'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'
   >
-  catalog: Pick<PackageCatalog, 'check' | 'room' | 'add' | 'get'>
+  catalog: Pick<PackageCatalog, 'check' | 'prove' | 'room' | 'add' | 'get'>
   feedback: Pick<PeerFeedback, 'failure'>
   /** Counts the replays each peer sends (fed to gossipsub's score). */
   replays: Pick<GossipReplays, 'record'>
@@ -171,6 +171,7 @@ export class PackageGossip {
       const record = await verifyRecord(announcement.record)
       this.catalog.check(record)
       if (!this.hasRoom(record)) return TopicValidatorResult.Ignore
+      if (!(await this.nameProven(record))) return TopicValidatorResult.Ignore
       this.validated.set(data, { ...announcement, record })
       return TopicValidatorResult.Accept
     } catch (err) {
@@ -188,6 +189,22 @@ export class PackageGossip {
       return true
     } catch (err) {
       if (!(err instanceof CatalogQuotaError)) throw err
+      this.log('ignored gossip of %s@%s - %s', record.id, record.version, err.message)
+      return false
+    }
+  }
+
+  /**
+   * A record in a domain namespace whose domain does not list its publisher, or whose list cannot
+   * be read now (`NameUnprovenError`), is ignored: not stored, not forwarded, and not held against
+   * the sender (a list may change, or be out of one node's reach and not another's).
+   */
+  private async nameProven(record: PackageRecord): Promise<boolean> {
+    try {
+      await this.catalog.prove(record)
+      return true
+    } catch (err) {
+      if (!(err instanceof NameUnprovenError)) throw err
       this.log('ignored gossip of %s@%s - %s', record.id, record.version, err.message)
       return false
     }

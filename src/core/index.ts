@@ -25,9 +25,14 @@ export type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
 export {
   InvalidManifestError,
   InvalidRecordError,
+  NameUnprovenError,
   NamespaceOwnedError,
   VersionConflictError
 } from './package/errors.ts'
+export { keyNamespaceOf, namespaceKind } from './package/names.ts'
+export type { NamespaceKind, NameStanding } from './package/names.ts'
+export { NameProofs, DEFAULT_NAME_PROOF_URL } from './name-proofs.ts'
+export type { NameProofsInit, ProofFetch } from './name-proofs.ts'
 export { manifestSchema, parseManifest, LIMITS, MAX_CLOCK_SKEW_MS } from './package/schema.ts'
 export type { PackageManifest, PackageRecord } from './package/schema.ts'
 export { decodeRecord, encodeRecord, signRecord, verifyRecord } from './package/record.ts'

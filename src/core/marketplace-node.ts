@@ -25,6 +25,9 @@ import { nodeLibp2pOptions } from './libp2p-options.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { ReputationBook } from './reputation.ts'
 import { PackageCatalog } from './catalog/catalog.ts'
+import { NameProofs } from './name-proofs.ts'
+import { keyNamespaceOf } from './package/names.ts'
+import type { NameProofsInit } from './name-proofs.ts'
 import { dhtRecordOptions } from './dht-records.ts'
 import { GossipReplays } from './gossip-replays.ts'
 import { MarketplaceService } from './marketplace-service.ts'
@@ -134,6 +137,8 @@ export interface MarketplaceNodeInit {
    * `otlpTracesEndpoint` if any, else the global tracer. `false` disables.
    */
   tracing?: TracingInit | false
+  /** How domain namespaces' publisher lists are read (the runtime config's `nameProofUrl` wins). */
+  nameProofs?: NameProofsInit
   /** A tracer provider assembled by the caller (the browser app's `WebTracerProvider`). */
   tracerProvider?: TracerProvider
   /** The caller's span-event processor, whose spans become this node's `span` events. */
@@ -167,6 +172,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private lastStatusJson = ''
 
   private readonly init: MarketplaceNodeInit
+  private nameProofs: NameProofs
 
   constructor(init: MarketplaceNodeInit) {
     super()
@@ -175,7 +181,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       throw new InvalidConfigError('createMarketplaceNode: pass either `config` or `configUrl`')
     }
     this.datastore = init.datastore ?? new MemoryDatastore()
-    this.catalog = new PackageCatalog(this.datastore)
+    this.nameProofs = new NameProofs(init.nameProofs)
+    // the lists are read with the runtime config's template, known once the node starts
+    this.catalog = new PackageCatalog(this.datastore, {
+      proofs: { check: async (domain, publisher) => await this.nameProofs.check(domain, publisher) }
+    })
     this.reputation = new ReputationBook(this.datastore)
     this.catalog.addEventListener('package', evt => this.safeDispatchEvent('package', { detail: evt.detail }))
   }
@@ -183,6 +193,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   /** The peer id, once started. */
   get peerId(): string {
     return this.libp2p.peerId.toString()
+  }
+
+  /** This node's key namespace (PROTOCOL.md §3): a namespace only this node's key may publish in. */
+  get keyNamespace(): string {
+    return keyNamespaceOf(this.peerId)
   }
 
   /** The underlying libp2p node (for diagnostics and tests; not part of the stable API). */
@@ -208,6 +223,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.setProgress('fetching runtime config')
     const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
     this.refuseBlockedRelays(config.relays)
+    if (config.nameProofUrl != null)
+      this.nameProofs = new NameProofs({ ...this.init.nameProofs, urlTemplate: config.nameProofUrl })
     const relays = config.relays.map(r => multiaddr(r))
     this.relayCount = relays.length
     this.setUpTracing(peerIdFromPrivateKey(privateKey).toString(), config)

@@ -12,6 +12,7 @@ import { SearchFanOut } from './search-fanout.ts'
 import { ATTR, OPERATION, SPAN } from './telemetry/schema.ts'
 import { contextFrom, elapsedMs, globalTracer, inSpan } from './telemetry/tracing.ts'
 import type { PackageCatalog, SearchQuery } from './catalog/catalog.ts'
+import type { NameStanding } from './package/names.ts'
 import type { PackageRecord } from './package/schema.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
 import type { ReputationBook } from './reputation.ts'
@@ -31,7 +32,15 @@ export interface PublishResult {
   traceId: string
 }
 
-export type SearchHit = PackageRecord & { source: 'local' | 'peer' | 'dht'; from?: string }
+/**
+ * A search result: the record, where it came from, and how its name stands (a verified domain, a
+ * key namespace, or a plain name; whether it looks like a verified name it is not).
+ */
+export type SearchHit = PackageRecord & {
+  source: 'local' | 'peer' | 'dht'
+  from?: string
+  name: NameStanding
+}
 
 export interface SearchResult {
   packages: SearchHit[]
@@ -171,6 +180,7 @@ export class MarketplaceService {
         span.setAttributes({ [ATTR.packageId]: valid.id, [ATTR.packageVersion]: valid.version })
         const record = await signRecord(valid, key)
         this.catalog.check(record)
+        await this.catalog.prove(record)
         options.signal?.throwIfAborted()
 
         await this.catalog.add(record, 'local')
@@ -237,7 +247,8 @@ export class MarketplaceService {
       const { records } = this.catalog.search(q)
       const packages = records.map(record => ({
         ...record,
-        ...(sources.get(record.id) ?? { source: 'local' as const })
+        ...(sources.get(record.id) ?? { source: 'local' as const }),
+        name: this.catalog.standing(record)
       }))
       const localResults = packages.filter(p => p.source === 'local').length
       const result: SearchResult = {

@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize'
 import { describeError } from './errors.ts'
-import { CatalogQuotaError, InvalidRecordError } from './package/errors.ts'
+import { CatalogQuotaError, InvalidRecordError, NameUnprovenError } from './package/errors.ts'
 import { verifyRecord } from './package/record.ts'
 import { LIMITS, utf8Length } from './package/schema.ts'
 import type { PackageCatalog, RecordSource } from './catalog/catalog.ts'
@@ -12,7 +12,10 @@ export interface Intake {
   added: PackageRecord[]
   known: number
   invalid: number
-  /** Valid records the catalog had no room for (`CatalogQuotaError`): not the sender's fault. */
+  /**
+   * Valid records the catalog had no room for (`CatalogQuotaError`), or in a domain namespace whose
+   * list does not name the publisher or could not be read (`NameUnprovenError`): not the sender's fault.
+   */
   refused: number
   /** Why the first invalid record was refused. */
   firstError?: string
@@ -51,7 +54,7 @@ export async function intakeRecords(
       if ((await catalog.add(record, source, from)) === 'added') intake.added.push(record)
       else intake.known++
     } catch (err) {
-      if (err instanceof CatalogQuotaError) {
+      if (err instanceof CatalogQuotaError || err instanceof NameUnprovenError) {
         intake.refused++
         continue
       }

@@ -3,10 +3,19 @@ import { TypedEventEmitter } from 'main-event'
 import MiniSearch from 'minisearch'
 import semver from 'semver'
 import { fromString, toString } from 'uint8arrays'
-import { CatalogQuotaError, NamespaceOwnedError, VersionConflictError } from '../package/errors.ts'
+import {
+  CatalogQuotaError,
+  InvalidRecordError,
+  NameUnprovenError,
+  NamespaceOwnedError,
+  VersionConflictError
+} from '../package/errors.ts'
+import { keyNamespaceOwner, LookAlikes, namespaceKind } from '../package/names.ts'
 import { encodeRecord } from '../package/record.ts'
 import { MAX_CLOCK_SKEW_MS, namespaceOf, recordSchema } from '../package/schema.ts'
+import type { NameStanding } from '../package/names.ts'
 import type { PackageRecord } from '../package/schema.ts'
+import type { NameProofs } from '../name-proofs.ts'
 import type { Datastore } from 'interface-datastore'
 
 /** Where a record came from. */
@@ -60,6 +69,14 @@ export interface CatalogLimits {
 
 export const DEFAULT_CATALOG_LIMITS: CatalogLimits = { maxRecords: 50_000, maxRecordsPerPublisher: 1_000 }
 
+export interface CatalogInit extends Partial<CatalogLimits> {
+  /**
+   * Reads the publisher lists of domain namespaces. Without it, records in domain namespaces
+   * are refused (`NameUnprovenError` `no-proofs`).
+   */
+  proofs?: Pick<NameProofs, 'check'>
+}
+
 const RECORDS = '/marketplace/catalog/records'
 const SEQ = '/marketplace/catalog/seq'
 const EPOCH = new Key('/marketplace/catalog/epoch')
@@ -74,9 +91,10 @@ interface IndexedPackage {
 /**
  * Every package record this node knows: persisted in its datastore, indexed
  * for ranked full-text search (MiniSearch) over the latest version of each
- * package, with the marketplace's rules: a namespace belongs to the first key
- * seen publishing in it, a version is immutable, and versions only move
- * forward (semver order agrees with publication order).
+ * package, with the marketplace's rules (PROTOCOL.md §3): a key namespace is its key's, a
+ * domain namespace is the keys its domain lists, a plain namespace belongs to the first key seen
+ * publishing in it; a version is immutable, and versions only move forward (semver order agrees
+ * with publication order). Results rank proven names (domain, then key) above plain ones.
  *
  * Records must be verified (`decodeRecord`) before they are added.
  */
@@ -84,7 +102,11 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   private readonly datastore: Datastore
   private readonly versions = new Map<string, Map<string, PackageRecord>>()
   private readonly latest = new Map<string, PackageRecord>()
+  /** First publisher seen in each plain namespace. */
   private readonly owners = new Map<string, string>()
+  private readonly proofs?: CatalogInit['proofs']
+  /** Verified domain namespaces held, for look-alike flags. */
+  private readonly lookAlikes = new LookAlikes()
   /** Records held per publisher key. */
   private readonly perPublisher = new Map<string, number>()
   /** Records held (all versions). */
@@ -113,10 +135,12 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   /** Identifies this catalog's sequence numbers: a sync cursor is only valid for the same epoch. */
   epoch = ''
 
-  constructor(datastore: Datastore, limits: Partial<CatalogLimits> = {}) {
+  constructor(datastore: Datastore, init: CatalogInit = {}) {
     super()
     this.datastore = datastore
+    const { proofs, ...limits } = init
     this.limits = { ...DEFAULT_CATALOG_LIMITS, ...limits }
+    if (proofs != null) this.proofs = proofs
   }
 
   /**
@@ -196,12 +220,24 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     this.loadReport = report
   }
 
-  /** Throws when `record` breaks a rule; returns `'known'` when it is already here. */
+  /**
+   * Throws when `record` breaks a rule this node can check from what it holds; returns `'known'`
+   * when it is already here. A record in a domain namespace must also pass {@link prove}.
+   */
   check(record: PackageRecord): 'new' | 'known' {
     const namespace = namespaceOf(record.id)
-    const owner = this.owners.get(namespace)
-    if (owner != null && owner !== record.publisher) {
-      throw new NamespaceOwnedError(namespace, owner)
+    const kind = namespaceKind(namespace)
+    if (kind === 'key') {
+      const owner = keyNamespaceOwner(namespace)
+      if (owner == null)
+        throw new InvalidRecordError(
+          'schema',
+          `id: namespace "${namespace}" starts like a key namespace but is no key`
+        )
+      if (owner !== record.publisher) throw new NamespaceOwnedError(namespace, owner)
+    } else if (kind === 'plain') {
+      const owner = this.owners.get(namespace)
+      if (owner != null && owner !== record.publisher) throw new NamespaceOwnedError(namespace, owner)
     }
     const existing = this.versions.get(record.id)
     const same = existing?.get(record.version)
@@ -244,6 +280,9 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
    * every add before it.
    */
   async add(record: PackageRecord, source: RecordSource, from?: string): Promise<'added' | 'known'> {
+    if (this.check(record) === 'known') return 'known'
+    // before the queue: reading a domain's list may take seconds, and other adds need not wait
+    await this.prove(record)
     const added = this.writing.then(async () => await this.addNow(record, source, from))
     this.writing = added.catch(() => {})
     return await added
@@ -268,6 +307,36 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     return 'added'
   }
 
+  /**
+   * Resolves when the namespace of `record` needs no proof or its domain lists the publisher;
+   * throws `NameUnprovenError` otherwise.
+   */
+  async prove(record: PackageRecord): Promise<void> {
+    const namespace = namespaceOf(record.id)
+    if (namespaceKind(namespace) !== 'domain') return
+    if (this.proofs == null)
+      throw new NameUnprovenError(
+        'no-proofs',
+        namespace,
+        `${record.id} is in a domain namespace, and this node reads no publisher lists`
+      )
+    await this.proofs.check(namespace, record.publisher)
+  }
+
+  /** How the name of `record` stands: its kind, whether verified, what verified name it looks like. */
+  standing(record: PackageRecord): NameStanding {
+    const namespace = namespaceOf(record.id)
+    const kind = namespaceKind(namespace)
+    const looksLike = this.lookAlikes.of(namespace)
+    return { kind, verified: kind === 'domain', ...(looksLike != null ? { looksLike } : {}) }
+  }
+
+  /** Rank of a record's name in results: verified domains, key namespaces, then the rest (and look-alikes). */
+  rank(record: PackageRecord): number {
+    const { kind, looksLike } = this.standing(record)
+    return (kind === 'domain' ? 0 : kind === 'key' ? 1 : 2) + (looksLike != null ? 2 : 0)
+  }
+
   /** The record of `id` at `version`, or its latest version. */
   get(id: string, version?: string): PackageRecord | undefined {
     return version == null ? this.latest.get(id) : this.versions.get(id)?.get(version)
@@ -283,9 +352,9 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     return [...(this.versions.get(id)?.keys() ?? [])].sort(semver.rcompare)
   }
 
-  /** Publisher that owns `namespace`, if anyone published in it. */
+  /** Publisher that owns a plain or key `namespace` (for a plain one, if anyone published in it). */
   owner(namespace: string): string | undefined {
-    return this.owners.get(namespace)
+    return namespaceKind(namespace) === 'key' ? keyNamespaceOwner(namespace) : this.owners.get(namespace)
   }
 
   /**
@@ -313,7 +382,9 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
           ? [...this.latest.values()]
           : [...smallest].map(id => this.latest.get(id)).filter(r => r != null)
       const all = candidates.filter(matches)
-      const top = all.length <= wanted * 4 ? all.sort(newestFirst) : topK(all, wanted, newestFirst)
+      const order = (a: PackageRecord, b: PackageRecord): number =>
+        this.rank(a) - this.rank(b) || newestFirst(a, b)
+      const top = all.length <= wanted * 4 ? all.sort(order) : topK(all, wanted, order)
       return { records: top.slice(offset, wanted), total: all.length }
     }
     const ranked: PackageRecord[] = []
@@ -324,6 +395,9 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
       const record = this.latest.get(hit.id as string)
       if (record != null) ranked.push(record)
     }
+    // relevance within each rank (sort is stable): a plain name never outranks a proven one
+    const ranks = new Map(ranked.map(r => [r, this.rank(r)]))
+    ranked.sort((a, b) => (ranks.get(a) ?? 0) - (ranks.get(b) ?? 0))
     return { records: ranked.slice(offset, wanted), total: ranked.length }
   }
 
@@ -362,7 +436,9 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
 
   private remember(record: PackageRecord, seq: number): void {
     const namespace = namespaceOf(record.id)
-    if (!this.owners.has(namespace)) this.owners.set(namespace, record.publisher)
+    const kind = namespaceKind(namespace)
+    if (kind === 'plain' && !this.owners.has(namespace)) this.owners.set(namespace, record.publisher)
+    if (kind === 'domain') this.lookAlikes.add(namespace)
     let versions = this.versions.get(record.id)
     if (versions == null) {
       versions = new Map()

@@ -67,3 +67,23 @@ export class CatalogQuotaError extends Error {
     this.reason = reason
   }
 }
+
+/**
+ * A record in a domain namespace whose publisher the domain does not (or could not be shown to)
+ * list at its well-known address (PROTOCOL.md §3, rule 2): `not-listed` (the list was read and
+ * does not name the key), `unreachable` (no list could be read: the domain, its TLS, its CORS
+ * headers or its answer), `busy` (this node reads at most so many lists a minute; asked again
+ * later, the record is checked then) or `no-proofs` (this node reads no lists at all). None of
+ * these is the sender's fault for certain (a list changes; a domain is down for one node and not
+ * another), so no one's reputation is lowered for it.
+ */
+export class NameUnprovenError extends Error {
+  readonly reason: 'not-listed' | 'unreachable' | 'busy' | 'no-proofs'
+  readonly domain: string
+  constructor(reason: NameUnprovenError['reason'], domain: string, message: string) {
+    super(message)
+    this.name = 'NameUnprovenError'
+    this.reason = reason
+    this.domain = domain
+  }
+}
