@@ -65,8 +65,10 @@ export interface StoreLimits {
   /** Bytes of one trace. @default 4 MiB */
   maxTraceBytes: number
   /**
-   * Size `traces.ndjson` may reach before it is compacted to what is kept;
-   * start-up reads at most `maxBytes` from its newest end. @default 64 MiB
+   * Size `traces.ndjson` never passes: an append that would pass it
+   * compacts the file to what is kept instead (the rewrite, up to `maxBytes`,
+   * sits beside it until renamed); start-up reads at most `maxBytes` from
+   * its newest end. @default 64 MiB
    */
   maxFileBytes: number
 }

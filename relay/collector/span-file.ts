@@ -6,7 +6,7 @@ import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 
 export interface SpanFileInit {
   path: string
-  /** Size the file may reach before it is rewritten with only what the store keeps. */
+  /** Size the file never passes: an append that would pass it rewrites the file with only what the store keeps. */
   maxFileBytes: number
   /** Bytes read at start-up, from the newest end; also the most that waits to be written. */
   maxLoadBytes: number
@@ -29,7 +29,7 @@ const WRITE_CHUNK = 64 * 1024
 
 /**
  * The span store's NDJSON file: appends coalesced into one write at a time,
- * compacted (rewritten from the store's content) once it passes its bound,
+ * compacted (rewritten from the store's content) instead of passing its bound,
  * and read back from its newest end, never more than `maxLoadBytes`.
  */
 export class SpanFile {
@@ -126,6 +126,12 @@ export class SpanFile {
   private async drain(compact: boolean): Promise<void> {
     if (compact) await this.compact()
     while (this.pending.length > 0) {
+      // appending would take the file past its bound: rewrite it instead, from the store, which
+      // holds what waits (or evicted it); lines queued meanwhile are appended after
+      if (this.bytes + this.pendingBytes > this.init.maxFileBytes) {
+        await this.compact()
+        continue
+      }
       const lines = this.pending
       this.pending = []
       this.pendingBytes = 0
@@ -135,7 +141,6 @@ export class SpanFile {
       } finally {
         await handle.close()
       }
-      if (this.bytes > this.init.maxFileBytes) await this.compact()
     }
   }
 

@@ -143,6 +143,36 @@ describe('span store bounds', () => {
     expect(again.stats.bytes).toBeLessThanOrEqual(64 * 1024)
   })
 
+  test('traces.ndjson never passes its bound, not even between an append and a compaction', async () => {
+    const file = join(dir, 'traces.ndjson')
+    const store = new SpanStore({
+      file,
+      maxBytes: 64 * 1024,
+      maxTraceBytes: 16 * 1024,
+      maxFileBytes: 128 * 1024
+    })
+    // what the file holds, seen between any two steps of the writes
+    let largest = 0
+    let watching = true
+    const watch = (): void => {
+      largest = Math.max(largest, store.stats.fileBytes)
+      if (watching) setImmediate(watch)
+    }
+    watch()
+    try {
+      for (let t = 1; t <= 40; t++) {
+        // batches of ~40 KB: appending one to a file near its bound would pass it
+        store.add([...trace(2 * t, 12, 1500), ...trace(2 * t + 1, 12, 1500)])
+        await store.flush()
+      }
+    } finally {
+      watching = false
+    }
+    expect(store.stats.fileBytes).toBe((await stat(file)).size)
+    expect(largest).toBeGreaterThan(100 * 1024)
+    expect(largest).toBeLessThanOrEqual(128 * 1024)
+  })
+
   test('start-up reads only the newest maxBytes of an oversized file, then compacts it', async () => {
     const file = join(dir, 'traces.ndjson')
     // 2 MiB written by an older relay without bounds, plus a torn and a foreign line
