@@ -99,6 +99,7 @@ export async function createRelay(
   // one RELAY_PEERS list can serve every relay of a network: each skips itself
   const ownId = peerIdFromPrivateKey(privateKey).toString()
   const relayPeers = (config.relayPeers ?? []).map(ma => multiaddr(ma)).filter(ma => peerIdOf(ma) !== ownId)
+  const peerRelayIds = new Set(relayPeers.map(ma => peerIdOf(ma)))
   // a /p2p/<id> in ANNOUNCE_ADDRS must be this relay's, or browsers would dial an impostor's id
   for (const addr of config.announceAddrs ?? []) {
     const id = multiaddr(addr)
@@ -211,15 +212,20 @@ export async function createRelay(
   const tracer = tracing.provider.getTracer(TRACER_NAME)
   const events = new EventSpans(libp2p, tracer)
   events.start()
-  const marketplace = new MarketplaceService({
-    tracer,
-    libp2p,
-    catalog,
-    reputation,
-    datastore,
-    gossipReplays,
-    log: libp2p.logger.forComponent('marketplace:relay')
-  })
+  const marketplace = new MarketplaceService(
+    {
+      tracer,
+      libp2p,
+      catalog,
+      reputation,
+      datastore,
+      gossipReplays,
+      log: libp2p.logger.forComponent('marketplace:relay')
+    },
+    // everything from peer relays; from any other peer (a tab) only what it published itself,
+    // so its records reach the relay even when published while the relay was away
+    { syncScope: id => (peerRelayIds.has(id) ? 'all' : 'own') }
+  )
   await marketplace.start()
   const peering = new RelayPeering(
     { libp2p, marketplace, log: libp2p.logger.forComponent('marketplace:relay-peers') },

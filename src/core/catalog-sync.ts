@@ -26,12 +26,20 @@ export interface CatalogSyncInit {
   /** A peer is synced with at most this often, ms. */
   resyncAfterMs: number
   /**
-   * The peers synced with on their own accord (on identify); `syncWith` is not limited. Tabs sync
-   * only from their relays: a hostile tab serving the sync protocol would otherwise fill every
-   * catalog it meets. @default every peer that speaks the protocol
+   * What is taken from each peer (see {@link SyncScope}). Tabs take everything from their relays
+   * and nothing from other peers; relays everything from their peer relays and, from every other
+   * peer, only the records it published itself. @default 'all' for every peer
    */
-  syncFrom?: (peerId: string) => boolean
+  scope?: (peerId: string) => SyncScope
 }
+
+/**
+ * What a node takes from a peer's catalog: `all` its records; `own` only those the peer published
+ * itself (a tab's own records reach its relay, even those published while the relay was away, but
+ * a peer serving records of a thousand fresh keys gets none of them in); `none`: it is not synced
+ * with. A hostile tab serving the sync protocol would otherwise fill every catalog it meets.
+ */
+export type SyncScope = 'all' | 'own' | 'none'
 
 /** How far we read a peer's catalog: its epoch and the cursor after the last page. */
 interface SyncState {
@@ -52,7 +60,7 @@ export class CatalogSync {
   private readonly log: Logger
   private readonly pageTimeoutMs: number
   private readonly resyncAfterMs: number
-  private readonly syncFrom: (peerId: string) => boolean
+  private readonly scope: (peerId: string) => SyncScope
   private readonly lastSync = new Map<string, number>()
   private readonly syncing = new Set<string>()
 
@@ -64,7 +72,7 @@ export class CatalogSync {
     this.log = components.log
     this.pageTimeoutMs = init.pageTimeoutMs
     this.resyncAfterMs = init.resyncAfterMs
-    this.syncFrom = init.syncFrom ?? (() => true)
+    this.scope = init.scope ?? (() => 'all')
   }
 
   start(): void {
@@ -81,7 +89,11 @@ export class CatalogSync {
     const { peerId, protocols, connection } = evt.detail
     // a relayed (limited) connection is short-lived while tabs upgrade to WebRTC:
     // sync on the connection that replaces it
-    if (protocols.includes(SYNC_PROTOCOL) && connection.limits == null && this.syncFrom(peerId.toString())) {
+    if (
+      protocols.includes(SYNC_PROTOCOL) &&
+      connection.limits == null &&
+      this.scope(peerId.toString()) !== 'none'
+    ) {
       this.syncWith(peerId).catch(err => {
         this.log('sync with %p failed - %s', peerId, describeError(err))
       })
@@ -93,11 +105,14 @@ export class CatalogSync {
    * the cursor we reached last time (persisted per peer), so a late joiner
    * gets everything once and a returning node only what is new. Resolves
    * with the number of records added; 0 without asking when a sync with the
-   * peer is running or was done less than `resyncAfterMs` ago (unless `force`).
+   * peer is running or was done less than `resyncAfterMs` ago (unless `force`),
+   * or when its scope is `none`. Of a peer whose scope is `own`, only the records
+   * it published are taken; the rest are passed over unread.
    */
   async syncWith(peer: PeerId, options: { force?: boolean } = {}): Promise<number> {
     const id = peer.toString()
-    if (this.syncing.has(id)) return 0
+    const scope = this.scope(id)
+    if (scope === 'none' || this.syncing.has(id)) return 0
     if (options.force !== true && Date.now() - (this.lastSync.get(id) ?? 0) < this.resyncAfterMs) return 0
     this.syncing.add(id)
     const stateKey = new Key(`/marketplace/sync/${id}`)
@@ -125,7 +140,11 @@ export class CatalogSync {
           state = { epoch: parsed.data.epoch, cursor: 0 }
           if (restart) continue
         }
-        const intake = await intakeRecords(this.catalog, parsed.data.records, 'sync', id)
+        const records =
+          scope === 'own'
+            ? parsed.data.records.filter(r => (r as { publisher?: unknown } | null)?.publisher === id)
+            : parsed.data.records
+        const intake = await intakeRecords(this.catalog, records, 'sync', id)
         added += intake.added.length
         if (intake.invalid > 0) {
           this.feedback.failure(id, new Error(intake.firstError))

@@ -289,7 +289,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         tracer: this.tracer
       },
       // a tab fills its catalog by sync from its relays only; other tabs reach it by gossip and search
-      { syncFrom: id => relayIds.has(id), ...this.init.service }
+      { syncScope: id => (relayIds.has(id) ? 'all' : 'none'), ...this.init.service }
     )
     await this.service.start()
     this.icePaths = new IcePaths(libp2p, conn =>

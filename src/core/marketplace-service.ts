@@ -12,6 +12,7 @@ import { SearchFanOut } from './search-fanout.ts'
 import { ATTR, OPERATION, SPAN } from './telemetry/schema.ts'
 import { contextFrom, elapsedMs, globalTracer, inSpan } from './telemetry/tracing.ts'
 import type { PackageCatalog, SearchQuery } from './catalog/catalog.ts'
+import type { SyncScope } from './catalog-sync.ts'
 import type { NameStanding } from './package/names.ts'
 import type { PackageRecord } from './package/schema.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
@@ -66,8 +67,8 @@ export interface MarketplaceServiceInit {
   graceMs?: number
   /** A peer is synced with at most this often, ms. @default 30000 */
   resyncAfterMs?: number
-  /** The peers synced with on identify (see `CatalogSyncInit.syncFrom`). @default every peer */
-  syncFrom?: (peerId: string) => boolean
+  /** What is taken from each peer's catalog (see `SyncScope`). @default 'all' for every peer */
+  syncScope?: (peerId: string) => SyncScope
 }
 
 export interface MarketplaceServiceComponents {
@@ -144,7 +145,7 @@ export class MarketplaceService {
       {
         pageTimeoutMs: peerTimeoutMs * 3,
         resyncAfterMs: init.resyncAfterMs ?? 30_000,
-        ...(init.syncFrom != null ? { syncFrom: init.syncFrom } : {})
+        ...(init.syncScope != null ? { scope: init.syncScope } : {})
       }
     )
     this.handler = new ProtocolHandler({ libp2p, catalog, tracer })

@@ -1,7 +1,7 @@
 /**
  * Names that can be proven (PROTOCOL.md §3, Names), against a real relay process: a hostile peer
- * written from PROTOCOL.md serves the sync protocol with a squatted plain `react/react`, the
- * genuine domain's name signed by its own key, another key's key namespace, and records in 300
+ * written from PROTOCOL.md serves the sync protocol with records of its own key: a squatted plain
+ * `react/react`, the genuine domain's name, another key's key namespace, and records in 300
  * invented domains; the genuine publisher's domain lists its key at the well-known address
  * (served here on 127.0.0.1, the relay's `NAME_PROOF_URL`).
  */
@@ -79,12 +79,12 @@ beforeAll(async () => {
   flood.push(await sign(squatter, 'react/react', '1.0.0')) // a plain name, taken first
   flood.push(await sign(squatter, 'react.dev/react', '9.9.9')) // the domain does not list this key
   flood.push(await sign(squatter, `${keyNamespaceOf(genuineId)}/react`, '1.0.0')) // another key's namespace
-  for (let i = 0; i < INVENTED_DOMAINS; i++)
-    flood.push(await sign(await generateKeyPair('Ed25519'), `react${i}.dev/pkg`, '1.0.0'))
+  for (let i = 0; i < INVENTED_DOMAINS; i++) flood.push(await sign(squatter, `react${i}.dev/pkg`, '1.0.0'))
   flood.push(await sign(squatter, 'marker/last', '1.0.0'))
 
   const config = (await (await fetch(`${relay.url}/config.json`)).json()) as { relays: string[] }
-  attacker = await createStranger({})
+  // its own records: a relay takes nothing else from a peer that is not one of its peer relays
+  attacker = await createStranger({}, squatter)
   await attacker.handle('/p2p-marketplace/sync/1.0.0', async stream => {
     const lp = lpStream(stream)
     const request = JSON.parse(toString((await lp.read()).subarray())) as { cursor: number; limit: number }

@@ -32,7 +32,11 @@ describe('catalog sync', () => {
         feedback: { success: () => {}, failure: () => {} },
         log
       },
-      { pageTimeoutMs: 1_000, resyncAfterMs: 30_000, syncFrom: id => id === relay!.toString() }
+      {
+        pageTimeoutMs: 1_000,
+        resyncAfterMs: 30_000,
+        scope: id => (id === relay!.toString() ? 'all' : 'none')
+      }
     )
     sync.start()
     for (const peerId of [stranger!, relay!]) {
