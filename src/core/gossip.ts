@@ -52,6 +52,13 @@ interface RawAnnouncement {
 const MAX_VERIFYING = 64
 
 /**
+ * Records accepted lately, remembered (by their JCS encoding) until the catalog holds them: a
+ * burst of copies arrives faster than the first one is written (300 copies from one peer were
+ * all validated before the first reached the catalog, and each was accepted and forwarded).
+ */
+const MAX_ACCEPTED = 256
+
+/**
  * Package announcements on the gossip topic: announces our records
  * (`announce_package`), validates every message before gossipsub forwards it
  * (a peer that sends an invalid one loses reputation; a record the node holds
@@ -70,6 +77,8 @@ export class PackageGossip {
   private readonly validated = new WeakMap<Uint8Array, GossipAnnouncement>()
   /** The verdicts of records being verified, by their JCS encoding. */
   private readonly verifying = new Map<string, Promise<TopicValidatorResult>>()
+  /** Records accepted and not yet in the catalog, by their JCS encoding, oldest first. */
+  private readonly accepted = new Set<string>()
 
   constructor(components: PackageGossipComponents) {
     this.pubsub = components.pubsub
@@ -144,6 +153,7 @@ export class PackageGossip {
     const pending = canonical != null ? this.verifying.get(canonical) : undefined
     if (
       holdsRecord(this.catalog, announcement.record, canonical) ||
+      (canonical != null && this.accepted.has(canonical)) ||
       (pending != null && (await pending) === TopicValidatorResult.Accept)
     ) {
       this.replays.record(propagationSource.toString())
@@ -158,7 +168,18 @@ export class PackageGossip {
         if (this.verifying.get(key) === verdict) this.verifying.delete(key)
       })
     }
-    return await verdict
+    const result = await verdict
+    if (result === TopicValidatorResult.Accept && canonical != null) this.remember(canonical)
+    return result
+  }
+
+  /** Notes an accepted record until the catalog has it (then `holdsRecord` answers for it). */
+  private remember(canonical: string): void {
+    this.accepted.add(canonical)
+    if (this.accepted.size > MAX_ACCEPTED) {
+      const oldest = this.accepted.values().next()
+      if (oldest.done !== true) this.accepted.delete(oldest.value)
+    }
   }
 
   /** Verifies the record of a message and checks it against the catalog's rules; never throws. */
@@ -243,6 +264,8 @@ export class PackageGossip {
           throw err
         } finally {
           span.end()
+          // held now (or refused after all): the catalog answers for it from here
+          this.accepted.delete(canonicalize(record) ?? '')
         }
       })
       .catch(err => {

@@ -377,6 +377,19 @@ describe('replays on gossip', () => {
     expect(gossip.replays.replays(first.toString())).toBe(0)
   })
 
+  test('copies arriving after the first was accepted, before it reached the catalog, are replays too', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    const gossip = gossipValidator(catalog)
+    const sender = await peerOf()
+    const record = await signRecord(manifest(), key)
+    // one after the other, and nothing delivered in between: a burst faster than the catalog's writes
+    const verdicts = []
+    for (let i = 0; i < 5; i++) verdicts.push(await gossip.validate(sender, { v: 1, record: wire(record) }))
+    expect(verdicts).toEqual([TopicValidatorResult.Accept, ...Array(4).fill(TopicValidatorResult.Ignore)])
+    expect(gossip.replays.replays(sender.toString())).toBeCloseTo(4, 0)
+  })
+
   test("a peer's replays decay by half every half-life, are capped, and at most maxPeers peers are remembered", () => {
     const replays = new GossipReplays({ maxPeers: 2, halfLifeMs: 1000, maxReplays: 50 })
     for (let i = 0; i < 8; i++) replays.record('a', 0)
@@ -505,5 +518,29 @@ describe('catalog limits', () => {
     const next = await signAnything(key, manifest({ id: 'acme/two' }))
     expect(await validate(sender, { v: 1, record: wire(next) })).toBe(TopicValidatorResult.Ignore)
     expect(failures).toEqual([])
+  })
+
+  test("a DHT server stores only what its catalog takes: a publisher's PUTs past its quota are refused", async () => {
+    const catalog = new PackageCatalog(new MemoryDatastore(), { maxRecordsPerPublisher: 3 })
+    await catalog.load()
+    const validate = dhtValidator({ catalog, datastore: new MemoryDatastore() }, { addToCatalog: true })
+    const key = await generateKeyPair('Ed25519')
+    const records = await Promise.all(
+      [1, 2, 3, 4, 5].map(async i => await signAnything(key, manifest({ id: `flood/pkg-${i}` })))
+    )
+    const outcomes = []
+    for (const record of records) {
+      outcomes.push(
+        await validate(fromString(versionKey(record.id, record.version)), encodeRecord(record)).then(
+          () => 'stored',
+          (err: unknown) => (err as Error).name
+        )
+      )
+    }
+    expect(outcomes).toEqual(['stored', 'stored', 'stored', 'CatalogQuotaError', 'CatalogQuotaError'])
+    expect(catalog.size).toBe(3)
+    // the latest key of a record it holds is still taken (two keys per record)
+    const held = records[0]!
+    await validate(fromString(latestKey(held.id)), encodeRecord(held))
   })
 })
