@@ -171,7 +171,10 @@ export async function createRelay(
         datastore,
         host: config.host,
         relayPort: config.relayPort,
-        dhtRecords: dhtRecordOptions({ catalog, datastore }, { datastorePrefix: DHT_DATASTORE_PREFIX }),
+        dhtRecords: dhtRecordOptions(
+          { catalog, datastore },
+          { datastorePrefix: DHT_DATASTORE_PREFIX, addToCatalog: true }
+        ),
         appSpecificScore: gossipReplays.appSpecificScore,
         relayPeers,
         announce: config.announceAddrs ?? [],

@@ -36,7 +36,7 @@ export function dhtStoreKey(key: Uint8Array, prefix = DHT_DATASTORE_PREFIX): Key
 }
 
 export interface DhtRecordsComponents {
-  catalog: Pick<PackageCatalog, 'check' | 'prove' | 'get'>
+  catalog: Pick<PackageCatalog, 'check' | 'prove' | 'get' | 'add'>
   /** The datastore kad-dht keeps its records in (libp2p's). */
   datastore: Pick<Datastore, 'get'>
 }
@@ -44,6 +44,12 @@ export interface DhtRecordsComponents {
 export interface DhtRecordsInit {
   /** kad-dht's `datastorePrefix`. @default '/dht' */
   datastorePrefix?: string
+  /**
+   * Add each valid value new to the catalog to it (a DHT server: the relay), so that the catalog's
+   * limits bound what `PUT_VALUE` can store; a value past them is refused. A client (a tab) stores
+   * nothing and adds what its lookups find itself, saying where from. @default false
+   */
+  addToCatalog?: boolean
 }
 
 /** What the validator needs of the record a node holds under a key. */
@@ -53,7 +59,8 @@ type HeldRecord = Pick<PackageRecord, 'version' | 'publisher' | 'signature'>
  * kad-dht validator for `/mkt/...` records: the value must be a valid signed
  * record whose id (and version) match the key, must not break the namespace
  * and version rules of what this node already knows, and must not be older
- * than what this node holds for the key (PROTOCOL.md §5).
+ * than what this node holds for the key (PROTOCOL.md §5). On a server, a valid
+ * value new to the catalog is added to it, so the catalog's limits bound the DHT store.
  *
  * kad-dht's PUT handler runs only the validator and then overwrites what it
  * stored (selectors are used on GET alone), so the comparison with the held
@@ -89,6 +96,11 @@ export function dhtValidator(
     }
     const held = await heldRecord(datastore, dhtStoreKey(key, prefix), options)
     if (held != null) checkReplaces(held, record, text, latest)
+    // a value a server stores is in its catalog too: the DHT store is then bounded by the catalog's
+    // limits (two keys per record), and a value past them is refused (CatalogQuotaError) instead of
+    // filling the datastore with records of a thousand fresh keys
+    if (init.addToCatalog === true && catalog.get(record.id, record.version) == null)
+      await catalog.add(record, 'dht')
   }
 }
 

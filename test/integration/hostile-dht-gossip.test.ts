@@ -1,0 +1,160 @@
+/**
+ * A peer written from PROTOCOL.md floods a relay with valid records it is not owed room for: DHT
+ * `PUT_VALUE`s of its own key far past the per-publisher quota, and one record announced on gossip
+ * 300 times (PROTOCOL.md §4, §5, §10).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import canonicalize from 'canonicalize'
+import { fromString, toString } from 'uint8arrays'
+import { afterAll, expect, test } from 'vitest'
+import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
+import { RelayProcess, freePort } from '../helpers/relay-process.ts'
+import { startTestRelay, waitUntil } from '../helpers/relay.ts'
+import { createStranger } from '../helpers/stranger.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+
+const QUOTA = 1_000 // records of one publisher key a relay's catalog takes (RELAY_CATALOG_LIMITS)
+const cleanups: Array<() => Promise<void>> = []
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+})
+
+async function sign(key: PrivateKey, id: string, version = '1.0.0'): Promise<Record<string, unknown>> {
+  const unsigned = {
+    id,
+    version,
+    title: `Package ${id}`,
+    description: 'flood',
+    license: 'MIT',
+    publisher: peerIdFromPrivateKey(key).toString(),
+    publishedAt: new Date().toISOString()
+  }
+  const signature = await key.sign(fromString('p2p-marketplace/package-record/v1\n' + canonicalize(unsigned)))
+  return { ...unsigned, signature: toString(signature, 'base64url') }
+}
+
+test('DHT PUTs past the publisher quota are refused: the relay stores what its catalog takes, and stays responsive', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mp-hostile-dht-'))
+  const relay = new RelayProcess(dataDir, await freePort(), await freePort())
+  cleanups.push(async () => await rm(dataDir, { recursive: true, force: true }))
+  await relay.start()
+  cleanups.push(async () => await relay.stop())
+  const key = await generateKeyPair('Ed25519')
+  const attacker = await createStranger(
+    {
+      dht: kadDHT({
+        protocol: '/p2p-marketplace/kad/1.0.0',
+        clientMode: true,
+        peerInfoMapper: passthroughMapper,
+        validators: { mkt: async () => {} },
+        selectors: { mkt: () => 0 }
+        // its components include the helper's ping service, which the map's type does not know of
+      }) as (components: unknown) => KadDHT
+    },
+    key
+  )
+  cleanups.push(async () => await attacker.stop())
+  const config = (await (await fetch(`${relay.url}/config.json`)).json()) as { relays: string[] }
+  await attacker.dial(multiaddr(config.relays[0]))
+  await waitUntil('the relay in the attacker’s routing table', async () => {
+    for await (const peer of attacker.services.dht.getClosestPeers(fromString('/mkt/x')))
+      if (peer != null) return true
+    return false
+  })
+
+  const total = QUOTA + 50
+  let acknowledged = 0
+  let refused = 0
+  const started = Date.now()
+  // eight PUTs at a time, each to the version key of a new record of the attacker's key
+  const queue = Array.from({ length: total }, (_, i) => i)
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = queue.shift(); i != null; i = queue.shift()) {
+        const record = await sign(key, `flood/pkg-${i}`)
+        let ok = false
+        for await (const event of attacker.services.dht.put(
+          fromString(`/mkt/flood/pkg-${i}/1.0.0`),
+          fromString(canonicalize(record) ?? ''),
+          { signal: AbortSignal.timeout(30_000) }
+        )) {
+          if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') ok = true
+        }
+        if (ok) acknowledged++
+        else refused++
+      }
+    })
+  )
+  const health = await relay.health()
+  console.log(
+    `hostile DHT: ${total} PUTs in ${Date.now() - started} ms: ${acknowledged} stored, ${refused} refused; the relay holds ${health.packages} records; event loop busy at most ${health.eventLoopBusyMaxMs} ms`
+  )
+  expect(acknowledged).toBe(QUOTA)
+  expect(refused).toBe(total - QUOTA)
+  expect(health.packages).toBe(QUOTA)
+  expect(health.eventLoopBusyMaxMs).toBeLessThan(200)
+}, 300_000)
+
+test('one record announced 300 times on gossip is taken and forwarded once, and its sender falls below the graylist threshold', async () => {
+  const { relay, cleanup } = await startTestRelay()
+  cleanups.push(cleanup)
+  const key = await generateKeyPair('Ed25519')
+  const sender = await createStranger({ pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }, key)
+  cleanups.push(async () => await sender.stop())
+  sender.services.pubsub.subscribe(PACKAGES_TOPIC)
+  await sender.dial(multiaddr(relay.multiaddrs()[0]))
+  await waitUntil(
+    'the relay and the sender to see each other on the topic',
+    () =>
+      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(sender.peerId)) &&
+      sender.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
+    20_000
+  )
+  // another peer on the topic counts what the relay forwards to it
+  const listener = await createStranger({ pubsub: gossipsub() })
+  cleanups.push(async () => await listener.stop())
+  listener.services.pubsub.subscribe(PACKAGES_TOPIC)
+  let forwarded = 0
+  listener.services.pubsub.addEventListener('message', evt => {
+    if (evt.detail.topic === PACKAGES_TOPIC) forwarded++
+  })
+  await listener.dial(multiaddr(relay.multiaddrs()[0]))
+  await waitUntil(
+    'the relay and the listener to see each other on the topic',
+    () =>
+      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(listener.peerId)) &&
+      listener.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
+    20_000
+  )
+  const added: string[] = []
+  relay.catalog.addEventListener('package', evt => added.push(evt.detail.record.id))
+  const record = await sign(key, 'replayed/pkg')
+  const data = fromString(JSON.stringify({ v: 1, record }))
+  // the implementation's score lookup (the GossipSub interface does not list it)
+  const scores = relay.libp2p.services.pubsub as unknown as { getScore: (peerId: string) => number }
+  let delivered = 0
+  for (let i = 0; i < 300; i++)
+    delivered += (await sender.services.pubsub.publish(PACKAGES_TOPIC, data)).recipients.length
+  expect(delivered).toBe(300)
+  await waitUntil(
+    'the relay to score the replays',
+    () => scores.getScore(sender.peerId.toString()) < -80,
+    30_000
+  )
+  await waitUntil('the listener to get the record', () => forwarded > 0, 20_000)
+  console.log(
+    `hostile gossip: 300 announcements of one record: taken ${added.length} time(s), forwarded ${forwarded} time(s); the sender's score ${scores.getScore(sender.peerId.toString()).toFixed(1)}`
+  )
+  expect(added).toEqual(['replayed/pkg'])
+  expect(forwarded).toBe(1)
+  expect(relay.catalog.size).toBe(1)
+}, 120_000)
