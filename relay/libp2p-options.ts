@@ -18,7 +18,7 @@ import type { TlsRenewal } from './tls.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { Libp2p, PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
+import type { Libp2p, MultiaddrConnection, PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
@@ -68,6 +68,8 @@ export function relayLibp2pOptions(init: {
   tls?: TLSCertificate
   /** Denies a reservation (true) to a peer, e.g. one whose address holds too many (`reservationGate`). */
   denyReservation?: (peer: PeerId) => boolean
+  /** Denies an inbound connection (true) from an address, e.g. one that holds too many (`connectionGate`). */
+  denyConnection?: (remoteAddr: Multiaddr) => boolean
 }): Libp2pOptions<RelayServices> {
   const relayPeers = init.relayPeers ?? []
   const announce = init.announce ?? []
@@ -83,9 +85,15 @@ export function relayLibp2pOptions(init: {
     streamMuxers: [yamux()],
     // libp2p's monitor drops starved tabs (and their reservations) on one late ping; see ConnectionLiveness
     connectionMonitor: { enabled: false },
-    ...(init.denyReservation != null
-      ? { connectionGater: { denyInboundRelayReservation: init.denyReservation } }
-      : {}),
+    connectionGater: {
+      ...(init.denyReservation != null ? { denyInboundRelayReservation: init.denyReservation } : {}),
+      ...(init.denyConnection != null
+        ? {
+            denyInboundConnection: (maConn: MultiaddrConnection) =>
+              init.denyConnection?.(maConn.remoteAddr) ?? false
+          }
+        : {})
+    },
     connectionManager: {
       maxConnections: RELAY_LIMITS.maxConnections,
       // every tab of a local test comes from 127.0.0.1: the default per-host

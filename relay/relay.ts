@@ -22,7 +22,7 @@ import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
 import { publicOnlyFetch } from './name-proof-fetch.ts'
-import { reservationGate } from './reservation-gate.ts'
+import { connectionGate, reservationGate } from './reservation-gate.ts'
 import { explainListenError, listen } from './listen.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { defaultPublicOrigins, isLoopbackHost } from './config/addresses.ts'
@@ -183,7 +183,8 @@ export async function createRelay(
         denyReservation: reservationGate({
           reservations: () => libp2p.services.relay.reservations.entries(),
           addressOf: peer => libp2p.getConnections(peer)[0]?.remoteAddr
-        })
+        }),
+        denyConnection: connectionGate({ connections: () => libp2p.getConnections().map(c => c.remoteAddr) })
       })
     )
   } catch (err) {

@@ -39,6 +39,31 @@ export function reservationGate(init: ReservationGateInit): (peer: PeerId) => bo
   }
 }
 
+/** Connections one IP address may hold open at once (PROTOCOL.md §10). */
+export const MAX_CONNECTIONS_PER_ADDRESS = 64
+
+/**
+ * The connection gater's `denyInboundConnection`: true (deny) when the IP address a new connection
+ * comes from holds `max` open connections already, so that one address cannot take the relay's
+ * 2048 connections with fresh keys. Loopback addresses are not counted (see {@link reservationGate}).
+ */
+export function connectionGate(init: {
+  /** The relay's open connections' remote addresses now. */
+  connections: () => Iterable<Multiaddr>
+  /** @default MAX_CONNECTIONS_PER_ADDRESS */
+  max?: number
+}): (remoteAddr: Multiaddr) => boolean {
+  const max = init.max ?? MAX_CONNECTIONS_PER_ADDRESS
+  return remoteAddr => {
+    if (isLoopbackAddr(remoteAddr.toString())) return false
+    const host = hostOf(remoteAddr)
+    if (host == null) return false
+    let open = 0
+    for (const addr of init.connections()) if (hostOf(addr) === host && ++open >= max) return true
+    return false
+  }
+}
+
 function hostOf(addr: Multiaddr): string | undefined {
   return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }

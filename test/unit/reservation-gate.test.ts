@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, test } from 'vitest'
-import { reservationGate } from '../../relay/reservation-gate.ts'
+import { connectionGate, reservationGate } from '../../relay/reservation-gate.ts'
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -67,5 +67,23 @@ describe('reservations per address', () => {
       state.reserve(peer)
     }
     expect(deny(await freshPeer())).toBe(false)
+  })
+})
+
+describe('connections per address', () => {
+  test('one address holds at most `max` connections; other addresses and loopback are not held back', () => {
+    const open: Multiaddr[] = []
+    const deny = connectionGate({ connections: () => open, max: 3 })
+    const attacker = (port: number): Multiaddr => multiaddr(`/ip4/203.0.113.7/tcp/${port}/ws`)
+    const granted: boolean[] = []
+    for (let i = 0; i < 10; i++) {
+      const addr = attacker(40_000 + i)
+      granted.push(!deny(addr))
+      if (granted.at(-1) === true) open.push(addr)
+    }
+    expect(granted.filter(Boolean)).toHaveLength(3)
+    expect(deny(multiaddr('/ip4/198.51.100.20/tcp/50000/ws'))).toBe(false)
+    for (let i = 0; i < 5; i++) open.push(multiaddr(`/ip4/127.0.0.1/tcp/${30_000 + i}/ws`))
+    expect(deny(multiaddr('/ip4/127.0.0.1/tcp/31000/ws'))).toBe(false)
   })
 })
