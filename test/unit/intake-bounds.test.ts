@@ -386,7 +386,10 @@ describe('replays on gossip', () => {
     // one after the other, and nothing delivered in between: a burst faster than the catalog's writes
     const verdicts = []
     for (let i = 0; i < 5; i++) verdicts.push(await gossip.validate(sender, { v: 1, record: wire(record) }))
-    expect(verdicts).toEqual([TopicValidatorResult.Accept, ...Array(4).fill(TopicValidatorResult.Ignore)])
+    expect(verdicts).toEqual([
+      TopicValidatorResult.Accept,
+      ...Array<TopicValidatorResult>(4).fill(TopicValidatorResult.Ignore)
+    ])
     expect(gossip.replays.replays(sender.toString())).toBeCloseTo(4, 0)
   })
 
