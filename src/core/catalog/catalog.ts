@@ -107,6 +107,8 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
   private readonly proofs?: CatalogInit['proofs']
   /** Verified domain namespaces held, for look-alike flags. */
   private readonly lookAlikes = new LookAlikes()
+  /** The rank of each namespace's records in results (see {@link byRank}); cleared when a domain is added. */
+  private readonly nameRanks = new Map<string, number>()
   /** Records held per publisher key. */
   private readonly perPublisher = new Map<string, number>()
   /** Records held (all versions). */
@@ -331,10 +333,24 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     return { kind, verified: kind === 'domain', ...(looksLike != null ? { looksLike } : {}) }
   }
 
-  /** Rank of a record's name in results: verified domains, key namespaces, then the rest (and look-alikes). */
-  rank(record: PackageRecord): number {
-    const { kind, looksLike } = this.standing(record)
-    return (kind === 'domain' ? 0 : kind === 'key' ? 1 : 2) + (looksLike != null ? 2 : 0)
+  /**
+   * `records` split by the rank of their names, in order: verified domains, key namespaces, the
+   * rest, then look-alikes of each; each part keeps the order it had. A namespace's rank is
+   * worked out once, and again after a verified domain is added.
+   */
+  private byRank(records: PackageRecord[]): PackageRecord[][] {
+    const buckets: PackageRecord[][] = [[], [], [], [], [], []]
+    for (const record of records) {
+      const namespace = namespaceOf(record.id)
+      let rank = this.nameRanks.get(namespace)
+      if (rank == null) {
+        const { kind, looksLike } = this.standing(record)
+        rank = (kind === 'domain' ? 0 : kind === 'key' ? 1 : 2) + (looksLike != null ? 3 : 0)
+        this.nameRanks.set(namespace, rank)
+      }
+      buckets[rank]?.push(record)
+    }
+    return buckets
   }
 
   /** The record of `id` at `version`, or its latest version. */
@@ -382,22 +398,25 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
           ? [...this.latest.values()]
           : [...smallest].map(id => this.latest.get(id)).filter(r => r != null)
       const all = candidates.filter(matches)
-      const order = (a: PackageRecord, b: PackageRecord): number =>
-        this.rank(a) - this.rank(b) || newestFirst(a, b)
-      const top = all.length <= wanted * 4 ? all.sort(order) : topK(all, wanted, order)
+      // by rank, newest first within each: only the ranks that reach `wanted` are ordered
+      const top: PackageRecord[] = []
+      for (const bucket of this.byRank(all)) {
+        if (top.length >= wanted) break
+        const room = wanted - top.length
+        top.push(...(bucket.length <= room * 4 ? bucket.sort(newestFirst) : topK(bucket, room, newestFirst)))
+      }
       return { records: top.slice(offset, wanted), total: all.length }
     }
-    const ranked: PackageRecord[] = []
+    const relevant: PackageRecord[] = []
     for (const hit of this.index.search(
       query.text,
       categories.length + tags.length > 0 ? { filter: hit => matches(this.latest.get(hit.id as string)) } : {}
     )) {
       const record = this.latest.get(hit.id as string)
-      if (record != null) ranked.push(record)
+      if (record != null) relevant.push(record)
     }
-    // relevance within each rank (sort is stable): a plain name never outranks a proven one
-    const ranks = new Map(ranked.map(r => [r, this.rank(r)]))
-    ranked.sort((a, b) => (ranks.get(a) ?? 0) - (ranks.get(b) ?? 0))
+    // relevance within each rank: a plain name never outranks a proven one
+    const ranked = this.byRank(relevant).flat()
     return { records: ranked.slice(offset, wanted), total: ranked.length }
   }
 
@@ -438,7 +457,7 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
     const namespace = namespaceOf(record.id)
     const kind = namespaceKind(namespace)
     if (kind === 'plain' && !this.owners.has(namespace)) this.owners.set(namespace, record.publisher)
-    if (kind === 'domain') this.lookAlikes.add(namespace)
+    if (kind === 'domain' && this.lookAlikes.add(namespace)) this.nameRanks.clear()
     let versions = this.versions.get(record.id)
     if (versions == null) {
       versions = new Map()

@@ -81,14 +81,16 @@ export class LookAlikes {
   private readonly index = new Map<string, string[]>()
   private readonly order = new Map<string, number>()
 
-  add(domain: string): void {
-    if (this.order.has(domain)) return
+  /** Adds a verified domain; false when it was held already. */
+  add(domain: string): boolean {
+    if (this.order.has(domain)) return false
     this.order.set(domain, this.order.size)
     for (const key of neighbourhood(nameSkeleton(domain))) {
       const list = this.index.get(key)
       if (list == null) this.index.set(key, [domain])
       else list.push(domain)
     }
+    return true
   }
 
   /**
