@@ -24,7 +24,10 @@ export interface PackageGossipComponents {
     GossipSub,
     'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'
   >
-  catalog: Pick<PackageCatalog, 'check' | 'prove' | 'room' | 'add' | 'get'>
+  catalog: Pick<
+    PackageCatalog,
+    'check' | 'prove' | 'room' | 'add' | 'get' | 'addEventListener' | 'removeEventListener'
+  >
   feedback: Pick<PeerFeedback, 'failure'>
   /** Counts the replays each peer sends (fed to gossipsub's score). */
   replays: Pick<GossipReplays, 'record'>
@@ -79,6 +82,12 @@ export class PackageGossip {
   private readonly verifying = new Map<string, Promise<TopicValidatorResult>>()
   /** Records accepted and not yet in the catalog, by their JCS encoding, oldest first. */
   private readonly accepted = new Set<string>()
+  /**
+   * Records that reached the catalog by the DHT and not yet by gossip, by their JCS encoding,
+   * oldest first: a publisher stores its record in the DHT and announces it at the same time, so
+   * on a DHT server the announcement often comes second. Its first copy is forwarded, not a replay.
+   */
+  private readonly awaitingGossip = new Set<string>()
 
   constructor(components: PackageGossipComponents) {
     this.pubsub = components.pubsub
@@ -92,12 +101,19 @@ export class PackageGossip {
   start(): void {
     this.pubsub.topicValidators.set(PACKAGES_TOPIC, this.validate)
     this.pubsub.addEventListener('message', this.onMessage)
+    this.catalog.addEventListener('package', this.onPackage)
     this.pubsub.subscribe(PACKAGES_TOPIC)
   }
 
   stop(): void {
     this.pubsub.removeEventListener('message', this.onMessage)
+    this.catalog.removeEventListener('package', this.onPackage)
     this.pubsub.topicValidators.delete(PACKAGES_TOPIC)
+  }
+
+  private readonly onPackage = (evt: CustomEvent<{ record: PackageRecord; source: string }>): void => {
+    if (evt.detail.source !== 'dht') return
+    remember(this.awaitingGossip, canonicalize(evt.detail.record) ?? '', MAX_ACCEPTED)
   }
 
   /** Announces the record on the gossip topic; true when it reached at least one peer. */
@@ -151,6 +167,13 @@ export class PackageGossip {
       return this.reject(propagationSource, err)
     }
     const pending = canonical != null ? this.verifying.get(canonical) : undefined
+    // the first announcement of a record that came by the DHT: delivered and forwarded, verified already
+    if (canonical != null && this.awaitingGossip.delete(canonical)) {
+      const { id, version } = announcement.record as Pick<PackageRecord, 'id' | 'version'>
+      const held = this.catalog.get(id, version)
+      if (held != null) this.validated.set(message.data, { ...announcement, record: held })
+      return TopicValidatorResult.Accept
+    }
     if (
       holdsRecord(this.catalog, announcement.record, canonical) ||
       (canonical != null && this.accepted.has(canonical)) ||
@@ -169,17 +192,10 @@ export class PackageGossip {
       })
     }
     const result = await verdict
-    if (result === TopicValidatorResult.Accept && canonical != null) this.remember(canonical)
+    // noted until the catalog has it (then `holdsRecord` answers for it)
+    if (result === TopicValidatorResult.Accept && canonical != null)
+      remember(this.accepted, canonical, MAX_ACCEPTED)
     return result
-  }
-
-  /** Notes an accepted record until the catalog has it (then `holdsRecord` answers for it). */
-  private remember(canonical: string): void {
-    this.accepted.add(canonical)
-    if (this.accepted.size > MAX_ACCEPTED) {
-      const oldest = this.accepted.values().next()
-      if (oldest.done !== true) this.accepted.delete(oldest.value)
-    }
   }
 
   /** Verifies the record of a message and checks it against the catalog's rules; never throws. */
@@ -279,6 +295,15 @@ export class PackageGossip {
     const record = await verifyRecord(announcement.record)
     this.catalog.check(record)
     return { ...announcement, record }
+  }
+}
+
+/** Adds `key` to `set`, dropping the oldest entry past `max`. */
+function remember(set: Set<string>, key: string, max: number): void {
+  set.add(key)
+  if (set.size > max) {
+    const oldest = set.values().next()
+    if (oldest.done !== true) set.delete(oldest.value)
   }
 }
 

@@ -393,6 +393,20 @@ describe('replays on gossip', () => {
     expect(gossip.replays.replays(sender.toString())).toBeCloseTo(4, 0)
   })
 
+  test('the first announcement of a record that came by the DHT is forwarded, not a replay; the next is', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const catalog = await emptyCatalog()
+    const gossip = gossipValidator(catalog)
+    const publisher = await peerOf()
+    const record = await signRecord(manifest(), key)
+    // a DHT server: the publisher's PUT_VALUE arrived before its announcement
+    await catalog.add(record, 'dht')
+    expect(await gossip.validate(publisher, { v: 1, record: wire(record) })).toBe(TopicValidatorResult.Accept)
+    expect(gossip.replays.replays(publisher.toString())).toBe(0)
+    expect(await gossip.validate(publisher, { v: 1, record: wire(record) })).toBe(TopicValidatorResult.Ignore)
+    expect(gossip.replays.replays(publisher.toString())).toBeCloseTo(1, 0)
+  })
+
   test("a peer's replays decay by half every half-life, are capped, and at most maxPeers peers are remembered", () => {
     const replays = new GossipReplays({ maxPeers: 2, halfLifeMs: 1000, maxReplays: 50 })
     for (let i = 0; i < 8; i++) replays.record('a', 0)
