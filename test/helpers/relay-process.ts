@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
@@ -35,6 +36,13 @@ export class RelayProcess {
   /** The running process's id (for /proc/<pid>/status), if it runs. */
   get pid(): number | undefined {
     return this.running ? this.child?.pid : undefined
+  }
+
+  /** The most memory the running process has held so far (VmHWM, MB), from /proc. */
+  peakRssMb(): number {
+    if (this.pid == null) throw new Error('the relay is not running')
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8')
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024
   }
 
   /** The process is running (started and not yet exited). */

@@ -96,12 +96,13 @@ test('DHT PUTs past the publisher quota are refused: the relay stores what its c
   )
   const health = await relay.health()
   console.log(
-    `hostile DHT: ${total} PUTs in ${Date.now() - started} ms: ${acknowledged} stored, ${refused} refused; the relay holds ${health.packages} records; event loop busy at most ${health.eventLoopBusyMaxMs} ms`
+    `hostile DHT: ${total} PUTs in ${Date.now() - started} ms: ${acknowledged} stored, ${refused} refused; the relay holds ${health.packages} records; event loop busy at most ${health.eventLoopBusyMaxMs} ms, peak RSS ${relay.peakRssMb().toFixed(0)} MB`
   )
   expect(acknowledged).toBe(QUOTA)
   expect(refused).toBe(total - QUOTA)
   expect(health.packages).toBe(QUOTA)
   expect(health.eventLoopBusyMaxMs).toBeLessThan(200)
+  expect(relay.peakRssMb()).toBeLessThan(500)
 }, 300_000)
 
 test('one record announced 300 times on gossip is taken and forwarded once, and its sender falls below the graylist threshold', async () => {

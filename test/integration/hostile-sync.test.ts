@@ -24,6 +24,8 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 const QUOTA = 1_000 // records of one publisher key a catalog takes (RELAY_CATALOG_LIMITS)
 const FRESH_KEYS = 200
+/** The relay's memory bound in the hostile-peer tests (its peak RSS, VmHWM). */
+const RSS_BOUND_MB = 500
 
 let dataDir: string
 let relay: RelayProcess
@@ -117,6 +119,11 @@ test('a sync flood: quotas hold, the genuine package stays first and found, noth
   expect(health.packages).toBe(expected)
   // its own code never held the event loop long (verifying 1 000 signatures in pages of 100)
   expect(health.eventLoopBusyMaxMs).toBeLessThan(200)
+  const peakMb = relay.peakRssMb()
+  console.log(
+    `hostile sync: the relay holds ${health.packages} records; event loop busy at most ${health.eventLoopBusyMaxMs} ms; peak RSS ${peakMb.toFixed(0)} MB`
+  )
+  expect(peakMb).toBeLessThan(RSS_BOUND_MB)
 
   // the namespace stays its genuine publisher's, at its version; the squatter's 3.0.0, the
   // future-dated, oversized and unsigned records are refused, the spammer's record past its quota left out

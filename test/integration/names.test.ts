@@ -185,9 +185,10 @@ test('a squatter and 300 invented domains: the genuine domain name is published,
   const minutes = Math.ceil((Date.now() - started) / 60_000)
   const health = await relay.health()
   console.log(
-    `${invented.size} of ${INVENTED_DOMAINS} invented domains' lists were read (${asked.length} list requests in all, ${minutes} min); relay event loop busy at most ${health.eventLoopBusyMaxMs} ms`
+    `${invented.size} of ${INVENTED_DOMAINS} invented domains' lists were read (${asked.length} list requests in all, ${minutes} min); relay event loop busy at most ${health.eventLoopBusyMaxMs} ms, peak RSS ${relay.peakRssMb().toFixed(0)} MB`
   )
   // only the relay meets them: it refuses them, so it never passes them on
   expect(invented.size).toBeLessThanOrEqual(60 * (minutes + 1))
   expect(health.eventLoopBusyMaxMs).toBeLessThan(200)
+  expect(relay.peakRssMb()).toBeLessThan(500)
 }, 240_000)
