@@ -242,6 +242,10 @@ test('a verified domain name is shown verified and listed first; a plain name ta
     const [genuine, squatter] = [await peer({ relay }), await peer({ relay })]
     const [genuineId] = await Promise.all([genuine.waitOnline(), squatter.waitOnline()])
     listed.push(genuineId)
+    // the publish form says which names this tab can publish under, and how they will show
+    const keyNamespace = await genuine.page.evaluate(() => window.p2pMarketplace?.keyNamespace ?? '')
+    expect(keyNamespace).toMatch(/^k51qzi5uqu5d/)
+    await expect(genuine.page.getByTestId('name-hint')).toContainText(keyNamespace)
 
     const base = { version: '1.0.0', description: 'react components', license: 'MIT' }
     // the squatter takes the plain name first

@@ -54,6 +54,12 @@ export class MpPublish extends LitElement {
       .result {
         margin-top: 0.75rem;
       }
+      .hint {
+        font-weight: normal;
+        font-size: 0.85em;
+        color: var(--mp-muted, #5b6474);
+        overflow-wrap: anywhere;
+      }
     `
   ]
 
@@ -94,9 +100,10 @@ export class MpPublish extends LitElement {
                     name=${attrs.name}
                     placeholder=${attrs.placeholder}
                     aria-invalid=${error != null}
-                    aria-describedby=${`${id}-error`}
+                    aria-describedby=${field.name === 'id' ? `${id}-hint ${id}-error` : `${id}-error`}
                   />`
             }
+            ${field.name === 'id' && node != null ? this.nameHint(node) : nothing}
             <span class="error" id=${`${id}-error`} role=${error != null ? 'alert' : nothing}
               >${error ?? ''}</span
             >
@@ -123,6 +130,22 @@ export class MpPublish extends LitElement {
           : nothing
       }
     </section>`
+  }
+
+  /** Which namespaces this node can publish in, and how each shows to others (PROTOCOL.md §3, Names). */
+  private nameHint(node: { peerId: string; keyNamespace: string }): unknown {
+    let peerId: string
+    let keyNamespace: string
+    try {
+      ;({ peerId, keyNamespace } = node)
+    } catch {
+      return nothing // no identity yet (the node has not started, or could not)
+    }
+    return html`<span class="hint" id="field-id-hint" data-testid="name-hint"
+      >Shown verified under a domain that lists your key (<code>${peerId}</code>) in
+      <code>https://&lt;domain&gt;/.well-known/p2p-marketplace.json</code>; your own key namespace,
+      <code class="key-namespace">${keyNamespace}</code>, needs no proof; any other name is unverified.</span
+    >`
   }
 
   private readonly submit = (event: SubmitEvent): void => {
