@@ -1,6 +1,6 @@
 import { Key } from 'interface-datastore'
 import { fromString, toString } from 'uint8arrays'
-import { withTimeout } from './backoff.ts'
+import { sleep, withTimeout } from './backoff.ts'
 import { describeError } from './errors.ts'
 import { ProtocolError, requestJson } from './protocols/json-stream.ts'
 import { PROTOCOL_LIMITS, SYNC_PROTOCOL, syncAnswerSchema } from './protocols/messages.ts'
@@ -121,17 +121,7 @@ export class CatalogSync {
     try {
       for (let page = 0; page < 1000; page++) {
         const start = performance.now()
-        const answer = await withTimeout(
-          this.pageTimeoutMs,
-          async signal =>
-            await requestJson(
-              this.libp2p,
-              peer,
-              SYNC_PROTOCOL,
-              { type: 'sync', cursor: state.cursor, limit: PROTOCOL_LIMITS.syncPageSize },
-              { signal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
-            )
-        )
+        const answer = await this.page(peer, state.cursor)
         const parsed = syncAnswerSchema.safeParse(answer)
         if (!parsed.success) throw new ProtocolError('bad-answer', 'the sync answer is malformed')
         if (parsed.data.epoch !== state.epoch) {
@@ -163,6 +153,28 @@ export class CatalogSync {
       this.syncing.delete(id)
     }
     return added
+  }
+
+  /** One page after `cursor`; a page answered `rate-limited` is asked again a second later (10 times at most). */
+  private async page(peer: PeerId, cursor: number): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTimeout(
+          this.pageTimeoutMs,
+          async signal =>
+            await requestJson(
+              this.libp2p,
+              peer,
+              SYNC_PROTOCOL,
+              { type: 'sync', cursor, limit: PROTOCOL_LIMITS.syncPageSize },
+              { signal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
+            )
+        )
+      } catch (err) {
+        if (!(err instanceof ProtocolError && err.code === 'rate-limited') || attempt >= 10) throw err
+        await sleep(1_000)
+      }
+    }
   }
 
   /** The persisted state, or a fresh one when there is none or it cannot be read. */

@@ -1,3 +1,4 @@
+import { RateLimiter } from '@libp2p/utils'
 import { describeIssues } from './package/schema.ts'
 import { ProtocolError, handleJson } from './protocols/json-stream.ts'
 import { PROTOCOL_LIMITS, SEARCH_PROTOCOL, SYNC_PROTOCOL, requestSchema } from './protocols/messages.ts'
@@ -17,6 +18,14 @@ export interface ProtocolHandlerComponents {
 const PROTOCOLS = [SEARCH_PROTOCOL, SYNC_PROTOCOL]
 
 /**
+ * What one peer may ask per second (PROTOCOL.md §6): a budget of 200 points, a search costing 10
+ * (a full-text search of the whole catalog), a versions or sync request 1 (a lookup, a page): 20
+ * searches or 200 sync pages (20 000 records) a second. Past it, requests are answered
+ * `rate-limited`.
+ */
+export const REQUEST_BUDGET = { pointsPerSecond: 200, search: 10, versions: 1, sync: 1 } as const
+
+/**
  * The answering side of the search and sync protocols (PROTOCOL.md §6), from
  * this node's catalog: search, versions and sync requests, each answer in a
  * `handle_peer_query` span that joins the asker's trace.
@@ -25,6 +34,7 @@ export class ProtocolHandler {
   private readonly libp2p: ProtocolHandlerComponents['libp2p']
   private readonly catalog: ProtocolHandlerComponents['catalog']
   private readonly tracer: Tracer
+  private readonly budget = new RateLimiter({ points: REQUEST_BUDGET.pointsPerSecond, duration: 1 })
 
   constructor(components: ProtocolHandlerComponents) {
     this.libp2p = components.libp2p
@@ -51,6 +61,15 @@ export class ProtocolHandler {
     const parsed = requestSchema.safeParse(request)
     if (!parsed.success) throw new ProtocolError('bad-request', describeIssues(parsed.error))
     const req = parsed.data
+    try {
+      this.budget.consume(from.toString(), REQUEST_BUDGET[req.type])
+    } catch (err) {
+      const waitMs = (err as { msBeforeNext?: number }).msBeforeNext ?? 1000
+      throw new ProtocolError(
+        'rate-limited',
+        `more than ${REQUEST_BUDGET.pointsPerSecond} request points a second from this peer (a search costs ${REQUEST_BUDGET.search}); ask again in ${waitMs} ms`
+      )
+    }
     // the asker's span is our parent: one search is one trace across peers
     const span = this.tracer.startSpan(
       EXTRA_SPAN.handlePeerQuery,

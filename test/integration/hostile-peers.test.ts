@@ -1,7 +1,7 @@
 /**
- * A peer written from PROTOCOL.md floods a relay with valid records it is not owed room for: DHT
- * `PUT_VALUE`s of its own key far past the per-publisher quota, and one record announced on gossip
- * 300 times (PROTOCOL.md §4, §5, §10).
+ * A peer written from PROTOCOL.md floods a relay with valid requests and records it is not owed:
+ * DHT `PUT_VALUE`s of its own key far past the per-publisher quota, one record announced on gossip
+ * 300 times, and 200 searches at once (PROTOCOL.md §4-§6, §10).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,11 +10,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
 import { afterAll, expect, test } from 'vitest'
 import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
+import { createMarketplaceNode } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import { createStranger } from '../helpers/stranger.ts'
@@ -158,4 +160,55 @@ test('one record announced 300 times on gossip is taken and forwarded once, and 
   expect(added).toEqual(['replayed/pkg'])
   expect(forwarded).toBe(1)
   expect(relay.catalog.size).toBe(1)
+}, 120_000)
+
+test('a peer asking 200 searches as fast as it can gets about 20 a second answered, the rest refused as rate-limited; another peer is served as usual', async () => {
+  const { relay, cleanup } = await startTestRelay()
+  cleanups.push(cleanup)
+  const asker = await createStranger({})
+  cleanups.push(async () => await asker.stop())
+  await asker.dial(multiaddr(relay.multiaddrs()[0]))
+  const search = async (): Promise<string> => {
+    const stream = await asker.dialProtocol(
+      multiaddr(relay.multiaddrs()[0]),
+      '/p2p-marketplace/search/1.0.0',
+      {
+        signal: AbortSignal.timeout(30_000)
+      }
+    )
+    const lp = lpStream(stream)
+    await lp.write(fromString(JSON.stringify({ type: 'search', query: { text: 'anything' } })))
+    const answer = JSON.parse(toString((await lp.read()).subarray())) as {
+      records?: unknown[]
+      error?: { code: string }
+    }
+    await stream.close()
+    return answer.error?.code ?? 'answered'
+  }
+  const started = Date.now()
+  // eight at a time: a connection takes at most 16 inbound streams of the protocol
+  const outcomes: string[] = []
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (outcomes.length < 200) {
+        const i = outcomes.push('pending') - 1
+        outcomes[i] = await search()
+      }
+    })
+  )
+  const seconds = Math.ceil((Date.now() - started) / 1000)
+  const answered = outcomes.filter(o => o === 'answered').length
+  const limited = outcomes.filter(o => o === 'rate-limited').length
+  console.log(
+    `hostile search: 200 searches in ${Date.now() - started} ms: ${answered} answered, ${limited} rate-limited`
+  )
+  expect(answered + limited).toBe(200)
+  expect(limited).toBeGreaterThan(0)
+  expect(answered).toBeLessThanOrEqual(20 * (seconds + 1))
+  // the budget is the asker's own: a tab still searches the relay
+  const tab = await createMarketplaceNode({ config: relay.runtimeConfig(), tracing: false })
+  cleanups.push(async () => await tab.stop())
+  await tab.waitFor('online', { signal: AbortSignal.timeout(30_000) })
+  const result = await tab.search({ text: 'anything' })
+  expect(result.peersQueried).toBeGreaterThan(0)
 }, 120_000)
