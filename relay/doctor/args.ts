@@ -18,9 +18,10 @@ Checks a relay deployment from this machine, as the browsers of the people using
                 ICE servers, no TURN server, or TURN URLs without credentials
   relays        dials each relay address with libp2p (WebSockets, Noise, Yamux): connects?, the
                 peer id it answers with, ping round trip, circuit relay v2 (hop) offered?
-  ICE servers   each stun:/turn: URL (UDP) of iceServers: a STUN Binding gives your public
-                address; a TURN allocation, with the credentials of config.json, a relayed
-                address (freed at once). turns:, stuns: and ?transport=tcp are not checked
+  ICE servers   each stun:/turn: URL of iceServers, over its transport (UDP; TCP for
+                ?transport=tcp; TLS for stuns:/turns:, the certificate verified for the URL's
+                host): a STUN Binding gives your public address; a TURN allocation, with the
+                credentials of config.json, a relayed address (freed at once)
 
 Each check prints a line: ✓ works, ! works with a caveat, ✗ does not work (with what to fix),
 - not checked. Credentials are never printed.
@@ -31,7 +32,8 @@ options:
 
 exit status: 0 everything works (warnings allowed), 1 something does not, 2 bad usage
 
-A relay whose certificate comes from a private CA: NODE_EXTRA_CA_CERTS=<root.pem> npm run doctor -- <url>
+A relay or TURN server whose certificate comes from a private CA:
+  NODE_EXTRA_CA_CERTS=<root.pem> npm run doctor -- <url>
 `
 }
 

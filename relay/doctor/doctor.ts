@@ -7,8 +7,8 @@ import type { DoctorCheck, DoctorInit, DoctorResult } from './index.ts'
 /**
  * Checks the deployment at `url` (the address people open, e.g. `https://relay.example`):
  * fetches and validates its `/config.json`, then, at the same time, dials each relay address
- * with libp2p and asks each STUN/TURN server for an address over UDP. Never throws for what it
- * finds (that is in the report); throws `InvalidDoctorUrlError` for a `url` it cannot use.
+ * with libp2p and asks each STUN/TURN server for an address (over UDP, TCP or TLS, as its URL
+ * says). Never throws for what it finds (that is in the report); throws `InvalidDoctorUrlError` for a `url` it cannot use.
  */
 export async function runDoctor(url: string, init: DoctorInit = {}): Promise<DoctorResult> {
   const startedAt = new Date()

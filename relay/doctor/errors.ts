@@ -26,6 +26,24 @@ export class StunTimeoutError extends Error {
   }
 }
 
+/**
+ * A TCP or TLS connection to a STUN/TURN server that did not open in time, or that the server
+ * closed before the answer came.
+ */
+export class StunConnectionError extends Error {
+  /** `connect`: no TCP connection; `handshake`: connected, but TLS did not finish; `closed`: closed by the server. */
+  readonly reason: 'connect' | 'handshake' | 'closed'
+  /** How long the client waited (ms), for `connect` and `handshake`. */
+  readonly waitedMs?: number
+
+  constructor(reason: StunConnectionError['reason'], message: string, waitedMs?: number) {
+    super(message)
+    this.name = 'StunConnectionError'
+    this.reason = reason
+    if (waitedMs != null) this.waitedMs = waitedMs
+  }
+}
+
 /** A STUN/TURN server answered, but not with what the protocol requires (a missing or bad attribute). */
 export class StunProtocolError extends Error {
   constructor(message: string) {

@@ -2,7 +2,13 @@ import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { describeError } from '../../src/core/errors.ts'
 import { parseIceServerUrl } from '../config/ice-servers.ts'
-import { StunDecodeError, StunProtocolError, StunTimeoutError, seconds } from './errors.ts'
+import {
+  StunConnectionError,
+  StunDecodeError,
+  StunProtocolError,
+  StunTimeoutError,
+  seconds
+} from './errors.ts'
 import { explainNetworkError } from './network-errors.ts'
 import { StunClient } from './stun-client.ts'
 import { stunBinding, turnAllocate } from './turn-probe.ts'
@@ -11,7 +17,7 @@ import type { StunClientInit } from './stun-client.ts'
 import type { TransportAddress } from './stun-message.ts'
 import type { AllocateResult } from './turn-probe.ts'
 
-/** More ICE URLs than this in one config are not checked (each takes a socket and up to ~20 s). */
+/** More ICE URLs than this in one config are not checked (each takes a socket and up to ~30 s). */
 export const MAX_ICE_URLS = 16
 /** How long resolving a STUN/TURN host name may take (ms). */
 const DNS_TIMEOUT_MS = 5000
@@ -119,8 +125,10 @@ export interface IceCheckInit extends StunClientInit {
 }
 
 /**
- * Checks one STUN or TURN URL from here over UDP: a Binding for `stun:`, an allocation (freed
- * at once) for `turn:`. TCP and TLS URLs are not checked.
+ * Checks one STUN or TURN URL from here, over the URL's transport (UDP, TCP for
+ * `?transport=tcp`, TLS for `stuns:`/`turns:`): a Binding for `stun:`, an allocation (freed at
+ * once) for `turn:`. Over TLS the certificate is verified as browsers would, for the URL's host
+ * (also sent as SNI when it is a name); a private CA is trusted through `NODE_EXTRA_CA_CERTS`.
  */
 export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {}): Promise<DoctorCheck> {
   const check = (
@@ -147,12 +155,6 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
     )
   }
   const turn = url.scheme.startsWith('turn')
-  if (url.transport !== 'udp') {
-    return check(
-      'skipped',
-      `not checked: ${url.transport === 'tls' ? `${url.scheme}: runs over TLS` : 'TURN over TCP'}, and the doctor checks UDP only`
-    )
-  }
   let server: TransportAddress
   try {
     server = await resolve(url.host, url.port, init)
@@ -160,14 +162,28 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
     const { message, hint } = explainNetworkError(err, { host: url.host, service: 'the STUN/TURN server' })
     return check('failed', message, `${hint} (ICE_SERVERS names it)`)
   }
-  const where = `${server.address}:${server.port}`
+  const where = formatAddress(server)
+  const over = url.transport === 'udp' ? '' : ` over ${url.transport.toUpperCase()}`
   let client: StunClient | undefined
   try {
-    client = await StunClient.connect(server, init)
+    const clientInit: StunClientInit = {
+      ...(init.timeoutMs != null ? { timeoutMs: init.timeoutMs } : {}),
+      ...(init.attempts != null ? { attempts: init.attempts } : {})
+    }
+    client =
+      url.transport === 'udp'
+        ? await StunClient.connect(server, clientInit)
+        : await StunClient.connectStream(server, {
+            ...clientInit,
+            ...(init.signal != null ? { signal: init.signal } : {}),
+            // SNI carries names only (RFC 6066); an IP address is looked for in the certificate as is
+            ...(url.transport === 'tls' ? { tls: isIP(url.host) === 0 ? { servername: url.host } : {} } : {})
+          })
     if (!turn) {
       const { mapped, rttMs } = await stunBinding(client, { signal: init.signal })
-      return check('ok', `STUN ok: your public address is ${formatAddress(mapped)}`, undefined, {
+      return check('ok', `STUN ok${over}: your public address is ${formatAddress(mapped)}`, undefined, {
         server: where,
+        transport: url.transport,
         publicAddress: formatAddress(mapped),
         rttMs: Math.round(rttMs)
       })
@@ -177,8 +193,13 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
         ? { username: target.username, password: target.credential }
         : undefined
     const result = await turnAllocate(client, credentials, { signal: init.signal })
-    return turnCheck(result, target, where, check, init.now ?? Date.now)
+    return turnCheck(result, target, { where, over, transport: url.transport }, check, init.now ?? Date.now)
   } catch (err) {
+    if (init.signal?.aborted === true) return check('failed', `stopped: ${describeError(init.signal.reason)}`)
+    if (url.transport !== 'udp') {
+      const { message, hint } = explainStreamError(err, url, where)
+      return check('failed', message, hint, { server: where, transport: url.transport })
+    }
     if (err instanceof StunTimeoutError) {
       const message = err.refused
         ? `no answer in ${seconds(err.waitedMs)}: ${server.address} refused UDP port ${server.port} (nothing listens there)`
@@ -201,7 +222,6 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
         }
       )
     }
-    if (init.signal?.aborted === true) return check('failed', `stopped: ${describeError(init.signal.reason)}`)
     const { message, hint } = explainNetworkError(err, {
       host: url.host,
       port: url.port,
@@ -213,10 +233,74 @@ export async function checkIceTarget(target: IceTarget, init: IceCheckInit = {})
   }
 }
 
+/**
+ * What went wrong checking a `?transport=tcp`, `stuns:` or `turns:` URL: the connection
+ * (refused, no answer, the TLS handshake, the certificate), or what came back on it.
+ */
+function explainStreamError(err: unknown, url: IceUrl, where: string): { message: string; hint: string } {
+  const protocol = url.transport.toUpperCase()
+  const ports =
+    "coturn's listening-port takes turn:…?transport=tcp, its tls-listening-port (5349) turns: and stuns:"
+  if (err instanceof StunTimeoutError) {
+    return {
+      message: `no answer in ${seconds(err.waitedMs)} over ${protocol}: ${where} took the connection, but sent nothing back`,
+      hint: `is ${where} a STUN/TURN server? (${ports})`
+    }
+  }
+  if (err instanceof StunConnectionError) {
+    if (err.reason === 'connect') {
+      return {
+        message: `${err.message}: is TCP port ${url.port} open?`,
+        hint: `check the server runs and listens on ${where}, and that every firewall between (a cloud security group too) lets TCP ${url.port} in`
+      }
+    }
+    if (err.reason === 'handshake') {
+      return {
+        message: `TLS: ${err.message}`,
+        hint: `is ${url.port} the server's TLS port? (${ports})`
+      }
+    }
+    return {
+      message: `${err.message} (no answer came)`,
+      hint: `is ${where} a STUN/TURN server? its log may say why`
+    }
+  }
+  if (err instanceof StunDecodeError || err instanceof StunProtocolError) {
+    if (url.transport === 'tcp' && /a TLS record/.test(err.message)) {
+      return {
+        message: `the answer over ${protocol} is not STUN: ${where} speaks TLS`,
+        hint: `use ${url.scheme}s:${url.host.includes(':') ? `[${url.host}]` : url.host}:${url.port} for a TLS port, or the server's plain port (${ports})`
+      }
+    }
+    return {
+      message: `the server's answer over ${protocol} is not valid: ${err.message}`,
+      hint: `is ${where} a STUN/TURN server? (${ports})`
+    }
+  }
+  const explained = explainNetworkError(err, {
+    host: url.host,
+    port: url.port,
+    service: 'the STUN/TURN server'
+  })
+  if (explained.code === 'ECONNREFUSED') {
+    return {
+      message: `connection refused by ${where}: nothing listens on TCP port ${url.port}`,
+      hint: `start the STUN/TURN server (coturn) or check its ports and listening-ip, and that it runs without no-tcp/no-tls (${ports})`
+    }
+  }
+  if (/the port does not speak TLS/.test(explained.message)) {
+    return {
+      message: explained.message,
+      hint: `is ${url.port} the server's plain TCP port? use turn:…?transport=tcp for it, or its TLS port for ${url.scheme}: (${ports})`
+    }
+  }
+  return explained
+}
+
 function turnCheck(
   result: AllocateResult,
   target: IceTarget,
-  where: string,
+  { where, over, transport }: { where: string; over: string; transport: IceUrl['transport'] },
   check: (
     status: DoctorCheck['status'],
     message: string,
@@ -234,15 +318,21 @@ function turnCheck(
         result.freed === true
           ? ''
           : `; could not free it (${result.freed}): it expires in ${result.lifetime ?? 600} s`
-      return check('ok', `TURN ok: relayed address ${formatAddress(result.relayed)}${freed}`, undefined, {
-        server: where,
-        relayedAddress: formatAddress(result.relayed),
-        ...(result.mapped != null ? { publicAddress: formatAddress(result.mapped) } : {}),
-        ...(result.lifetime != null ? { lifetimeSeconds: result.lifetime } : {}),
-        ...(result.realm != null ? { realm: result.realm } : {}),
-        freed: result.freed === true,
-        ...expires
-      })
+      return check(
+        'ok',
+        `TURN ok${over}: relayed address ${formatAddress(result.relayed)}${freed}`,
+        undefined,
+        {
+          server: where,
+          transport,
+          relayedAddress: formatAddress(result.relayed),
+          ...(result.mapped != null ? { publicAddress: formatAddress(result.mapped) } : {}),
+          ...(result.lifetime != null ? { lifetimeSeconds: result.lifetime } : {}),
+          ...(result.realm != null ? { realm: result.realm } : {}),
+          freed: result.freed === true,
+          ...expires
+        }
+      )
     }
     case 'auth-failed': {
       const expired = expiry != null && expiry < now()

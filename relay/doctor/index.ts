@@ -1,7 +1,7 @@
 /**
  * `npm run doctor -- <https://relay.example>`: checks a relay deployment the way browsers will
- * use it (its `/config.json`, each relay address over libp2p, each STUN/TURN server over UDP) and
- * says what to fix. {@link runDoctor} is the whole tool as a function.
+ * use it (its `/config.json`, each relay address over libp2p, each STUN/TURN server over UDP, TCP
+ * or TLS as its URL says) and says what to fix. {@link runDoctor} is the whole tool as a function.
  */
 
 /** `ok`: works; `warning`: works, but some browsers or networks will have trouble; `failed`: does not work. */

@@ -72,7 +72,7 @@ export function formatText(report: DoctorReport): string {
         ? `config ${check.subject}`
         : check.group === 'relay'
           ? `relay ${check.subject}`
-          : 'ICE servers (STUN/TURN, over UDP)'
+          : 'ICE servers (STUN/TURN)'
     if (next !== heading) {
       lines.push('', next)
       heading = next

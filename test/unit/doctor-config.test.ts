@@ -120,15 +120,7 @@ describe('ICE server entries', () => {
     expect(() => parseIceUrl('turn://relay.example')).toThrow(/"\/\/"/)
   })
 
-  test('TCP and TLS URLs are not checked; an invalid URL fails with why', async () => {
-    expect(await checkIceTarget({ url: 'turns:relay.example:5349' })).toMatchObject({
-      status: 'skipped',
-      message: 'not checked: turns: runs over TLS, and the doctor checks UDP only'
-    })
-    expect(await checkIceTarget({ url: 'turn:relay.example?transport=tcp' })).toMatchObject({
-      status: 'skipped',
-      message: 'not checked: TURN over TCP, and the doctor checks UDP only'
-    })
+  test('an invalid URL fails with why', async () => {
     expect(await checkIceTarget({ url: 'stun:relay.example?transport=udp' })).toMatchObject({
       status: 'failed',
       message: expect.stringMatching(/^not a valid STUN\/TURN URL: .*stun: URLs take none/) as string
