@@ -1,29 +1,41 @@
 /**
  * `npm run doctor` against a real deployment on loopback: coturn with a shared secret (as
- * test/helpers/box-deployment.ts runs it, on 127.0.0.1) and relay processes whose ICE_SERVERS
- * point at it, with the right TURN secret, a wrong one, and STUN ports nobody answers on.
+ * test/helpers/box-deployment.ts runs it, on 127.0.0.1, here also over TCP and over TLS with a
+ * self-signed certificate) and relay processes whose ICE_SERVERS point at it, with the right
+ * TURN secret, a wrong one, and STUN ports nobody answers on.
  */
 import { execFile, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer as createTlsServer } from 'node:tls'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { runDoctor } from '../../relay/doctor/index.ts'
 import { StunClient } from '../../relay/doctor/stun-client.ts'
 import { stunBinding } from '../../relay/doctor/turn-probe.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { selfSignedCertificate } from '../helpers/tls.ts'
+import type { TestCertificate } from '../helpers/tls.ts'
 import type { DoctorCheck, DoctorReport } from '../../relay/doctor/index.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:dgram'
+import type { Server } from 'node:net'
 
 const TURN_SECRET = 'doctor-test-secret-0123456789'
 /** A TURN credential (base64 of an HMAC-SHA1): must never appear in what the doctor prints. */
 const CREDENTIAL = /[A-Za-z0-9+/]{27}=/
 
 let dir: string
+/** coturn's UDP and TCP port. */
 let turnPort: number
+/** coturn's TLS port (tls-listening-port). */
+let tlsPort: number
+/** The self-signed certificate coturn's TLS port presents (for 127.0.0.1 and localhost). */
+let coturnCertificate: TestCertificate
+const servers: Server[] = []
 let coturn: ChildProcess | undefined
 let coturnOutput = ''
 const relays: RelayProcess[] = []
@@ -38,15 +50,35 @@ async function freeUdpPort(): Promise<number> {
   return port
 }
 
-/** Resolves once coturn answers a STUN Binding on 127.0.0.1:`port` (it logs nothing when ready). */
-async function waitForStun(port: number, timeoutMs = 30_000): Promise<void> {
+/** A port on 127.0.0.1 that was free a moment ago for both UDP and TCP (coturn's listening-port takes both). */
+async function freeUdpTcpPort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freeUdpPort()
+    const server = createServer()
+    const free = await new Promise<boolean>(resolve => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (free) {
+      await new Promise(resolve => server.close(resolve))
+      return port
+    }
+    if (attempt > 20) throw new Error('no port free for both UDP and TCP on 127.0.0.1')
+  }
+}
+
+/**
+ * Resolves once coturn answers a STUN Binding on 127.0.0.1:`port` over UDP, or over TCP with
+ * `tcp` (it logs nothing when ready).
+ */
+async function waitForStun(port: number, tcp = false, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const client = await StunClient.connect(
-      { family: 'IPv4', address: '127.0.0.1', port },
-      { timeoutMs: 300, attempts: 1 }
-    )
+    const server = { family: 'IPv4', address: '127.0.0.1', port } as const
+    const init = { timeoutMs: 300, attempts: 1 }
+    let client: StunClient | undefined
     try {
+      client = tcp ? await StunClient.connectStream(server, init) : await StunClient.connect(server, init)
       await stunBinding(client)
       return
     } catch (err) {
@@ -54,7 +86,30 @@ async function waitForStun(port: number, timeoutMs = 30_000): Promise<void> {
         throw new Error(`coturn does not answer on 127.0.0.1:${port}:\n${coturnOutput}`, { cause: err })
       }
     } finally {
-      client.close()
+      client?.close()
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
+async function waitForTcp(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const accepted = await new Promise<boolean>(resolve => {
+      const socket = tcpConnect({ host: '127.0.0.1', port }, () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+      socket.setTimeout(1000, () => {
+        socket.destroy()
+        resolve(false)
+      })
+    })
+    if (accepted) return
+    if (Date.now() > deadline || coturn?.exitCode != null) {
+      throw new Error(`coturn does not listen on TCP 127.0.0.1:${port}:\n${coturnOutput}`)
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
@@ -62,7 +117,9 @@ async function waitForStun(port: number, timeoutMs = 30_000): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mp-doctor-'))
-  turnPort = await freeUdpPort()
+  turnPort = await freeUdpTcpPort()
+  tlsPort = await freePort()
+  coturnCertificate = await selfSignedCertificate(dir, 'coturn')
   coturn = spawn(
     'turnserver',
     [
@@ -70,6 +127,9 @@ beforeAll(async () => {
       '--listening-ip=127.0.0.1',
       '--relay-ip=127.0.0.1',
       `--listening-port=${turnPort}`,
+      `--tls-listening-port=${tlsPort}`,
+      `--cert=${coturnCertificate.certFile}`,
+      `--pkey=${coturnCertificate.keyFile}`,
       '--min-port=49160',
       '--max-port=49300',
       '--allow-loopback-peers',
@@ -77,8 +137,6 @@ beforeAll(async () => {
       `--static-auth-secret=${TURN_SECRET}`,
       '--realm=relay.test',
       '--fingerprint',
-      '--no-tcp',
-      '--no-tls',
       '--no-dtls',
       '--no-cli',
       '--log-file=stdout',
@@ -95,11 +153,14 @@ beforeAll(async () => {
   coturn.stderr?.on('data', keep)
   coturn.once('error', err => (coturnOutput += `\nspawn failed: ${err.message}`))
   await waitForStun(turnPort)
+  await waitForStun(turnPort, true)
+  await waitForTcp(tlsPort)
 })
 
 afterAll(async () => {
   await Promise.all(relays.splice(0).map(async relay => await relay.stop()))
   for (const socket of sockets.splice(0)) socket.close()
+  for (const server of servers.splice(0)) server.close()
   const child = coturn
   if (child != null && child.exitCode == null && child.signalCode == null) {
     const exited = new Promise(resolve => child.once('exit', resolve))
@@ -146,6 +207,32 @@ const byGroup = (report: DoctorReport, group: DoctorCheck['group']): DoctorCheck
   report.checks.filter(c => c.group === group)
 
 const iceServers = (port: number): string => `stun:127.0.0.1:${port},turn:127.0.0.1:${port}?transport=udp`
+
+/** A self-signed certificate naming only `name` (not 127.0.0.1), to be presented where another host is dialled. */
+async function certificateOnlyFor(name: string): Promise<{ certFile: string; cert: string; key: string }> {
+  const certFile = join(dir, `${name}.crt`)
+  const keyFile = join(dir, `${name}.key`)
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    `subjectAltName=DNS:${name}`,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile
+  ])
+  return { certFile, cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') }
+}
 
 describe('npm run doctor', () => {
   test('a working deployment: config, relay (peer id, ping, hop), STUN and TURN all ok, exit 0', async () => {
@@ -276,5 +363,80 @@ describe('npm run doctor', () => {
       expect.stringMatching(/^no turn: URL in iceServers/)
     ])
     expect(byGroup(report, 'relay')[0]?.message).toMatch(/^connected over secure WebSockets \(wss\)/)
+  })
+
+  test('TURN over TCP, TURN and STUN over TLS (coturn, a self-signed certificate): ok once NODE_EXTRA_CA_CERTS trusts it; without, a TLS error naming the host', async () => {
+    const relay = await startRelay({
+      ICE_SERVERS: `turn:127.0.0.1:${turnPort}?transport=tcp,turns:127.0.0.1:${tlsPort},stuns:127.0.0.1:${tlsPort}`,
+      TURN_SECRET
+    })
+    const trusted = await doctorProcess(['--json', relay.url], {
+      NODE_EXTRA_CA_CERTS: coturnCertificate.certFile
+    })
+    expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0)
+    const report = JSON.parse(trusted.stdout) as DoctorReport
+    // the relay's config.json lists the stun:/stuns: URLs first
+    expect(byGroup(report, 'ice')).toMatchObject([
+      {
+        subject: `stuns:127.0.0.1:${tlsPort}`,
+        status: 'ok',
+        message: expect.stringMatching(
+          /^STUN ok over TLS: your public address is 127\.0\.0\.1:\d+$/
+        ) as string
+      },
+      {
+        subject: `turn:127.0.0.1:${turnPort}?transport=tcp`,
+        status: 'ok',
+        message: expect.stringMatching(
+          /^TURN ok over TCP: relayed address 127\.0\.0\.1:(49[12]\d\d|49300)$/
+        ) as string,
+        details: { transport: 'tcp', realm: 'relay.test', freed: true, server: `127.0.0.1:${turnPort}` }
+      },
+      {
+        subject: `turns:127.0.0.1:${tlsPort}`,
+        status: 'ok',
+        message: expect.stringMatching(
+          /^TURN ok over TLS: relayed address 127\.0\.0\.1:(49[12]\d\d|49300)$/
+        ) as string,
+        details: { transport: 'tls', realm: 'relay.test', freed: true, server: `127.0.0.1:${tlsPort}` }
+      }
+    ])
+    expect(trusted.stdout).not.toMatch(CREDENTIAL)
+
+    const untrusted = await doctorProcess([relay.url])
+    expect(untrusted.code, untrusted.stdout + untrusted.stderr).toBe(1)
+    expect(untrusted.stdout).toContain(
+      `  ✓ turn:127.0.0.1:${turnPort}?transport=tcp: TURN ok over TCP: relayed address 127.0.0.1:`
+    )
+    for (const url of [`turns:127.0.0.1:${tlsPort}`, `stuns:127.0.0.1:${tlsPort}`]) {
+      expect(untrusted.stdout).toContain(
+        `  ✗ ${url}: TLS: the certificate of 127.0.0.1:${tlsPort} is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)\n      → the certificate is not trusted; for a private CA set NODE_EXTRA_CA_CERTS`
+      )
+    }
+    expect(untrusted.stdout).not.toMatch(CREDENTIAL)
+  })
+
+  test('a trusted TLS certificate for another host: "not for" the host dialled, a TLS error', async () => {
+    const other = await certificateOnlyFor('turn.elsewhere.test')
+    // the handshake fails on the doctor's side before any STUN: a bare TLS server is enough
+    const server = createTlsServer({ cert: other.cert, key: other.key }, socket => socket.destroy())
+    server.on('tlsClientError', () => {})
+    servers.push(server)
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address()
+    const port = typeof address === 'object' && address != null ? address.port : 0
+    const relay = await startRelay({ ICE_SERVERS: `turns:127.0.0.1:${port}`, TURN_SECRET })
+    const cli = await doctorProcess(['--json', relay.url], { NODE_EXTRA_CA_CERTS: other.certFile })
+    expect(cli.code, cli.stdout + cli.stderr).toBe(1)
+    const report = JSON.parse(cli.stdout) as DoctorReport
+    expect(byGroup(report, 'ice')).toMatchObject([
+      {
+        subject: `turns:127.0.0.1:${port}`,
+        status: 'failed',
+        message: `TLS: the certificate of 127.0.0.1:${port} is not for 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID)`,
+        hint: 'get a certificate that names 127.0.0.1 (or use the name the certificate has)',
+        details: { transport: 'tls' }
+      }
+    ])
   })
 })
