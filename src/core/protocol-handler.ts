@@ -18,12 +18,12 @@ export interface ProtocolHandlerComponents {
 const PROTOCOLS = [SEARCH_PROTOCOL, SYNC_PROTOCOL]
 
 /**
- * What one peer may ask per second (PROTOCOL.md §6): a budget of 200 points, a search costing 10
- * (a full-text search of the whole catalog), a versions or sync request 1 (a lookup, a page): 20
+ * What one peer may ask per second (PROTOCOL.md §6): a budget of 200 points, a search costing 5
+ * (a full-text search of the whole catalog), a versions or sync request 1 (a lookup, a page): 40
  * searches or 200 sync pages (20 000 records) a second. Past it, requests are answered
  * `rate-limited`.
  */
-export const REQUEST_BUDGET = { pointsPerSecond: 200, search: 10, versions: 1, sync: 1 } as const
+export const REQUEST_BUDGET = { pointsPerSecond: 200, search: 5, versions: 1, sync: 1 } as const
 
 /**
  * The answering side of the search and sync protocols (PROTOCOL.md §6), from

@@ -162,7 +162,7 @@ test('one record announced 300 times on gossip is taken and forwarded once, and 
   expect(relay.catalog.size).toBe(1)
 }, 120_000)
 
-test('a peer asking 200 searches as fast as it can gets about 20 a second answered, the rest refused as rate-limited; another peer is served as usual', async () => {
+test('a peer asking 200 searches as fast as it can gets about 40 a second answered, the rest refused as rate-limited; another peer is served as usual', async () => {
   const { relay, cleanup } = await startTestRelay()
   cleanups.push(cleanup)
   const asker = await createStranger({})
@@ -204,7 +204,7 @@ test('a peer asking 200 searches as fast as it can gets about 20 a second answer
   )
   expect(answered + limited).toBe(200)
   expect(limited).toBeGreaterThan(0)
-  expect(answered).toBeLessThanOrEqual(20 * (seconds + 1))
+  expect(answered).toBeLessThanOrEqual(40 * (seconds + 1))
   // the budget is the asker's own: a tab still searches the relay
   const tab = await createMarketplaceNode({ config: relay.runtimeConfig(), tracing: false })
   cleanups.push(async () => await tab.stop())
