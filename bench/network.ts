@@ -2,7 +2,7 @@ import { CpuHogs } from '../test/helpers/cpu-hogs.ts'
 import { withRelaySession } from './relay-session.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
-import type { DirectDialStats } from '../src/core/direct-connector.ts'
+import type { DirectDialStats } from '../src/core/network/direct-connector.ts'
 import type { Browser, Page } from 'playwright-core'
 
 /** What one tab reports at the end of a run (its `performance.now()` clock starts at navigation). */

@@ -8,7 +8,7 @@
  */
 import { CpuHogs } from '../test/helpers/cpu-hogs.ts'
 import { expect, test, waitFullMesh } from './fixtures.ts'
-import type { DialErrorClass } from '../src/core/dial-errors.ts'
+import type { DialErrorClass } from '../src/core/network/dial-errors.ts'
 
 const TABS = 8
 /** Every pair direct within this, counted from the moment all tabs are online. */

@@ -1,6 +1,11 @@
 import { Record } from '@libp2p/kad-dht'
 import { fromString } from 'uint8arrays'
-import { DHT_DATASTORE_PREFIX, dhtStoreKey, latestKey, versionKey } from '../src/core/dht-records.ts'
+import {
+  DHT_DATASTORE_PREFIX,
+  dhtStoreKey,
+  latestKey,
+  versionKey
+} from '../src/core/marketplace/dht-records.ts'
 import { describeError } from '../src/core/errors.ts'
 import { encodeRecord } from '../src/core/package/record.ts'
 import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'

@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns'
 import { request } from 'node:https'
 import { Readable } from 'node:stream'
 import { isPrivateIp } from '@libp2p/utils'
-import type { ProofFetch } from '../src/core/name-proofs.ts'
+import type { ProofFetch } from '../src/core/marketplace/name-proofs.ts'
 import type { LookupAddress, LookupOptions } from 'node:dns'
 
 type LookupCallback = (

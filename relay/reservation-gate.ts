@@ -1,4 +1,4 @@
-import { isLoopbackAddr } from '../src/core/relay-addrs.ts'
+import { isLoopbackAddr } from '../src/core/network/relay-addrs.ts'
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

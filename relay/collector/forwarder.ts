@@ -1,4 +1,4 @@
-import { Backoff, sleep } from '../../src/core/backoff.ts'
+import { Backoff, sleep } from '../../src/core/network/backoff.ts'
 import { describeError } from '../../src/core/errors.ts'
 import { InvalidUpstreamHeaderError } from './errors.ts'
 

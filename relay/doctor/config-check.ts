@@ -1,7 +1,7 @@
 import { parseRuntimeConfig } from '../../src/core/config.ts'
 import { RUNTIME_CONFIG_PATH } from '../../src/core/constants.ts'
 import { InvalidConfigError, describeError } from '../../src/core/errors.ts'
-import { insecureRelayAddrs, isLoopbackAddr } from '../../src/core/relay-addrs.ts'
+import { insecureRelayAddrs, isLoopbackAddr } from '../../src/core/network/relay-addrs.ts'
 import { InvalidDoctorUrlError } from './errors.ts'
 import { explainNetworkError } from './network-errors.ts'
 import type { RuntimeConfig } from '../../src/core/config.ts'

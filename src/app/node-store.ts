@@ -1,5 +1,5 @@
 import type { RuntimeConfig } from '../core/config.ts'
-import type { MarketplaceNode } from '../core/marketplace-node.ts'
+import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 
 /**
  * The one place the UI learns about the node: components subscribe here and

@@ -2,9 +2,9 @@ import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { allowOtlp, collectorOrigin } from '../app/otlp-consent.ts'
 import { cardStyles } from './shared-styles.ts'
-import { iceCheckFailed } from '../core/ice-check.ts'
-import type { IceCheck } from '../core/ice-check.ts'
-import type { NodeState } from '../core/marketplace-node.ts'
+import { iceCheckFailed } from '../core/network/ice-check.ts'
+import type { IceCheck } from '../core/network/ice-check.ts'
+import type { NodeState } from '../core/marketplace/marketplace-node.ts'
 
 const STATE_LABEL: Record<NodeState, string> = {
   starting: 'Starting',

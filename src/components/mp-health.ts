@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { CollectorClient, defaultRelayUrl } from '../app/collector-client.ts'
 import { cardStyles } from './shared-styles.ts'
-import { ICE_PATH_LABELS } from '../core/ice-path.ts'
+import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
 import './mp-chart.ts'
 import type { ChartData } from './mp-chart.ts'
 import type { NetworkHealth, Percentiles } from '../core/telemetry/collector-api.ts'

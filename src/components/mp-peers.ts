@@ -1,9 +1,9 @@
 import { LitElement, css, html } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
-import { ICE_PATH_LABELS } from '../core/ice-path.ts'
-import type { DirectDialState } from '../core/direct-connector.ts'
-import type { IceInfo } from '../core/ice-path.ts'
+import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
+import type { DirectDialState } from '../core/network/direct-connector.ts'
+import type { IceInfo } from '../core/network/ice-path.ts'
 
 /**
  * Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials:

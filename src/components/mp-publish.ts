@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
 import { cardStyles } from './shared-styles.ts'
-import type { PublishResult } from '../core/marketplace-service.ts'
+import type { PublishResult } from '../core/marketplace/marketplace-service.ts'
 
 const FIELDS = [
   { name: 'id', label: 'Package id', placeholder: 'namespace/name', required: true },

@@ -3,7 +3,7 @@ import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { SearchQuery } from '../core/catalog/catalog.ts'
-import type { SearchHit } from '../core/marketplace-service.ts'
+import type { SearchHit } from '../core/marketplace/marketplace-service.ts'
 import type { PackageRecord } from '../core/package/schema.ts'
 
 const short = (peerId: string): string => `…${peerId.slice(-8)}`

@@ -1,5 +1,5 @@
-export { createMarketplaceNode, MarketplaceNode } from './marketplace-node.ts'
-export { transportOf, isDirectWebRTC } from './connection-info.ts'
+export { createMarketplaceNode, MarketplaceNode } from './marketplace/marketplace-node.ts'
+export { transportOf, isDirectWebRTC } from './network/connection-info.ts'
 export type {
   MarketplaceEvents,
   MarketplaceNodeInit,
@@ -8,18 +8,23 @@ export type {
   NodeTimings,
   PeerChange,
   PeerSummary
-} from './marketplace-node.ts'
+} from './marketplace/marketplace-node.ts'
 export { fetchRuntimeConfig, parseRuntimeConfig } from './config.ts'
 export type { RuntimeConfig } from './config.ts'
-export type { IceCheck, IceCheckError } from './ice-check.ts'
+export type { IceCheck, IceCheckError } from './network/ice-check.ts'
 export { InsecureRelayError, InvalidConfigError, InvalidIdentityError, NodeStoppedError } from './errors.ts'
 export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
-export { reputationScore, ReputationBook } from './reputation.ts'
-export type { MarketplaceServices } from './libp2p-options.ts'
-export { MarketplaceService } from './marketplace-service.ts'
+export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
+export type { MarketplaceServices } from './network/libp2p-options.ts'
+export { MarketplaceService } from './marketplace/marketplace-service.ts'
 export { InvalidQueryError, SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
-export type { PublishResult, SearchHit, SearchResult, MarketplaceServiceInit } from './marketplace-service.ts'
+export type {
+  PublishResult,
+  SearchHit,
+  SearchResult,
+  MarketplaceServiceInit
+} from './marketplace/marketplace-service.ts'
 export { PackageCatalog } from './catalog/catalog.ts'
 export type { PackageEvent, SearchQuery } from './catalog/catalog.ts'
 export {
@@ -31,8 +36,8 @@ export {
 } from './package/errors.ts'
 export { keyNamespaceOf, namespaceKind } from './package/names.ts'
 export type { NamespaceKind, NameStanding } from './package/names.ts'
-export { NameProofs, DEFAULT_NAME_PROOF_URL } from './name-proofs.ts'
-export type { NameProofsInit, ProofFetch } from './name-proofs.ts'
+export { NameProofs, DEFAULT_NAME_PROOF_URL } from './marketplace/name-proofs.ts'
+export type { NameProofsInit, ProofFetch } from './marketplace/name-proofs.ts'
 export { manifestSchema, parseManifest, LIMITS, MAX_CLOCK_SKEW_MS } from './package/schema.ts'
 export type { PackageManifest, PackageRecord } from './package/schema.ts'
 export { decodeRecord, encodeRecord, signRecord, verifyRecord } from './package/record.ts'

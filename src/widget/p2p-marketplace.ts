@@ -3,7 +3,7 @@ import { NodeController } from '../app/node-controller.ts'
 import { nodeStore } from '../app/node-store.ts'
 import '../components/mp-publish.ts'
 import '../components/mp-search.ts'
-import type { MarketplaceNode } from '../core/marketplace-node.ts'
+import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 
 declare global {
   interface HTMLElementTagNameMap {

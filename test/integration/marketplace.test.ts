@@ -14,7 +14,7 @@ import {
   encodeRecord,
   signRecord
 } from '../../src/core/index.ts'
-import { latestKey, versionKey } from '../../src/core/dht-records.ts'
+import { latestKey, versionKey } from '../../src/core/marketplace/dht-records.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode, PackageManifest, PackageRecord } from '../../src/core/index.ts'
 import type { RelayHealth } from '../../relay/http.ts'

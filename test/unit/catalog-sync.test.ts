@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryDatastore } from 'datastore-core'
 import { describe, expect, test, vi } from 'vitest'
-import { CatalogSync } from '../../src/core/catalog-sync.ts'
+import { CatalogSync } from '../../src/core/marketplace/catalog-sync.ts'
 import { SYNC_PROTOCOL } from '../../src/core/protocols/messages.ts'
 import type { Logger, PeerId } from '@libp2p/interface'
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { ConnectionLiveness } from '../../src/core/connection-liveness.ts'
+import { ConnectionLiveness } from '../../src/core/network/connection-liveness.ts'
 import type { ComponentLogger, Connection, Logger } from '@libp2p/interface'
 
 /** A connection whose ping streams fail as `newStream` says; `abort` records that it was closed. */

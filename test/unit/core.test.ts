@@ -1,12 +1,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { describe, expect, test } from 'vitest'
-import { Backoff, withTimeout } from '../../src/core/backoff.ts'
+import { Backoff, withTimeout } from '../../src/core/network/backoff.ts'
 import { InvalidConfigError, InvalidIdentityError, describeError } from '../../src/core/errors.ts'
 import { parseRuntimeConfig } from '../../src/core/config.ts'
-import { relayAwareGater } from '../../src/core/gater.ts'
+import { relayAwareGater } from '../../src/core/network/gater.ts'
 import { IDENTITY_KEY, loadOrCreateIdentity } from '../../src/core/identity.ts'
-import { ReputationBook, reputationScore } from '../../src/core/reputation.ts'
+import { ReputationBook, reputationScore } from '../../src/core/marketplace/reputation.ts'
 
 const RELAY = '/ip4/127.0.0.1/tcp/9090/ws/p2p/12D3KooWSAE3WngaHdn7fTp6KUdQviWxs5SAcLULEhyg8WbqzYtX'
 

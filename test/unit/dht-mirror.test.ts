@@ -5,7 +5,7 @@ import { fromString } from 'uint8arrays'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { DhtMirror } from '../../relay/dht-mirror.ts'
 import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
-import { dhtStoreKey, latestKey, versionKey } from '../../src/core/dht-records.ts'
+import { dhtStoreKey, latestKey, versionKey } from '../../src/core/marketplace/dht-records.ts'
 import { signRecord } from '../../src/core/package/record.ts'
 import type { Logger } from '@libp2p/interface'
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { classifyDialError, explainDialError } from '../../src/core/dial-errors.ts'
-import { judgeIceCheck } from '../../src/core/ice-check.ts'
+import { classifyDialError, explainDialError } from '../../src/core/network/dial-errors.ts'
+import { judgeIceCheck } from '../../src/core/network/ice-check.ts'
 
 const TURN = 'turn:turn.example.com:3478?transport=udp'
 const SERVERS = [{ urls: ['stun:turn.example.com:3478', TURN], username: 'u', credential: 'c' }]

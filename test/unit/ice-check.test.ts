@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { IceSelfCheck, checkIceServers, iceCheckFailed, judgeIceCheck } from '../../src/core/ice-check.ts'
-import { MarketplaceNode } from '../../src/core/marketplace-node.ts'
-import type { IceCheck, IceCheckPeerConnectionConstructor, IceServer } from '../../src/core/ice-check.ts'
+import {
+  IceSelfCheck,
+  checkIceServers,
+  iceCheckFailed,
+  judgeIceCheck
+} from '../../src/core/network/ice-check.ts'
+import { MarketplaceNode } from '../../src/core/marketplace/marketplace-node.ts'
+import type {
+  IceCheck,
+  IceCheckPeerConnectionConstructor,
+  IceServer
+} from '../../src/core/network/ice-check.ts'
 
 const RELAY_ID = '12D3KooWSAE3WngaHdn7fTp6KUdQviWxs5SAcLULEhyg8WbqzYtX'
 const STUN = 'stun:turn.example.com:3478'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { iceInfoFromStats, pathOf } from '../../src/core/ice-path.ts'
-import type { StatsEntry } from '../../src/core/ice-path.ts'
+import { iceInfoFromStats, pathOf } from '../../src/core/network/ice-path.ts'
+import type { StatsEntry } from '../../src/core/network/ice-path.ts'
 
 /** A Chromium-shaped stats report: a transport naming its selected pair, the pair and its candidates. */
 function chromiumStats(local: string, remote: string): StatsEntry[] {

@@ -14,11 +14,17 @@ import { fromString, toString } from 'uint8arrays'
 import { describe, expect, test } from 'vitest'
 import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
 import { PACKAGES_TOPIC } from '../../src/core/constants.ts'
-import { dhtSelector, dhtStoreKey, dhtValidator, latestKey, versionKey } from '../../src/core/dht-records.ts'
-import { PackageGossip } from '../../src/core/gossip.ts'
-import { GossipReplays } from '../../src/core/gossip-replays.ts'
+import {
+  dhtSelector,
+  dhtStoreKey,
+  dhtValidator,
+  latestKey,
+  versionKey
+} from '../../src/core/marketplace/dht-records.ts'
+import { PackageGossip } from '../../src/core/marketplace/gossip.ts'
+import { GossipReplays } from '../../src/core/marketplace/gossip-replays.ts'
 import { InvalidRecordError, NamespaceOwnedError } from '../../src/core/package/errors.ts'
-import { PackageDht } from '../../src/core/package-dht.ts'
+import { PackageDht } from '../../src/core/marketplace/package-dht.ts'
 import {
   decodeRecord,
   encodeRecord,
@@ -27,9 +33,9 @@ import {
   verifyRecord
 } from '../../src/core/package/record.ts'
 import { LIMITS, MAX_CLOCK_SKEW_MS } from '../../src/core/package/schema.ts'
-import { intakeRecords } from '../../src/core/record-intake.ts'
-import type { PackageGossipComponents } from '../../src/core/gossip.ts'
-import type { PackageDhtComponents } from '../../src/core/package-dht.ts'
+import { intakeRecords } from '../../src/core/marketplace/record-intake.ts'
+import type { PackageGossipComponents } from '../../src/core/marketplace/gossip.ts'
+import type { PackageDhtComponents } from '../../src/core/marketplace/package-dht.ts'
 import type { PackageManifest, PackageRecord } from '../../src/core/package/schema.ts'
 import type { TopicValidatorFn } from '@libp2p/gossipsub'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'

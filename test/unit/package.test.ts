@@ -4,7 +4,7 @@ import { MemoryDatastore } from 'datastore-core'
 import { fromString } from 'uint8arrays'
 import { describe, expect, test } from 'vitest'
 import { PackageCatalog } from '../../src/core/catalog/catalog.ts'
-import { dhtSelector, dhtValidator, latestKey, versionKey } from '../../src/core/dht-records.ts'
+import { dhtSelector, dhtValidator, latestKey, versionKey } from '../../src/core/marketplace/dht-records.ts'
 import {
   InvalidManifestError,
   InvalidRecordError,
@@ -13,7 +13,7 @@ import {
 } from '../../src/core/package/errors.ts'
 import { decodeRecord, encodeRecord, signRecord, signingPayload } from '../../src/core/package/record.ts'
 import { parseManifest } from '../../src/core/package/schema.ts'
-import { intakeRecords } from '../../src/core/record-intake.ts'
+import { intakeRecords } from '../../src/core/marketplace/record-intake.ts'
 import type { PackageManifest } from '../../src/core/package/schema.ts'
 
 const manifest = (over: Partial<PackageManifest> = {}): PackageManifest => ({

@@ -15,7 +15,7 @@ import { encodeRecord } from '../package/record.ts'
 import { MAX_CLOCK_SKEW_MS, namespaceOf, recordSchema } from '../package/schema.ts'
 import type { NameStanding } from '../package/names.ts'
 import type { PackageRecord } from '../package/schema.ts'
-import type { NameProofs } from '../name-proofs.ts'
+import type { NameProofs } from '../marketplace/name-proofs.ts'
 import type { Datastore } from 'interface-datastore'
 
 /** Where a record came from. */

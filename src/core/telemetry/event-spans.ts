@@ -1,5 +1,5 @@
-import { isDirectWebRTC, transportOf } from '../connection-info.ts'
-import type { IceInfo, IcePaths } from '../ice-path.ts'
+import { isDirectWebRTC, transportOf } from '../network/connection-info.ts'
+import type { IceInfo, IcePaths } from '../network/ice-path.ts'
 import { ATTR, OPERATION, SPAN } from './schema.ts'
 import { failSpan } from './tracing.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'

@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { describeError } from './errors.ts'
-import { NameUnprovenError } from './package/errors.ts'
+import { describeError } from '../errors.ts'
+import { NameUnprovenError } from '../package/errors.ts'
 
 /** Where a domain lists the keys that may publish in its namespace (`{domain}` is replaced). */
 export const DEFAULT_NAME_PROOF_URL = 'https://{domain}/.well-known/p2p-marketplace.json'

@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from './config.ts'
+import type { RuntimeConfig } from '../config.ts'
 
 /** One `icecandidateerror` of the check: a STUN/TURN server that answered with an error, or not at all. */
 export interface IceCheckError {

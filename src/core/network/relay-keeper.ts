@@ -1,6 +1,6 @@
 import { Backoff, withTimeout } from './backoff.ts'
-import { describeError } from './errors.ts'
-import { RESERVATION_TIMEOUT_MS } from './constants.ts'
+import { describeError } from '../errors.ts'
+import { RESERVATION_TIMEOUT_MS } from '../constants.ts'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 

@@ -1,10 +1,10 @@
 import canonicalize from 'canonicalize'
-import { describeError } from './errors.ts'
-import { CatalogQuotaError, InvalidRecordError, NameUnprovenError } from './package/errors.ts'
-import { verifyRecord } from './package/record.ts'
-import { LIMITS, utf8Length } from './package/schema.ts'
-import type { PackageCatalog, RecordSource } from './catalog/catalog.ts'
-import type { PackageRecord } from './package/schema.ts'
+import { describeError } from '../errors.ts'
+import { CatalogQuotaError, InvalidRecordError, NameUnprovenError } from '../package/errors.ts'
+import { verifyRecord } from '../package/record.ts'
+import { LIMITS, utf8Length } from '../package/schema.ts'
+import type { PackageCatalog, RecordSource } from '../catalog/catalog.ts'
+import type { PackageRecord } from '../package/schema.ts'
 
 /** What a batch of records received from a peer amounted to. */
 export interface Intake {

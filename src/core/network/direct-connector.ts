@@ -6,9 +6,9 @@ import {
   DIRECT_DIAL_MAX_TIMEOUT_MS,
   DIRECT_DIAL_TIMEOUT_MS,
   MAX_CONCURRENT_DIRECT_DIALS
-} from './constants.ts'
+} from '../constants.ts'
 import { classifyDialError } from './dial-errors.ts'
-import { describeError } from './errors.ts'
+import { describeError } from '../errors.ts'
 import type { DialErrorClass, DialErrorExplanation } from './dial-errors.ts'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

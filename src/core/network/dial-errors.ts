@@ -1,4 +1,4 @@
-import { describeError } from './errors.ts'
+import { describeError } from '../errors.ts'
 import { turnAuthError } from './ice-check.ts'
 import type { IceCheck } from './ice-check.ts'
 

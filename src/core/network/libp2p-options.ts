@@ -17,9 +17,9 @@ import {
   INBOUND_UPGRADE_TIMEOUT_MS,
   PACKAGES_TOPIC,
   RESERVATION_TIMEOUT_MS
-} from './constants.ts'
+} from '../constants.ts'
 import { relayAwareGater } from './gater.ts'
-import type { RuntimeConfig } from './config.ts'
+import type { RuntimeConfig } from '../config.ts'
 import type { ConnectionLiveness } from './connection-liveness.ts'
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'

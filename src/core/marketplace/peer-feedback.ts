@@ -1,5 +1,5 @@
-import { describeError } from './errors.ts'
-import { ATTR, OPERATION, SPAN } from './telemetry/schema.ts'
+import { describeError } from '../errors.ts'
+import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { Attributes, Context, Tracer } from '@opentelemetry/api'
 

@@ -1,6 +1,6 @@
 import { byteStream } from '@libp2p/utils'
 import { withTimeout } from './backoff.ts'
-import { describeError } from './errors.ts'
+import { describeError } from '../errors.ts'
 import { peerConnectionOf } from './ice-path.ts'
 import type { PeerConnectionView } from './ice-path.ts'
 import type { ComponentLogger, Connection, Libp2p, Logger, Startable } from '@libp2p/interface'
