@@ -241,16 +241,6 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     })
     this._libp2p = await createLibp2p(options)
     const libp2p = this._libp2p
-    // announce a new address (a reservation: the one other tabs dial us through)
-    // at once rather than at the next discovery interval
-    let announced = ''
-    libp2p.addEventListener('self:peer:update', () => {
-      const addrs = libp2p.getMultiaddrs().map(String).sort().join()
-      if (addrs !== announced && addrs.includes('/p2p-circuit')) {
-        announced = addrs
-        discovery()?._broadcast()
-      }
-    })
     const log = libp2p.logger.forComponent('marketplace:node')
     this.keeper = new RelayKeeper({ libp2p, log }, { relays, onChange: () => this.update() })
     const relayIds = this.keeper.relayPeerIds

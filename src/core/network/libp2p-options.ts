@@ -41,15 +41,6 @@ export type MarketplaceServices = {
   dht: KadDHT
 }
 
-/**
- * The discovery service: its `peer` event fires on every announcement received (libp2p's own
- * `peer:discovery` only for peers new to the peer store), and its broadcast announces new
- * addresses at once instead of at the next interval.
- */
-export interface Announcer extends PeerDiscovery {
-  _broadcast: () => void
-}
-
 export interface NodeLibp2pInit {
   privateKey: PrivateKey
   datastore: Datastore
@@ -70,9 +61,14 @@ export interface NodeLibp2pInit {
  */
 export function nodeLibp2pOptions(init: NodeLibp2pInit): {
   options: Libp2pOptions<MarketplaceServices>
-  discovery: () => Announcer | undefined
+  /**
+   * The discovery service: its `peer` event fires on every announcement received (libp2p's own
+   * `peer:discovery` only for peers new to the peer store). It announces this node's addresses
+   * every `discoveryIntervalMs` (1 s in tabs), so a new reservation is known within a second.
+   */
+  discovery: () => PeerDiscovery | undefined
 } {
-  let discovery: Announcer | undefined
+  let discovery: PeerDiscovery | undefined
   const options: Libp2pOptions<MarketplaceServices> = {
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -117,7 +113,7 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
           interval: init.discoveryIntervalMs,
           topics: [DISCOVERY_TOPIC]
         })(components)
-        discovery = instance as unknown as Announcer
+        discovery = instance
         return instance
       }
     ],
