@@ -24,6 +24,7 @@ import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdInAddr } from '../src/core/network/relay-addrs.ts'
 
 export type RelayServices = {
   identify: Identify
@@ -142,7 +143,7 @@ export function relayLibp2pOptions(init: {
 function directPeers(relayPeers: Multiaddr[]): GossipsubOpts['directPeers'] {
   const byId = new Map<string, Multiaddr[]>()
   for (const ma of relayPeers) {
-    const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+    const id = peerIdInAddr(ma)
     // the peer store keeps transport addresses; the peer id is the key
     if (id != null) byId.set(id, [...(byId.get(id) ?? []), ma.decapsulate(`/p2p/${id}`)])
   }

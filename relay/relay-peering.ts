@@ -8,6 +8,7 @@ import type { MarketplaceService } from '../src/core/marketplace/marketplace-ser
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { IdentifyResult, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdInAddr } from '../src/core/network/relay-addrs.ts'
 
 /** Peer-store tag of configured peer relays: the connection pruner closes their connections last. */
 export const PEER_RELAY_TAG = 'marketplace-peer-relay'
@@ -187,7 +188,7 @@ export class RelayPeering {
 
 /** The peer id at the end of a peer relay's multiaddr (the configuration checked it is there). */
 export function peerIdOf(ma: Multiaddr): string {
-  const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+  const id = peerIdInAddr(ma)
   if (id == null) throw new Error(`${ma.toString()} has no /p2p/<peer id>`)
   return id
 }

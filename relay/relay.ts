@@ -41,6 +41,7 @@ import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Server as HttpsServer } from 'node:https'
+import { peerIdInAddr } from '../src/core/network/relay-addrs.ts'
 
 /**
  * The relay's catalog holds every package of its network, ten times a tab's (each record at most
@@ -102,9 +103,7 @@ export async function createRelay(
   const peerRelayIds = new Set(relayPeers.map(ma => peerIdOf(ma)))
   // a /p2p/<id> in ANNOUNCE_ADDRS must be this relay's, or browsers would dial an impostor's id
   for (const addr of config.announceAddrs ?? []) {
-    const id = multiaddr(addr)
-      .getComponents()
-      .findLast(c => c.name === 'p2p')?.value
+    const id = peerIdInAddr(multiaddr(addr))
     if (id != null && id !== ownId) {
       throw new InvalidRelayConfigError(
         `ANNOUNCE_ADDRS (--announce-addrs): "${addr}" names peer ${id}, but this relay is ${ownId} (from ${join(config.dataDir, 'identity.key')}); leave /p2p/<id> out, the relay appends its own`

@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * Whether a multiaddr's host is this machine: `127.0.0.0/8`, `::1`, `localhost` or a
@@ -39,4 +40,9 @@ function components(addr: string): Array<{ name: string; value?: string }> {
     // not a multiaddr: nothing can be said about it (the runtime config refuses those)
     return []
   }
+}
+
+/** The peer id a multiaddr ends with (its last `/p2p/<id>`), if any. */
+export function peerIdInAddr(ma: Multiaddr): string | undefined {
+  return ma.getComponents().findLast(c => c.name === 'p2p')?.value
 }

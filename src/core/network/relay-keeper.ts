@@ -3,6 +3,7 @@ import { describeError } from '../errors.ts'
 import { RESERVATION_TIMEOUT_MS } from '../constants.ts'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdInAddr } from './relay-addrs.ts'
 
 /** What {@link RelayKeeper} reports about one relay. */
 export interface RelayState {
@@ -91,7 +92,7 @@ export class RelayKeeper {
     // the reservation itself (`RESERVATION_TIMEOUT_MS`), with room to spare
     this.reservationStallMs = init.reservationStallMs ?? RESERVATION_TIMEOUT_MS + 15_000
     this.relays = init.relays.map(addr => {
-      const peerId = addr.getComponents().findLast(c => c.name === 'p2p')?.value
+      const peerId = peerIdInAddr(addr)
       if (peerId == null) {
         throw new Error(`relay address ${addr.toString()} has no /p2p/<peer id>`)
       }
