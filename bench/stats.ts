@@ -1,3 +1,7 @@
+import { percentile } from '../src/core/telemetry/percentile.ts'
+
+export { percentile }
+
 /** Summary statistics of a sample, in the sample's unit. */
 export interface Summary {
   n: number
@@ -5,14 +9,6 @@ export interface Summary {
   median: number
   p95: number
   max: number
-}
-
-/** Nearest-rank percentile (p in 0..100) of a sample. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[rank] ?? Number.NaN
 }
 
 /** A seeded pseudo-random generator (mulberry32): the same choices on every run. */

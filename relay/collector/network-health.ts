@@ -1,4 +1,5 @@
 import { ATTR, EXTRA_SPAN, SPAN } from '../../src/core/telemetry/schema.ts'
+import { percentileOfSorted } from '../../src/core/telemetry/percentile.ts'
 import type { NetworkHealth, Percentiles, StoredSpan } from '../../src/core/telemetry/collector-api.ts'
 
 export interface HealthWindow {
@@ -209,8 +210,11 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
 export function percentiles(samples: number[]): Percentiles | null {
   if (samples.length === 0) return null
   const sorted = [...samples].sort((a, b) => a - b)
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) }
+  return {
+    p50: percentileOfSorted(sorted, 50),
+    p95: percentileOfSorted(sorted, 95),
+    p99: percentileOfSorted(sorted, 99)
+  }
 }
 
 function startMs(span: StoredSpan): number {
