@@ -1,6 +1,7 @@
 import { Key } from 'interface-datastore'
 import { fromString, toString } from 'uint8arrays'
 import type { Datastore } from 'interface-datastore'
+import { describeError } from '../errors.ts'
 
 /** What we know about how a peer has answered our requests. */
 export interface PeerRecordStats {
@@ -71,7 +72,10 @@ export class ReputationBook {
   private changed(): void {
     if (this.datastore == null || this.saveTimer != null) return
     this.saveTimer = setTimeout(() => {
-      this.flush().catch(() => {})
+      this.flush().catch((err: unknown) => {
+        // the scores stay in memory and are written again with the next change
+        console.warn(`reputation: the peers' scores could not be saved - ${describeError(err)}`)
+      })
     }, 1000)
   }
 
