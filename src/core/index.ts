@@ -8,7 +8,7 @@ export type {
   NodeTimings,
   PeerChange,
   PeerSummary
-} from './marketplace/marketplace-node.ts'
+} from './marketplace/node-types.ts'
 export { fetchRuntimeConfig, parseRuntimeConfig } from './config.ts'
 export type { RuntimeConfig } from './config.ts'
 export type { IceCheck, IceCheckError } from './network/ice-check.ts'
