@@ -68,6 +68,7 @@ class HttpError extends Error {
   readonly status: number
   constructor(status: number, message: string) {
     super(message)
+    this.name = 'HttpError'
     this.status = status
   }
 }

@@ -40,6 +40,14 @@ export class NodeStoppedError extends Error {
   }
 }
 
+/** `publish` on a node that has no publisher key (a relay's marketplace service). */
+export class NotAPublisherError extends Error {
+  constructor(message = 'this node has no publisher key: it cannot publish') {
+    super(message)
+    this.name = 'NotAPublisherError'
+  }
+}
+
 /**
  * A one-line description of anything thrown, including the DOM `ErrorEvent`s
  * that WebSockets reject with (whose `String()` is "[object ErrorEvent]").

@@ -12,13 +12,20 @@ export type {
 export { fetchRuntimeConfig, parseRuntimeConfig } from './config.ts'
 export type { RuntimeConfig } from './config.ts'
 export type { IceCheck, IceCheckError } from './network/ice-check.ts'
-export { InsecureRelayError, InvalidConfigError, InvalidIdentityError, NodeStoppedError } from './errors.ts'
+export {
+  InsecureRelayError,
+  InvalidConfigError,
+  InvalidIdentityError,
+  NodeStoppedError,
+  NotAPublisherError
+} from './errors.ts'
 export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
 export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
 export type { MarketplaceServices } from './network/libp2p-options.ts'
 export { MarketplaceService } from './marketplace/marketplace-service.ts'
-export { InvalidQueryError, SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
+export { SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
+export { InvalidQueryError, ProtocolError } from './protocols/errors.ts'
 export type {
   PublishResult,
   SearchHit,

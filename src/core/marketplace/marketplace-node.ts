@@ -113,7 +113,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   /** The underlying libp2p node (for diagnostics and tests; not part of the stable API). */
   get libp2p(): Libp2p<MarketplaceServices> {
     if (this._libp2p == null) {
-      throw new Error('the node has not started yet')
+      throw new NodeStoppedError('the marketplace node has not started yet')
     }
     return this._libp2p
   }

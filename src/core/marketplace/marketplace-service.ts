@@ -7,7 +7,9 @@ import { PACKAGE_ID, describeIssues, parseManifest } from '../package/schema.ts'
 import { PackageDht } from './package-dht.ts'
 import { PeerFeedback } from './peer-feedback.ts'
 import { ProtocolHandler } from './protocol-handler.ts'
-import { InvalidQueryError, searchQuerySchema } from '../protocols/messages.ts'
+import { NotAPublisherError } from '../errors.ts'
+import { InvalidQueryError } from '../protocols/errors.ts'
+import { searchQuerySchema } from '../protocols/messages.ts'
 import { SearchFanOut } from './search-fanout.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
 import { contextFrom, elapsedMs, globalTracer, inSpan } from '../telemetry/tracing.ts'
@@ -168,7 +170,7 @@ export class MarketplaceService {
 
   async publish(manifest: unknown, options: AbortOptions = {}): Promise<PublishResult> {
     const key = this.privateKey
-    if (key == null) throw new Error('this node has no publisher key')
+    if (key == null) throw new NotAPublisherError()
     return await inSpan(
       this.tracer,
       SPAN.publish,

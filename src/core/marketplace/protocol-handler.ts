@@ -1,6 +1,7 @@
 import { RateLimiter } from '@libp2p/utils'
 import { describeIssues } from '../package/schema.ts'
-import { ProtocolError, handleJson } from '../protocols/json-stream.ts'
+import { ProtocolError } from '../protocols/errors.ts'
+import { handleJson } from '../protocols/json-stream.ts'
 import { PROTOCOL_LIMITS, SEARCH_PROTOCOL, SYNC_PROTOCOL, requestSchema } from '../protocols/messages.ts'
 import { ATTR, EXTRA_SPAN } from '../telemetry/schema.ts'
 import { contextFrom } from '../telemetry/tracing.ts'

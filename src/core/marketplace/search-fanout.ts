@@ -1,5 +1,6 @@
 import { withTimeout } from '../network/backoff.ts'
-import { ProtocolError, requestJson } from '../protocols/json-stream.ts'
+import { ProtocolError } from '../protocols/errors.ts'
+import { requestJson } from '../protocols/json-stream.ts'
 import { PROTOCOL_LIMITS, SEARCH_PROTOCOL, recordsAnswerSchema } from '../protocols/messages.ts'
 import { intakeRecords } from './record-intake.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'

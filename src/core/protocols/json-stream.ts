@@ -1,16 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import { fromString, toString } from 'uint8arrays'
+import { ProtocolError } from './errors.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-
-/** A request is refused: the answer's `error.code` says why. */
-export class ProtocolError extends Error {
-  readonly code: string
-  constructor(code: string, message: string) {
-    super(message)
-    this.name = 'ProtocolError'
-    this.code = code
-  }
-}
 
 export interface JsonProtocolLimits {
   maxRequestBytes: number

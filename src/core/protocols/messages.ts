@@ -15,14 +15,6 @@ export const PROTOCOL_LIMITS = {
   gossipMessageBytes: LIMITS.recordBytes + 1024
 } as const
 
-/** A search, `getPackage` or `listVersions` argument is not valid; the message names the field. */
-export class InvalidQueryError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'InvalidQueryError'
-  }
-}
-
 /** A search query as the API and the search protocol accept it. */
 export const searchQuerySchema = z.strictObject({
   text: z
