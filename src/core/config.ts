@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidConfigError } from './errors.ts'
 import { RUNTIME_CONFIG_PATH } from './constants.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /**
  * What a relay tells browser nodes at start-up (served at `/config.json`),
@@ -86,7 +87,7 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
  */
 export async function fetchRuntimeConfig(
   url: string,
-  options: { signal?: AbortSignal } = {}
+  options: AbortOptions = {}
 ): Promise<RuntimeConfig> {
   const target = new URL(url, globalThis.location?.href)
   if (target.pathname === '/' || target.pathname === '') {

@@ -9,7 +9,7 @@ import { intakeRecords } from './record-intake.ts'
 import { elapsedMs } from '../telemetry/tracing.ts'
 import type { PackageCatalog } from '../catalog/catalog.ts'
 import type { PeerFeedback } from './peer-feedback.ts'
-import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 export interface CatalogSyncComponents {
@@ -110,7 +110,7 @@ export class CatalogSync {
    * or when its scope is `none`. Of a peer whose scope is `own`, only the records
    * it published are taken; the rest are passed over unread.
    */
-  async syncWith(peer: PeerId, options: { force?: boolean } = {}): Promise<number> {
+  async syncWith(peer: PeerId, options: AbortOptions & { force?: boolean } = {}): Promise<number> {
     const id = peer.toString()
     const scope = this.scope(id)
     if (scope === 'none' || this.syncing.has(id)) return 0
@@ -122,7 +122,7 @@ export class CatalogSync {
     try {
       for (let page = 0; page < 1000; page++) {
         const start = performance.now()
-        const answer = await this.page(peer, state.cursor)
+        const answer = await this.page(peer, state.cursor, options.signal)
         const parsed = syncAnswerSchema.safeParse(answer)
         if (!parsed.success) throw new ProtocolError('bad-answer', 'the sync answer is malformed')
         if (parsed.data.epoch !== state.epoch) {
@@ -157,23 +157,24 @@ export class CatalogSync {
   }
 
   /** One page after `cursor`; a page answered `rate-limited` is asked again a second later (10 times at most). */
-  private async page(peer: PeerId, cursor: number): Promise<unknown> {
+  private async page(peer: PeerId, cursor: number, signal?: AbortSignal): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTimeout(
           this.pageTimeoutMs,
-          async signal =>
+          async pageSignal =>
             await requestJson(
               this.libp2p,
               peer,
               SYNC_PROTOCOL,
               { type: 'sync', cursor, limit: PROTOCOL_LIMITS.syncPageSize },
-              { signal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
-            )
+              { signal: pageSignal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
+            ),
+          signal
         )
       } catch (err) {
         if (!(err instanceof ProtocolError && err.code === 'rate-limited') || attempt >= 10) throw err
-        await sleep(1_000)
+        await sleep(1_000, signal)
       }
     }
   }

@@ -33,7 +33,7 @@ import type { PackageManifest, PackageRecord } from '../package/schema.ts'
 import type { RuntimeConfig } from '../config.ts'
 import type { DirectDialState, DirectDialStats } from '../network/direct-connector.ts'
 import type { MarketplaceServices } from '../network/libp2p-options.ts'
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type {
   MarketplaceEvents,
@@ -264,7 +264,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   }
 
   /** Resolves once the node is `online` (relay reserved). */
-  async waitFor(state: NodeState, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async waitFor(state: NodeState, options: AbortOptions = {}): Promise<void> {
     if (this.state === state) return
     await new Promise<void>((resolve, reject) => {
       const onStatus = (evt: CustomEvent<NodeStatus>): void => {
@@ -292,12 +292,12 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
    * ownership and version order, then stores it locally, in the DHT and
    * announces it. Nothing is stored when any check fails.
    */
-  async publish(manifest: PackageManifest, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+  async publish(manifest: PackageManifest, options: AbortOptions = {}): Promise<PublishResult> {
     return await this.running().publish(manifest, options)
   }
 
   /** Ranked search: local index, a parallel fan-out to reputable peers, and the DHT for an exact id. */
-  async search(query: SearchQuery, options: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+  async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchResult> {
     return await this.running().search(query, options)
   }
 
@@ -305,13 +305,13 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   async getPackage(
     id: string,
     version?: string,
-    options: { signal?: AbortSignal } = {}
+    options: AbortOptions = {}
   ): Promise<PackageRecord | undefined> {
     return await this.running().getPackage(id, version, options)
   }
 
   /** Every version of a package known here or to peers, highest first. */
-  async listVersions(id: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  async listVersions(id: string, options: AbortOptions = {}): Promise<string[]> {
     return await this.running().listVersions(id, options)
   }
 

@@ -310,7 +310,7 @@ export class MarketplaceService {
    * Pulls the records `peer` has that this node lacks, by cursor ({@link CatalogSync.syncWith});
    * nodes sync with their peers on their own, the relay also with its peer relays.
    */
-  async syncWith(peer: PeerId, options: { force?: boolean } = {}): Promise<number> {
+  async syncWith(peer: PeerId, options: AbortOptions & { force?: boolean } = {}): Promise<number> {
     return await this.sync.syncWith(peer, options)
   }
 }
