@@ -27,6 +27,7 @@ import { keyNamespaceOf } from '../package/names.ts'
 import { dhtRecordOptions } from './dht-records.ts'
 import { GossipReplays } from './gossip-replays.ts'
 import { MarketplaceService } from './marketplace-service.ts'
+import { nodeStateFrom } from './node-state.ts'
 import type { SearchQuery } from '../catalog/catalog.ts'
 import type { PublishResult, SearchResult } from './marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
@@ -417,35 +418,18 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     })
   }
 
-  /** Derives the state from the relay keeper and announces any change. */
+  /** Derives the state from the relay keeper ({@link nodeStateFrom}) and announces any change. */
   private update(): void {
     if (this.stopped || this.keeper == null) return
-    const relays = this.keeper.states()
-    const reserved = relays.some(r => r.reserved)
-    const connected = relays.some(r => r.connected)
-    if (connected && this.timings.relayConnectedAt == null) this.timings.relayConnectedAt = now()
-    if (reserved) {
-      if (this.timings.onlineAt == null) this.timings.onlineAt = now()
-      this.state = 'online'
-      this.progress = 'online'
-      this.endBootstrap()
-    } else if (connected) {
-      this.state = 'bootstrapping'
-      this.progress = 'reserving a relay slot'
-      this.beginBootstrap()
-    } else {
-      const attempts = Math.max(...relays.map(r => r.attempts), 0)
-      const retryAt = Math.min(...relays.map(r => r.retryAt ?? Infinity))
-      const lastError = relays.find(r => r.lastError != null)?.lastError
-      // the first attempt is still bootstrapping; after a failure or a loss we are offline
-      this.state =
-        attempts <= 1 && lastError == null && this.timings.onlineAt == null ? 'bootstrapping' : 'offline'
-      if (this.state === 'offline') this.endBootstrap(lastError ?? 'lost the relay')
-      this.progress =
-        this.state === 'bootstrapping'
-          ? 'dialing relay'
-          : `relay unreachable${lastError != null ? ` (${lastError})` : ''}${Number.isFinite(retryAt) ? `, retrying in ${Math.max(0, Math.round((retryAt - Date.now()) / 1000))} s` : ''}`
-    }
+    const next = nodeStateFrom(this.keeper.states(), this.timings.onlineAt != null)
+    if (next.connected && this.timings.relayConnectedAt == null) this.timings.relayConnectedAt = now()
+    if (next.reserved && this.timings.onlineAt == null) this.timings.onlineAt = now()
+    this.state = next.state
+    this.progress = next.progress
+    // the bootstrap span: open while a relay is connected and reserving, ended online or offline
+    if (next.state === 'online') this.endBootstrap()
+    else if (next.state === 'offline') this.endBootstrap(next.lastError ?? 'lost the relay')
+    else if (next.connected) this.beginBootstrap()
     this.emitStatus()
   }
 
