@@ -28,11 +28,12 @@ import { dhtRecordOptions } from './dht-records.ts'
 import { GossipReplays } from './gossip-replays.ts'
 import { MarketplaceService } from './marketplace-service.ts'
 import { nodeStateFrom } from './node-state.ts'
+import { peerSummaries } from './peer-summaries.ts'
 import type { SearchQuery } from '../catalog/catalog.ts'
 import type { PublishResult, SearchResult } from './marketplace-service.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
 import type { RuntimeConfig } from '../config.ts'
-import type { DirectDialState, DirectDialStats } from '../network/direct-connector.ts'
+import type { DirectDialStats } from '../network/direct-connector.ts'
 import type { MarketplaceServices } from '../network/libp2p-options.ts'
 import type { AbortOptions, Connection, Libp2p } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -227,35 +228,12 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   }
 
   peers(): PeerSummary[] {
-    if (this._libp2p == null) {
-      return []
-    }
-    const relayIds = this.keeper?.relayPeerIds ?? new Set<string>()
-    const upgrades = this.connector?.dialStates() ?? new Map<string, DirectDialState>()
-    const byPeer = new Map<string, Connection[]>()
-    for (const conn of this._libp2p.getConnections()) {
-      if (conn.status !== 'open') continue
-      const id = conn.remotePeer.toString()
-      byPeer.set(id, [...(byPeer.get(id) ?? []), conn])
-    }
-    return [...byPeer.entries()].map(([peerId, conns]) => {
-      const best = conns.find(c => c.direct) ?? conns[0]
-      const stats = this.reputation.get(peerId)
-      const upgrade = best?.direct === true ? undefined : upgrades.get(peerId)
-      const ice = conns
-        .filter(c => isDirectWebRTC(c))
-        .map(c => this.icePaths?.of(c))
-        .find(i => i != null)
-      return {
-        peerId,
-        direct: best?.direct === true,
-        transport: best == null ? 'none' : transportOf(best),
-        reputation: this.reputation.score(peerId),
-        ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
-        relay: relayIds.has(peerId),
-        ...(ice != null ? { path: ice.path, ice } : {}),
-        ...(upgrade != null ? { upgrade } : {})
-      }
+    if (this._libp2p == null) return []
+    return peerSummaries(this._libp2p.getConnections(), {
+      relayIds: this.keeper?.relayPeerIds ?? new Set(),
+      upgrades: this.connector?.dialStates() ?? new Map(),
+      reputation: this.reputation,
+      iceOf: conn => this.icePaths?.of(conn)
     })
   }
 

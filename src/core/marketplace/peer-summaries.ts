@@ -1,0 +1,48 @@
+import { isDirectWebRTC, transportOf } from '../network/connection-info.ts'
+import type { PeerSummary } from './node-types.ts'
+import type { ReputationBook } from './reputation.ts'
+import type { DirectDialState } from '../network/direct-connector.ts'
+import type { IceInfo } from '../network/ice-path.ts'
+import type { Connection } from '@libp2p/interface'
+
+export interface PeerSummarySources {
+  /** The relays' peer ids. */
+  relayIds: ReadonlySet<string>
+  /** Why each peer not direct yet is not (the direct connector's dial states). */
+  upgrades: ReadonlyMap<string, DirectDialState>
+  reputation: Pick<ReputationBook, 'get' | 'score'>
+  /** The ICE path of a direct WebRTC connection, once known. */
+  iceOf: (conn: Connection) => IceInfo | undefined
+}
+
+/**
+ * `peers()`: one entry per peer with an open connection, its best connection (a direct one if
+ * any), reputation, ICE path, and for a tab not direct yet why not.
+ */
+export function peerSummaries(connections: Iterable<Connection>, sources: PeerSummarySources): PeerSummary[] {
+  const byPeer = new Map<string, Connection[]>()
+  for (const conn of connections) {
+    if (conn.status !== 'open') continue
+    const id = conn.remotePeer.toString()
+    byPeer.set(id, [...(byPeer.get(id) ?? []), conn])
+  }
+  return [...byPeer.entries()].map(([peerId, conns]) => {
+    const best = conns.find(c => c.direct) ?? conns[0]
+    const stats = sources.reputation.get(peerId)
+    const upgrade = best?.direct === true ? undefined : sources.upgrades.get(peerId)
+    const ice = conns
+      .filter(c => isDirectWebRTC(c))
+      .map(c => sources.iceOf(c))
+      .find(i => i != null)
+    return {
+      peerId,
+      direct: best?.direct === true,
+      transport: best == null ? 'none' : transportOf(best),
+      reputation: sources.reputation.score(peerId),
+      ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
+      relay: sources.relayIds.has(peerId),
+      ...(ice != null ? { path: ice.path, ice } : {}),
+      ...(upgrade != null ? { upgrade } : {})
+    }
+  })
+}
