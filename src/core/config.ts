@@ -85,10 +85,7 @@ export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
  * Fetches the runtime configuration from a relay's HTTP origin (or a full URL
  * to the document). Relative `otlpTracesEndpoint` values are resolved against it.
  */
-export async function fetchRuntimeConfig(
-  url: string,
-  options: AbortOptions = {}
-): Promise<RuntimeConfig> {
+export async function fetchRuntimeConfig(url: string, options: AbortOptions = {}): Promise<RuntimeConfig> {
   const target = new URL(url, globalThis.location?.href)
   if (target.pathname === '/' || target.pathname === '') {
     target.pathname = RUNTIME_CONFIG_PATH
