@@ -5,6 +5,8 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { lpStream } from '@libp2p/utils'
+import { fromString, toString } from 'uint8arrays'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { ServiceFactoryMap } from 'libp2p'
@@ -30,5 +32,26 @@ export async function createStranger<S extends ServiceMap>(
       ping: ping({ maxOutboundStreams: 4 }),
       ...services
     } as ServiceFactoryMap<S & { identify: Identify; identifyPush: IdentifyPush; ping: Ping }>
+  })
+}
+
+/**
+ * Serves the sync protocol (PROTOCOL.md §6) from `records`, in order, in pages of at most 100, under
+ * one `epoch`: what a hostile peer gives a relay that syncs with it.
+ */
+export async function serveSync(
+  node: Pick<Libp2p, 'handle'>,
+  records: unknown[],
+  epoch: string
+): Promise<void> {
+  await node.handle('/p2p-marketplace/sync/1.0.0', async stream => {
+    const lp = lpStream(stream)
+    const request = JSON.parse(toString((await lp.read()).subarray())) as { cursor: number; limit: number }
+    const page = records.slice(request.cursor, request.cursor + Math.min(request.limit, 100))
+    const next = request.cursor + page.length
+    await lp.write(fromString(JSON.stringify({ records: page, next, done: next >= records.length, epoch })), {
+      signal: AbortSignal.timeout(10_000)
+    })
+    await stream.close()
   })
 }

@@ -20,7 +20,9 @@ import { createMarketplaceNode } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import { createStranger } from '../helpers/stranger.ts'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Relay } from '../../relay/relay.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
 const QUOTA = 1_000 // records of one publisher key a relay's catalog takes (RELAY_CATALOG_LIMITS)
@@ -107,37 +109,34 @@ test('DHT PUTs past the publisher quota are refused: the relay stores what its c
   expect(relay.peakRssMb()).toBeLessThan(500)
 }, 300_000)
 
+/** Subscribes `peer` to the packages topic, connects it to the relay, and waits until each sees the other there. */
+async function joinTopic(relay: Relay, peer: Libp2p<{ pubsub: GossipSub }>): Promise<void> {
+  peer.services.pubsub.subscribe(PACKAGES_TOPIC)
+  await peer.dial(multiaddr(relay.multiaddrs()[0]))
+  await waitUntil(
+    'the relay and the peer to see each other on the packages topic',
+    () =>
+      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(peer.peerId)) &&
+      peer.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
+    20_000
+  )
+}
+
 test('one record announced 300 times on gossip is taken and forwarded once, and its sender falls below the graylist threshold', async () => {
   const { relay, cleanup } = await startTestRelay()
   cleanups.push(cleanup)
   const key = await generateKeyPair('Ed25519')
   const sender = await createStranger({ pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }, key)
   cleanups.push(async () => await sender.stop())
-  sender.services.pubsub.subscribe(PACKAGES_TOPIC)
-  await sender.dial(multiaddr(relay.multiaddrs()[0]))
-  await waitUntil(
-    'the relay and the sender to see each other on the topic',
-    () =>
-      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(sender.peerId)) &&
-      sender.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
-    20_000
-  )
+  await joinTopic(relay, sender)
   // another peer on the topic counts what the relay forwards to it
   const listener = await createStranger({ pubsub: gossipsub() })
   cleanups.push(async () => await listener.stop())
-  listener.services.pubsub.subscribe(PACKAGES_TOPIC)
   let forwarded = 0
   listener.services.pubsub.addEventListener('message', evt => {
     if (evt.detail.topic === PACKAGES_TOPIC) forwarded++
   })
-  await listener.dial(multiaddr(relay.multiaddrs()[0]))
-  await waitUntil(
-    'the relay and the listener to see each other on the topic',
-    () =>
-      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(listener.peerId)) &&
-      listener.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
-    20_000
-  )
+  await joinTopic(relay, listener)
   const added: string[] = []
   relay.catalog.addEventListener('package', evt => added.push(evt.detail.record.id))
   const record = await sign(key, 'replayed/pkg')

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
@@ -18,7 +17,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createMarketplaceNode } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { waitUntil } from '../helpers/relay.ts'
-import { createStranger } from '../helpers/stranger.ts'
+import { createStranger, serveSync } from '../helpers/stranger.ts'
 import type { MarketplaceNode } from '../../src/core/index.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -84,17 +83,7 @@ beforeAll(async () => {
   const config = (await (await fetch(`${relay.url}/config.json`)).json()) as { relays: string[] }
   attacker = await createStranger({}, spammer)
   // PROTOCOL.md §6: pages of at most 100 records after the cursor, one epoch
-  await attacker.handle('/p2p-marketplace/sync/1.0.0', async stream => {
-    const lp = lpStream(stream)
-    const request = JSON.parse(toString((await lp.read()).subarray())) as { cursor: number; limit: number }
-    const records = flood.slice(request.cursor, request.cursor + Math.min(request.limit, 100))
-    const next = request.cursor + records.length
-    await lp.write(
-      fromString(JSON.stringify({ records, next, done: next >= flood.length, epoch: 'flood' })),
-      { signal: AbortSignal.timeout(10_000) }
-    )
-    await stream.close()
-  })
+  await serveSync(attacker, flood, 'flood')
   await attacker.dial(multiaddr(config.relays[0]))
 }, 120_000)
 

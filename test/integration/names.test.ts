@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import canonicalize from 'canonicalize'
 import { fromString, toString } from 'uint8arrays'
@@ -19,7 +18,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createMarketplaceNode, keyNamespaceOf } from '../../src/core/index.ts'
 import { RelayProcess, freePort } from '../helpers/relay-process.ts'
 import { waitUntil } from '../helpers/relay.ts'
-import { createStranger } from '../helpers/stranger.ts'
+import { createStranger, serveSync } from '../helpers/stranger.ts'
 import type { MarketplaceNode } from '../../src/core/index.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Server } from 'node:http'
@@ -85,17 +84,7 @@ beforeAll(async () => {
   const config = (await (await fetch(`${relay.url}/config.json`)).json()) as { relays: string[] }
   // its own records: a relay takes nothing else from a peer that is not one of its peer relays
   attacker = await createStranger({}, squatter)
-  await attacker.handle('/p2p-marketplace/sync/1.0.0', async stream => {
-    const lp = lpStream(stream)
-    const request = JSON.parse(toString((await lp.read()).subarray())) as { cursor: number; limit: number }
-    const records = flood.slice(request.cursor, request.cursor + Math.min(request.limit, 100))
-    const next = request.cursor + records.length
-    await lp.write(
-      fromString(JSON.stringify({ records, next, done: next >= flood.length, epoch: 'names' })),
-      { signal: AbortSignal.timeout(10_000) }
-    )
-    await stream.close()
-  })
+  await serveSync(attacker, flood, 'names')
   await attacker.dial(multiaddr(config.relays[0]))
 
   genuine = await createMarketplaceNode({ configUrl: relay.url, privateKey: genuineKey, tracing: false })

@@ -47,15 +47,7 @@ import type {
   PeerSummary
 } from './node-types.ts'
 
-export type {
-  MarketplaceEvents,
-  MarketplaceNodeInit,
-  NodeState,
-  NodeStatus,
-  NodeTimings,
-  PeerChange,
-  PeerSummary
-}
+export type * from './node-types.ts'
 
 /**
  * A marketplace peer: a libp2p node that keeps its relay connection and
