@@ -1,5 +1,10 @@
 import type { NetworkHealth, StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
+/** Lets a caller cancel a request, e.g. when its component leaves the page. */
+export interface CollectorRequestOptions {
+  signal?: AbortSignal
+}
+
 /**
  * The UI's access to a relay's embedded collector: its query API and one
  * shared live stream (server-sent events) per relay, however many panels
@@ -25,25 +30,31 @@ export class CollectorClient {
   }
 
   /** Newest traces first; `params` are the query API's (`operation`, `name`, `limit`, `attr.*`). */
-  async traces(params: Record<string, string> = {}): Promise<TraceSummary[]> {
-    return (await this.get<{ traces: TraceSummary[] }>('/api/traces', params)).traces
+  async traces(
+    params: Record<string, string> = {},
+    options: CollectorRequestOptions = {}
+  ): Promise<TraceSummary[]> {
+    return (await this.get<{ traces: TraceSummary[] }>('/api/traces', params, options)).traces
   }
 
   /** The spans of one trace; empty while none has arrived yet. */
-  async trace(traceId: string): Promise<StoredSpan[]> {
+  async trace(traceId: string, options: CollectorRequestOptions = {}): Promise<StoredSpan[]> {
     try {
-      return (await this.get<{ spans: StoredSpan[] }>(`/api/traces/${encodeURIComponent(traceId)}`)).spans
+      const path = `/api/traces/${encodeURIComponent(traceId)}`
+      return (await this.get<{ spans: StoredSpan[] }>(path, {}, options)).spans
     } catch (err) {
       if (err instanceof CollectorError && err.status === 404) return []
       throw err
     }
   }
 
-  async networkHealth(windowMs: number, bucketMs: number): Promise<NetworkHealth> {
-    return await this.get<NetworkHealth>('/api/network-health', {
-      windowMs: String(windowMs),
-      bucketMs: String(bucketMs)
-    })
+  async networkHealth(
+    windowMs: number,
+    bucketMs: number,
+    options: CollectorRequestOptions = {}
+  ): Promise<NetworkHealth> {
+    const params = { windowMs: String(windowMs), bucketMs: String(bucketMs) }
+    return await this.get<NetworkHealth>('/api/network-health', params, options)
   }
 
   /** Calls `listener` with every batch of spans the collector receives; returns the unsubscribe. */
@@ -71,13 +82,19 @@ export class CollectorClient {
     }
   }
 
-  private async get<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+  private async get<T>(
+    path: string,
+    params: Record<string, string>,
+    { signal }: CollectorRequestOptions
+  ): Promise<T> {
     const url = new URL(path, this.baseUrl)
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
     let res: Response
     try {
-      res = await fetch(url)
+      res = await fetch(url, signal != null ? { signal } : {})
     } catch (err) {
+      // a cancelled request is the caller's doing, not an unreachable collector
+      if (signal?.aborted === true) throw err
       throw new CollectorError(0, `the collector at ${this.baseUrl} is unreachable (${String(err)})`)
     }
     if (!res.ok) {
