@@ -1,5 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit'
-import { CollectorClient, defaultRelayUrl } from '../app/collector-client.ts'
+import { property, state } from 'lit/decorators.js'
+import { defaultRelayUrl } from '../app/collector-client.ts'
+import { CollectorController } from '../app/collector-controller.ts'
+import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { cardStyles } from './shared-styles.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
 import './mp-chart.ts'
@@ -72,30 +75,16 @@ export class MpHealth extends LitElement {
     `
   ]
 
-  /** HTTP origin of the relay whose collector to read (set before connecting). */
-  relay = defaultRelayUrl()
-  private window: (typeof WINDOWS)[number] = WINDOWS[1]
-  private health?: NetworkHealth
-  private error?: string
-  private unsubscribe?: () => void
-  private timer?: ReturnType<typeof setTimeout>
-  private interval?: ReturnType<typeof setInterval>
-  private fetching = false
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.unsubscribe = CollectorClient.for(this.relay).subscribe(() => this.schedule())
-    // the window slides even when nothing happens
-    this.interval = setInterval(() => this.schedule(), 15_000)
-    this.schedule(0)
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.unsubscribe?.()
-    clearInterval(this.interval)
-    clearTimeout(this.timer)
-  }
+  /** HTTP origin of the relay whose collector to read; defaults to `?relay=` or the page's origin. */
+  @property() relay = defaultRelayUrl()
+  @state() private window: (typeof WINDOWS)[number] = WINDOWS[1]
+  @state() private health?: NetworkHealth
+  @state() private error?: string
+  // at most one request a second however fast spans arrive; the window slides even when none do
+  private readonly live = new CollectorController(this, {
+    load: async options => await this.load(options),
+    everyMs: 15_000
+  })
 
   override render(): unknown {
     const h = this.health
@@ -239,33 +228,16 @@ export class MpHealth extends LitElement {
 
   private choose(index: number): void {
     this.window = WINDOWS[index] ?? WINDOWS[1]
-    this.schedule(0)
+    this.live.refresh()
   }
 
-  /** Coalesces bursts of spans into one request a second at most. */
-  private schedule(delayMs = 1000): void {
-    if (this.timer != null && delayMs > 0) return
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      void this.refresh()
-    }, delayMs)
-  }
-
-  private async refresh(): Promise<void> {
-    if (this.fetching) return this.schedule()
-    this.fetching = true
+  private async load(options: CollectorLoadOptions): Promise<void> {
     try {
-      this.health = await CollectorClient.for(this.relay).networkHealth(
-        this.window.windowMs,
-        this.window.bucketMs
-      )
+      const { windowMs, bucketMs } = this.window
+      this.health = await this.live.collector.networkHealth(windowMs, bucketMs, options)
       this.error = undefined
     } catch (err) {
-      this.error = (err as Error).message
-    } finally {
-      this.fetching = false
-      this.requestUpdate()
+      if (!options.signal.aborted) this.error = (err as Error).message
     }
   }
 }

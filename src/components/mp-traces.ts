@@ -1,27 +1,28 @@
 import { LitElement, css, html, nothing } from 'lit'
-import { CollectorClient, defaultRelayUrl } from '../app/collector-client.ts'
+import { property, state } from 'lit/decorators.js'
+import { defaultRelayUrl } from '../app/collector-client.ts'
+import { CollectorController } from '../app/collector-controller.ts'
+import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { NodeController } from '../app/node-controller.ts'
+import { OPERATION, SPAN } from '../core/telemetry/schema.ts'
 import { cardStyles } from './shared-styles.ts'
+import { peerOf, waterfall } from './trace-waterfall.ts'
+import type { Waterfall } from './trace-waterfall.ts'
 import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
-interface Row {
-  span: StoredSpan
-  depth: number
-  offsetMs: number
-  critical: boolean
-}
-
 /** `actions` (the default) lists what people do: publishes, searches, bootstraps. */
-const ACTIONS = new Set(['publish', 'search', 'bootstrap'])
+const ACTIONS = new Set<string>([SPAN.publish, SPAN.search, SPAN.bootstrap])
 const OPERATIONS = [
   'actions',
   '',
-  'publish',
-  'p2p_search',
-  'bootstrap',
-  'process_events',
-  'peer_reputation_update'
+  OPERATION.publish,
+  OPERATION.p2pSearch,
+  OPERATION.bootstrap,
+  OPERATION.processEvents,
+  OPERATION.peerReputationUpdate
 ] as const
+
+type SelectedTrace = Waterfall & { traceId: string }
 
 /**
  * The live trace panel: recent traces from the relay's collector (updated by
@@ -97,34 +98,30 @@ export class MpTraces extends LitElement {
     `
   ]
 
-  /** HTTP origin of the relay whose collector to read (set before connecting); defaults to `?relay=` or the page's origin. */
-  relay = defaultRelayUrl()
+  /** HTTP origin of the relay whose collector to read; defaults to `?relay=` or the page's origin. */
+  @property() relay = defaultRelayUrl()
   private readonly store = new NodeController(this).store
-  private traces: TraceSummary[] = []
-  private operation = 'actions'
-  private selected?: { traceId: string; rows: Row[]; totalMs: number }
-  private span?: StoredSpan
-  private unsubscribe?: () => void
-  private refreshTimer?: ReturnType<typeof setTimeout>
-  private error?: string
-
-  private get collector(): CollectorClient {
-    return CollectorClient.for(this.relay)
-  }
+  private readonly live = new CollectorController(this, {
+    load: async options => await this.load(options),
+    coalesceMs: 300
+  })
+  @state() private traces: TraceSummary[] = []
+  @state() private operation = 'actions'
+  @state() private selected?: SelectedTrace
+  @state() private span?: StoredSpan
+  @state() private error?: string
+  /** The trace the person chose: shown, or awaited until its spans arrive. */
+  private wanted?: string
 
   override connectedCallback(): void {
     super.connectedCallback()
-    this.unsubscribe = this.collector.subscribe(() => this.scheduleRefresh())
     addEventListener('hashchange', this.onHash)
-    this.refresh()
     this.onHash()
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.unsubscribe?.()
     removeEventListener('hashchange', this.onHash)
-    clearTimeout(this.refreshTimer)
   }
 
   override render(): unknown {
@@ -156,7 +153,7 @@ export class MpTraces extends LitElement {
     </section>`
   }
 
-  private renderWaterfall(selected: NonNullable<MpTraces['selected']>): unknown {
+  private renderWaterfall(selected: SelectedTrace): unknown {
     const jaeger = this.store.config?.jaegerUrl
     return html`<div role="region" aria-label="Trace waterfall" data-trace-id=${selected.traceId}>
       <h3>Trace <code>${selected.traceId}</code> (${selected.totalMs.toFixed(1)} ms)</h3>
@@ -237,94 +234,42 @@ export class MpTraces extends LitElement {
 
   private filter(operation: string): void {
     this.operation = operation
-    this.refresh()
+    this.live.refresh()
   }
 
-  private scheduleRefresh(): void {
-    clearTimeout(this.refreshTimer)
-    this.refreshTimer = setTimeout(() => {
-      this.refresh()
-      if (this.selected != null) this.select(this.selected.traceId)
-    }, 300)
-  }
-
-  private refresh(): void {
-    const params: Record<string, string> = { limit: this.operation === 'actions' ? '200' : '30' }
-    if (this.operation !== '' && this.operation !== 'actions') params.operation = this.operation
-    this.collector
-      .traces(params)
-      .then(traces => {
-        this.traces =
-          this.operation === 'actions' ? traces.filter(t => ACTIONS.has(t.name)).slice(0, 30) : traces
-        this.error = undefined
-      })
-      .catch((err: unknown) => {
-        this.error = (err as Error).message
-      })
-      .finally(() => this.requestUpdate())
+  /** The recent traces, and the chosen trace again: new spans may belong to it. */
+  private async load(options: CollectorLoadOptions): Promise<void> {
+    const operation = this.operation
+    const params: Record<string, string> = { limit: operation === 'actions' ? '200' : '30' }
+    if (operation !== '' && operation !== 'actions') params.operation = operation
+    try {
+      const traces = await this.live.collector.traces(params, options)
+      this.traces = operation === 'actions' ? traces.filter(t => ACTIONS.has(t.name)).slice(0, 30) : traces
+      this.error = undefined
+    } catch (err) {
+      if (!options.signal.aborted) this.error = (err as Error).message
+    }
+    if (this.wanted != null) await this.show(this.wanted, options).catch(() => false)
   }
 
   private select(traceId: string): void {
-    this.collector
-      .trace(traceId)
-      .then(spans => {
-        if (spans.length === 0) {
-          // spans arrive a moment after the operation: try again shortly
-          setTimeout(() => this.select(traceId), 1000)
-          return
-        }
-        this.selected = { traceId, ...waterfall(spans) }
-        this.requestUpdate()
-      })
-      .catch(() => {})
+    this.wanted = traceId
+    // spans arrive a moment after the operation: try again, less and less often
+    this.live.retry(async options => this.wanted !== traceId || (await this.show(traceId, options)))
+  }
+
+  /** Shows the trace's waterfall; false while the collector has none of its spans yet. */
+  private async show(traceId: string, options: CollectorLoadOptions): Promise<boolean> {
+    const spans = await this.live.collector.trace(traceId, options)
+    if (this.wanted !== traceId) return true // another trace was chosen meanwhile
+    if (spans.length === 0) return false
+    this.selected = { traceId, ...waterfall(spans) }
+    return true
   }
 
   private showSpan(span: StoredSpan): void {
     this.span = span
-    this.requestUpdate()
   }
-}
-
-function peerOf(span: StoredSpan): string {
-  const peer = span.resource['service.instance.id']
-  return typeof peer === 'string' ? peer : ''
-}
-
-/** Orders spans depth-first under their parents and marks the critical path (the child that ends last, recursively). */
-function waterfall(spans: StoredSpan[]): { rows: Row[]; totalMs: number } {
-  const nanos = (s: StoredSpan): bigint => BigInt(s.startTimeUnixNano)
-  const start = spans.reduce((min, s) => (nanos(s) < min ? nanos(s) : min), nanos(spans[0]!))
-  const ids = new Set(spans.map(s => s.spanId))
-  const children = new Map<string, StoredSpan[]>()
-  const roots: StoredSpan[] = []
-  for (const s of spans) {
-    if (s.parentSpanId != null && ids.has(s.parentSpanId))
-      children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s])
-    else roots.push(s)
-  }
-  const offset = (s: StoredSpan): number => Number(nanos(s) - start) / 1e6
-  const end = (s: StoredSpan): number => offset(s) + s.durationMs
-  const critical = new Set<string>()
-  const mark = (s: StoredSpan): void => {
-    critical.add(s.spanId)
-    const kids = children.get(s.spanId) ?? []
-    const last = kids.reduce<StoredSpan | undefined>(
-      (a, b) => (a == null || end(b) > end(a) ? b : a),
-      undefined
-    )
-    if (last != null) mark(last)
-  }
-  const rows: Row[] = []
-  const walk = (s: StoredSpan, depth: number): void => {
-    rows.push({ span: s, depth, offsetMs: offset(s), critical: false })
-    for (const c of (children.get(s.spanId) ?? []).sort((a, b) => offset(a) - offset(b))) walk(c, depth + 1)
-  }
-  roots.sort((a, b) => offset(a) - offset(b))
-  if (roots[0] != null) mark(roots.reduce((a, b) => (end(b) - offset(b) > end(a) - offset(a) ? b : a)))
-  for (const r of roots) walk(r, 0)
-  for (const row of rows) row.critical = critical.has(row.span.spanId)
-  const totalMs = Math.max(1e-3, ...spans.map(end))
-  return { rows, totalMs }
 }
 
 if (customElements.get('mp-traces') == null) customElements.define('mp-traces', MpTraces)
