@@ -1,4 +1,6 @@
 import { LitElement, css, html } from 'lit'
+import type { PropertyValues } from 'lit'
+import { property } from 'lit/decorators.js'
 import type uPlot from 'uplot'
 
 export interface ChartSeries {
@@ -70,15 +72,16 @@ export class MpChart extends LitElement {
   `
 
   /** The chart's title and accessible name. */
-  label = ''
-  private chart?: ChartData
+  @property() label = ''
+  /** What to plot. */
+  @property({ attribute: false }) data?: ChartData
   private plot?: uPlot
   private resize?: ResizeObserver
+  private shape = ''
 
-  set data(data: ChartData) {
-    this.chart = data
-    this.requestUpdate()
-    void this.draw()
+  override updated(changed: PropertyValues<this>): void {
+    if (changed.has('data'))
+      this.draw().catch((err: unknown) => console.warn(`mp-chart: could not draw ${this.label}`, err))
   }
 
   override disconnectedCallback(): void {
@@ -89,7 +92,7 @@ export class MpChart extends LitElement {
   }
 
   override render(): unknown {
-    const data = this.chart
+    const data = this.data
     const latest = (s: ChartSeries): string => {
       const v = s.values.findLast(x => x != null)
       return v == null ? 'no data' : `${format(v)}${data?.unit ?? ''}`
@@ -113,7 +116,7 @@ export class MpChart extends LitElement {
   }
 
   private async draw(): Promise<void> {
-    const data = this.chart
+    const data = this.data
     if (data == null) return
     const { UPlot, sheet } = await loadUPlot()
     await this.updateComplete
@@ -162,8 +165,6 @@ export class MpChart extends LitElement {
       this.resize.observe(target)
     }
   }
-
-  private shape = ''
 }
 
 /** Two decimals below 10, one below 100, none above: what a small chart has room for. */

@@ -1,4 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit'
+import { state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { allowOtlp, collectorOrigin } from '../app/otlp-consent.ts'
 import { cardStyles } from './shared-styles.ts'
@@ -86,7 +87,7 @@ export class MpConnection extends LitElement {
   ]
 
   private readonly ctl = new NodeController(this)
-  private copied = false
+  @state() private copied = false
 
   override render(): unknown {
     const { node, error, persistentIdentity } = this.ctl.store
@@ -193,11 +194,7 @@ export class MpConnection extends LitElement {
       .writeText(text)
       .then(() => {
         this.copied = true
-        this.requestUpdate()
-        setTimeout(() => {
-          this.copied = false
-          this.requestUpdate()
-        }, 1500)
+        setTimeout(() => (this.copied = false), 1500)
       })
       .catch(() => {})
   }

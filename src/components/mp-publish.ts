@@ -1,4 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit'
+import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
 import { cardStyles } from './shared-styles.ts'
@@ -65,14 +66,14 @@ export class MpPublish extends LitElement {
 
   /**
    * Where "View its trace" points: '' = this page's trace panel (`#trace=…`);
-   * the widget sets the relay's app, opened in a new tab. Set before connecting.
+   * the widget sets the relay's app, opened in a new tab.
    */
-  traceBase = ''
+  @property({ attribute: 'trace-base' }) traceBase = ''
   private readonly ctl = new NodeController(this)
-  private errors: Partial<Record<FieldName | '(manifest)', string>> = {}
-  private busy = false
-  private result?: PublishResult
-  private failure?: string
+  @state() private errors: Partial<Record<FieldName | '(manifest)', string>> = {}
+  @state() private busy = false
+  @state() private result?: PublishResult
+  @state() private failure?: string
 
   override render(): unknown {
     const node = this.ctl.store.node
@@ -156,7 +157,6 @@ export class MpPublish extends LitElement {
       .then(schema => this.validateAndPublish(form, schema))
       .catch((err: unknown) => {
         this.failure = describeError(err)
-        this.requestUpdate()
       })
   }
 
@@ -166,21 +166,21 @@ export class MpPublish extends LitElement {
   ): void {
     const manifest = this.manifestOf(new FormData(form))
     const parsed = manifestSchema.safeParse(manifest)
-    this.errors = {}
     this.result = undefined
     this.failure = undefined
     if (!parsed.success) {
+      const errors: MpPublish['errors'] = {}
       for (const issue of fieldIssues(parsed.error)) {
         const field = issue.field.split('.')[0] as FieldName
-        this.errors[field] ??= issue.message
+        errors[field] ??= issue.message
       }
-      this.requestUpdate()
+      this.errors = errors
       return
     }
+    this.errors = {}
     const node = this.ctl.store.node
     if (node == null) return
     this.busy = true
-    this.requestUpdate()
     node
       .publish(parsed.data)
       .then(result => {
@@ -193,7 +193,6 @@ export class MpPublish extends LitElement {
       })
       .finally(() => {
         this.busy = false
-        this.requestUpdate()
       })
   }
 

@@ -1,43 +1,14 @@
 import { LitElement, css, html, nothing } from 'lit'
+import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
+import { nameBadges } from './name-badges.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { SearchQuery } from '../core/catalog/catalog.ts'
 import type { SearchHit } from '../core/marketplace/marketplace-service.ts'
 import type { PackageRecord } from '../core/package/schema.ts'
 
 const short = (peerId: string): string => `…${peerId.slice(-8)}`
-/**
- * How a result's name stands, at a glance: a domain that lists the publisher (verified), the
- * publisher's own key namespace, or a plain name anyone could have taken first; and a warning
- * when it looks like a verified name it is not.
- */
-function nameBadges(hit: SearchHit): unknown {
-  const namespace = hit.id.slice(0, hit.id.indexOf('/'))
-  const { kind, looksLike } = hit.name
-  const standing =
-    kind === 'domain'
-      ? html`<span class="badge verified" data-name="verified" title=${`${namespace} lists this publisher`}
-          >✓ ${namespace}</span
-        >`
-      : kind === 'key'
-        ? html`<span class="badge" data-name="key" title="a namespace of the publisher's own key"
-            >key namespace</span
-          >`
-        : html`<span
-            class="badge unverified"
-            data-name="unverified"
-            title="a plain name: whoever published in it first holds it; nothing proves who that is"
-            >unverified name</span
-          >`
-  return html`${standing}${
-    looksLike != null
-      ? html`<span class="badge lookalike" role="note" data-name="look-alike"
-          >⚠ looks like <code>${looksLike}</code>, a verified name it is not</span
-        >`
-      : nothing
-  }`
-}
 
 const textOf = (value: FormDataEntryValue | null): string => (typeof value === 'string' ? value : '')
 const list = (value: FormDataEntryValue | null): string[] =>
@@ -117,15 +88,15 @@ export class MpSearch extends LitElement {
   ]
 
   /** Text searched for as soon as the node is online (the widget's `query` attribute); set before connecting. */
-  initialQuery = ''
+  @property({ attribute: 'initial-query' }) initialQuery = ''
   private initialDone = false
   private readonly ctl = new NodeController(this)
-  private query?: SearchQuery
-  private hits: SearchHit[] = []
-  private summary = ''
-  private busy = false
-  private error?: string
-  private detail?: { record: PackageRecord; versions: string[] }
+  @state() private query?: SearchQuery
+  @state() private hits: SearchHit[] = []
+  @state() private summary = ''
+  @state() private busy = false
+  @state() private error?: string
+  @state() private detail?: { record: PackageRecord; versions: string[] }
 
   override render(): unknown {
     const node = this.ctl.store.node
@@ -259,7 +230,6 @@ export class MpSearch extends LitElement {
     if (node == null) return
     this.busy = true
     this.error = undefined
-    this.requestUpdate()
     node
       .search(query)
       .then(result => {
@@ -272,7 +242,6 @@ export class MpSearch extends LitElement {
       })
       .finally(() => {
         this.busy = false
-        this.requestUpdate()
       })
   }
 
@@ -284,7 +253,6 @@ export class MpSearch extends LitElement {
       .catch(() => [hit.version])
       .then(versions => {
         this.detail = { record: hit, versions }
-        this.requestUpdate()
         this.dispatchEvent(
           new CustomEvent('mp-select', {
             detail: { id: hit.id, version: hit.version },
@@ -298,7 +266,6 @@ export class MpSearch extends LitElement {
 
   private close(): void {
     this.detail = undefined
-    this.requestUpdate()
   }
 }
 
