@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { Backoff, withTimeout } from '../../src/core/network/backoff.ts'
 import { InvalidConfigError, InvalidIdentityError, describeError } from '../../src/core/errors.ts'
 import { parseRuntimeConfig } from '../../src/core/config.ts'
@@ -110,16 +110,37 @@ describe('backoff and timeouts', () => {
     backoff.reset()
     expect(backoff.attempts).toBe(0)
   })
-  test('withTimeout gives up on work that ignores its signal', async () => {
-    await expect(withTimeout(20, async () => await new Promise(() => {}))).rejects.toThrow(/timed out/)
+  // time is the subject of these two: a fake clock says exactly when the timeout fires
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  test('withTimeout gives up on work that ignores its signal, at its timeout and not before', async () => {
+    vi.useFakeTimers()
+    let signal: AbortSignal | undefined
+    let outcome: unknown
+    const settled = withTimeout(20, async s => {
+      signal = s
+      return await new Promise(() => {})
+    }).catch((err: unknown) => (outcome = err))
+    await vi.advanceTimersByTimeAsync(19)
+    expect(outcome).toBeUndefined()
+    expect(signal?.aborted).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    await settled
+    expect((outcome as Error).name).toBe('TimeoutError')
+    expect((outcome as Error).message).toBe('timed out after 20 ms')
+    expect(signal?.aborted).toBe(true)
   })
   test('withTimeout never aborts the signal of work that finished', async () => {
+    vi.useFakeTimers()
     let signal: AbortSignal | undefined
     await withTimeout(20, s => {
       signal = s
       return Promise.resolve(1)
     })
-    await new Promise(resolve => setTimeout(resolve, 40))
+    // its timer is gone, so no amount of time aborts the finished work's signal
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(1_000)
     expect(signal?.aborted).toBe(false)
   })
 })
