@@ -79,8 +79,20 @@ test('invalid form input shows the field error and publishes nothing', async ({ 
   await expect(tab.page.locator('#field-version-error')).toContainText('semantic version')
   await expect(tab.page.getByLabel('Package id *')).toHaveAttribute('aria-invalid', 'true')
   await expect(tab.page.getByTestId('publish-result')).toHaveCount(0)
-  await tab.page.waitForTimeout(500)
-  expect(await tab.page.evaluate(() => window.p2pMarketplace!.catalog.size)).toBe(before)
+  // the same form, corrected, publishes: once that publish has landed in the catalog, the refused
+  // one would have too if the form had let it through
+  await tab.page.getByLabel('Package id *').fill('ui/corrected')
+  await tab.page.getByLabel('Version *').fill('1.0.0')
+  await tab.page.getByLabel('Title *').fill('Corrected')
+  await tab.page.getByLabel('Description *').fill('Published once the form was valid')
+  await tab.page.getByLabel('License (SPDX) *').fill('MIT')
+  await tab.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await expect(tab.page.getByTestId('publish-result')).toContainText('Published ui/corrected@1.0.0')
+  const catalog = await tab.page.evaluate(() => {
+    const c = window.p2pMarketplace!.catalog
+    return { size: c.size, corrected: c.get('ui/corrected') != null, refused: c.get('No Namespace') != null }
+  })
+  expect(catalog).toEqual({ size: before + 1, corrected: true, refused: false })
 })
 
 test('HTML and script payloads in a package are shown as literal text and run nothing', async ({ peer }) => {
