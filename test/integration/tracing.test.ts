@@ -147,10 +147,6 @@ describe('p2p OpenTelemetry instrumentation', () => {
       store!.attributes[ATTR.recordSizeBytes] as number
     )
     // every other node received it, linked to the publisher's announce span
-    console.log(
-      'DBG',
-      spans(EXTRA_SPAN.receiveAnnouncement).map(s => JSON.stringify(s.attributes))
-    )
     const deliveries = spans(EXTRA_SPAN.receiveAnnouncement).filter(
       s => s.attributes[ATTR.packageId] === 'trace/widget'
     )
