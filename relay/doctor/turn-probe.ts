@@ -4,20 +4,22 @@
  */
 import { StunProtocolError, StunTimeoutError } from './errors.ts'
 import {
-  StunAttr,
-  StunClass,
-  StunMethod,
   decodeErrorCode,
   decodeMappedAddress,
   decodeText,
   decodeUint32,
   decodeXorAddress,
+  requestedTransportUdp,
+  textAttribute,
+  uint32Attribute
+} from './stun-attributes.ts'
+import {
+  StunAttr,
+  StunClass,
+  StunMethod,
   getAttribute,
   longTermKey,
   newTransactionId,
-  requestedTransportUdp,
-  textAttribute,
-  uint32Attribute,
   verifyIntegrity
 } from './stun-message.ts'
 import type { StunClient } from './stun-client.ts'

@@ -1,21 +1,23 @@
 import { createSocket } from 'node:dgram'
 import { afterEach, describe, expect, test } from 'vitest'
 import { StunProtocolError, StunTimeoutError } from '../../relay/doctor/errors.ts'
+import {
+  decodeText,
+  decodeUint32,
+  encodeErrorCode,
+  encodeXorAddress,
+  textAttribute,
+  uint32Attribute
+} from '../../relay/doctor/stun-attributes.ts'
 import { StunClient } from '../../relay/doctor/stun-client.ts'
 import {
   StunAttr,
   StunClass,
   StunMethod,
   decodeStunMessage,
-  decodeText,
-  decodeUint32,
-  encodeErrorCode,
   encodeStunMessage,
-  encodeXorAddress,
   getAttribute,
   longTermKey,
-  textAttribute,
-  uint32Attribute,
   verifyIntegrity
 } from '../../relay/doctor/stun-message.ts'
 import { stunBinding, turnAllocate } from '../../relay/doctor/turn-probe.ts'

@@ -1,21 +1,23 @@
 import { describe, expect, test } from 'vitest'
 import { StunDecodeError } from '../../relay/doctor/errors.ts'
 import {
-  StunAttr,
-  StunClass,
-  StunMethod,
   decodeErrorCode,
-  decodeStunMessage,
   decodeText,
   decodeXorAddress,
   encodeErrorCode,
-  encodeStunMessage,
   encodeXorAddress,
+  requestedTransportUdp,
+  textAttribute
+} from '../../relay/doctor/stun-attributes.ts'
+import {
+  StunAttr,
+  StunClass,
+  StunMethod,
+  decodeStunMessage,
+  encodeStunMessage,
   getAttribute,
   longTermKey,
   newTransactionId,
-  requestedTransportUdp,
-  textAttribute,
   verifyIntegrity
 } from '../../relay/doctor/stun-message.ts'
 

@@ -6,15 +6,14 @@ import { createServer as createTlsServer } from 'node:tls'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import { StunConnectionError, StunDecodeError, StunTimeoutError } from '../../relay/doctor/errors.ts'
 import { checkIceTarget } from '../../relay/doctor/ice-checks.ts'
+import { encodeXorAddress, textAttribute } from '../../relay/doctor/stun-attributes.ts'
 import { StunClient } from '../../relay/doctor/stun-client.ts'
 import {
   StunAttr,
   StunClass,
   StunMethod,
   encodeStunMessage,
-  encodeXorAddress,
-  newTransactionId,
-  textAttribute
+  newTransactionId
 } from '../../relay/doctor/stun-message.ts'
 import { StunStreamDecoder } from '../../relay/doctor/stun-stream.ts'
 import { stunBinding } from '../../relay/doctor/turn-probe.ts'
