@@ -1,5 +1,6 @@
 import { configWarnings, doctorUrls, fetchConfig } from './config-check.ts'
-import { checkIceTarget, iceTargets } from './ice-checks.ts'
+import { checkIceTarget } from './ice-checks.ts'
+import { iceTargets } from './ice-targets.ts'
 import { checkRelays } from './relay-check.ts'
 import { buildReport, formatJson, formatText } from './report.ts'
 import type { DoctorCheck, DoctorInit, DoctorResult } from './index.ts'
