@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto'
 import { describeError } from '../../src/core/errors.ts'
-import { BodyTooLargeError, CollectorBusyError, InvalidEncodingError, OtlpFormatError } from './errors.ts'
+import {
+  BodyTooLargeError,
+  CollectorBusyError,
+  HttpError,
+  InvalidEncodingError,
+  OtlpFormatError
+} from './errors.ts'
 import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
 import { readOtlpJson, selectSpans } from './otlp-json.ts'
@@ -62,15 +68,6 @@ export interface CollectorStats {
   /** Requests answered 413 (too large or too complex) and 503 (parser busy). */
   tooLarge: number
   busy: number
-}
-
-class HttpError extends Error {
-  readonly status: number
-  constructor(status: number, message: string) {
-    super(message)
-    this.name = 'HttpError'
-    this.status = status
-  }
 }
 
 /**

@@ -40,3 +40,14 @@ export class InvalidUpstreamHeaderError extends Error {
     this.name = 'InvalidUpstreamHeaderError'
   }
 }
+
+/** A request the collector refuses for what it asks (method, path, headers, parameters); answered with `status`. */
+export class HttpError extends Error {
+  /** The HTTP status answered: 400, 404, 405 or 415. */
+  readonly status: number
+  constructor(status: number, message: string) {
+    super(message)
+    this.name = 'HttpError'
+    this.status = status
+  }
+}
