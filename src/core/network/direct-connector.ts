@@ -1,119 +1,28 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
-import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
 import {
   DIRECT_DIAL_MAX_TIMEOUT_MS,
   DIRECT_DIAL_TIMEOUT_MS,
   MAX_CONCURRENT_DIRECT_DIALS
 } from '../constants.ts'
-import { classifyDialError } from './dial-errors.ts'
-import { describeError } from '../errors.ts'
-import type { DialErrorClass, DialErrorExplanation } from './dial-errors.ts'
-import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { DirectDialer, emptyDialStats, newCandidate } from './direct-dial.ts'
+import type { Candidate } from './direct-dial.ts'
+import type {
+  DirectConnectorComponents,
+  DirectConnectorInit,
+  DirectConnectorSettings,
+  DirectDialState,
+  DirectDialStats
+} from './direct-connector-types.ts'
+import type { Connection, Logger, PeerId } from '@libp2p/interface'
 
-/** Counters of {@link DirectConnector}, for the UI and benchmarks. */
-export interface DirectDialStats {
-  /** Dials started. */
-  attempts: number
-  /** Dials that ended in a direct WebRTC connection. */
-  successes: number
-  /** Dials that failed or did not end direct. */
-  failures: number
-  /** Peers whose very first dial was attempted / succeeded. */
-  firstDials: number
-  firstDialSuccesses: number
-  /** Why the last few dials failed (newest last). */
-  recentErrors: string[]
-  /** Failed dials by class of error. */
-  errorsByClass: Partial<Record<DialErrorClass, number>>
-  /** Dials made to each peer around now (by peer id), successful or not. */
-  attemptsByPeer: Record<string, number>
-  /** How long each peer's upgrade took (ms, first seen → direct), by peer id. */
-  directAfterMs: Record<string, number>
-}
-
-/** Where the upgrade of one peer to a direct connection stands (for `peers()` and the UI). */
-export interface DirectDialState {
-  /** Which side of the pair dials: the lower peer id does, the other falls back after a while. */
-  dialer: 'self' | 'peer'
-  /** Dials this node made to the peer. */
-  attempts: number
-  /** A dial is in flight now. */
-  dialing: boolean
-  /** The last failed dial's error, and its class. */
-  lastError?: string
-  lastErrorClass?: DialErrorClass
-  /** When this node dials next (epoch ms), when no dial is in flight. */
-  nextAttemptAt?: number
-  /** The dial is due but waits for one of this node's other upgrades to finish (`maxConcurrentDials`). */
-  queued?: boolean
-}
-
-export interface DirectConnectorComponents {
-  libp2p: Pick<
-    Libp2p,
-    'peerId' | 'dial' | 'getConnections' | 'peerStore' | 'addEventListener' | 'removeEventListener'
-  >
-  log: Logger
-}
-
-export interface DirectConnectorInit {
-  /** Peers that are never upgraded (the relays). */
-  isRelay: (peerId: string) => boolean
-  /** How often (ms) the peer store is walked for peers to upgrade. @default 750 */
-  scanIntervalMs?: number
-  /** Per-dial timeout, in ms. Legitimate dials take 2-4 s with 6 busy tabs on 2 cores. @default 20000 */
-  dialTimeoutMs?: number
-  /**
-   * A pair whose dial timed out gets half as long again for its next dial, up to this (ms): on a
-   * starved machine handshakes were seen completing just past 20 s. @default 28000
-   */
-  maxDialTimeoutMs?: number
-  /**
-   * Dials in flight at once; the others wait their turn (designated pairs and pairs dialled
-   * least first). @default 2
-   */
-  maxConcurrentDials?: number
-  /**
-   * A peer we are not the designated dialer for is dialled by us anyway once it
-   * has been known this long (ms) without a direct connection: in case only our
-   * direction works, or the designated side's dial hangs (seen with Node peers:
-   * a dial that never settles until its timeout). @default 10000
-   */
-  fallbackAfterMs?: number
-  /** Longest wait (ms) between two dials to one peer: failures back off up to this. @default 30000 */
-  maxBackoffMs?: number
-  /**
-   * A peer with no connection to us that has not announced itself on the discovery
-   * topic for this long (ms) is taken to be gone and forgotten. While it keeps
-   * announcing, it is dialled again and again (with backoff) until it is direct. @default 30000
-   */
-  forgetAfterMs?: number
-  /** Called with a peer's id whenever its upgrade changes: a dial starts, fails or succeeds, or its direct connection closes. */
-  onChange: (peerId: string) => void
-  /**
-   * Says why a dial of this class failed, when the node knows (`explainDialError`): the dial's
-   * error then gets the hint appended in parentheses, and the explanation's class.
-   */
-  explain?: (errorClass: DialErrorClass) => DialErrorExplanation | undefined
-}
-
-interface Candidate {
-  firstSeen: number
-  /** Last time the peer announced itself (epoch ms), or was first seen. */
-  lastSeen: number
-  backoff: Backoff
-  nextAt: number
-  dialing: boolean
-  dialled: boolean
-  attempts: number
-  /** The timeout of this pair's next dial (ms): longer after a dial that timed out. */
-  timeoutMs: number
-  lastError?: string
-  lastErrorClass?: DialErrorClass
-}
+export type {
+  DirectConnectorComponents,
+  DirectConnectorInit,
+  DirectDialState,
+  DirectDialStats
+} from './direct-connector-types.ts'
 
 /**
  * Upgrades every discovered tab to a direct WebRTC connection.
@@ -125,23 +34,15 @@ interface Candidate {
  * `maxBackoffMs`; a direct connection that closes is re-dialled. A pair never
  * gives up for good: a peer is dialled until it is direct for as long as it
  * is around (connected, or announcing itself on the discovery topic).
+ *
+ * This class decides whom to dial and when; {@link DirectDialer} makes each dial.
  */
 export class DirectConnector {
-  readonly stats: DirectDialStats = {
-    attempts: 0,
-    successes: 0,
-    failures: 0,
-    firstDials: 0,
-    firstDialSuccesses: 0,
-    recentErrors: [],
-    errorsByClass: {},
-    attemptsByPeer: {},
-    directAfterMs: {}
-  }
+  readonly stats: DirectDialStats = emptyDialStats()
   private readonly libp2p: DirectConnectorComponents['libp2p']
   private readonly log: Logger
-  private readonly init: Required<Omit<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>> &
-    Pick<DirectConnectorInit, 'isRelay' | 'onChange' | 'explain'>
+  private readonly init: DirectConnectorSettings
+  private readonly dialer: DirectDialer
   private readonly candidates = new Map<string, Candidate>()
   private inFlight = 0
   private timer?: ReturnType<typeof setInterval>
@@ -160,6 +61,7 @@ export class DirectConnector {
       forgetAfterMs: 30_000,
       ...init
     }
+    this.dialer = new DirectDialer(components, this.init, this.stats)
   }
 
   start(): void {
@@ -276,16 +178,7 @@ export class DirectConnector {
     }
     let candidate = this.candidates.get(id)
     if (candidate == null) {
-      candidate = {
-        firstSeen: Date.now(),
-        lastSeen: Date.now(),
-        backoff: new Backoff({ initialMs: 500, maxMs: this.init.maxBackoffMs }),
-        nextAt: 0,
-        dialing: false,
-        dialled: false,
-        attempts: 0,
-        timeoutMs: this.init.dialTimeoutMs
-      }
+      candidate = newCandidate(this.init)
       this.candidates.set(id, candidate)
     }
     const now = Date.now()
@@ -302,7 +195,8 @@ export class DirectConnector {
     candidate.dialing = true
     this.inFlight++
     this.log.trace('dialing %s directly', id)
-    this.dial(id, candidate)
+    this.dialer
+      .dial(id, candidate, { signal: this.controller.signal })
       .finally(() => {
         this.inFlight--
       })
@@ -317,84 +211,6 @@ export class DirectConnector {
           this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
         }
       )
-  }
-
-  /** Dials `id` once, if it has a WebRTC address; says whether it did. */
-  private async dial(id: string, candidate: Candidate): Promise<boolean> {
-    const addr = await this.webrtcAddress(id)
-    if (addr == null) {
-      return false
-    }
-    const first = !candidate.dialled
-    candidate.dialled = true
-    candidate.attempts++
-    this.stats.attempts++
-    this.stats.attemptsByPeer[id] = candidate.attempts
-    if (first) {
-      this.stats.firstDials++
-    }
-    this.init.onChange(id)
-    const started = Date.now()
-    try {
-      const conn = await withTimeout(
-        candidate.timeoutMs,
-        async signal => await this.libp2p.dial(addr, { signal }),
-        this.controller.signal
-      )
-      if (!isDirectWebRTC(conn)) {
-        throw new Error(`dial returned a ${conn.remoteAddr.toString()} connection, not a direct one`)
-      }
-      this.stats.successes++
-      if (first) {
-        this.stats.firstDialSuccesses++
-      }
-      candidate.backoff.reset()
-      candidate.timeoutMs = this.init.dialTimeoutMs
-      this.stats.directAfterMs[id] ??= Date.now() - candidate.firstSeen
-      delete candidate.lastError
-      delete candidate.lastErrorClass
-      this.log('direct WebRTC connection to %s in %d ms', id, Date.now() - started)
-    } catch (err) {
-      if (this.controller.signal.aborted) {
-        return true
-      }
-      const classified = classifyDialError(err)
-      const explained = this.init.explain?.(classified)
-      const errorClass = explained?.errorClass ?? classified
-      candidate.lastError = `${describeError(err)}${explained != null ? ` (${explained.hint})` : ''}`
-      candidate.lastErrorClass = errorClass
-      if (classified === 'timeout') {
-        candidate.timeoutMs = Math.min(this.init.maxDialTimeoutMs, Math.round(candidate.timeoutMs * 1.5))
-      }
-      this.stats.failures++
-      this.stats.errorsByClass[errorClass] = (this.stats.errorsByClass[errorClass] ?? 0) + 1
-      this.stats.recentErrors = [
-        ...this.stats.recentErrors.slice(-9),
-        `${first ? 'first dial' : 'dial'} after ${Date.now() - started} ms: ${candidate.lastError}`
-      ]
-      const delay = candidate.backoff.fail()
-      candidate.nextAt = Date.now() + delay
-      this.log(
-        'direct dial to %s failed after %d ms (attempt %d), next in %d ms - %e',
-        id,
-        Date.now() - started,
-        candidate.backoff.attempts,
-        delay,
-        err
-      )
-    }
-    return true
-  }
-
-  private async webrtcAddress(id: string): Promise<Multiaddr | undefined> {
-    const peer = await this.libp2p.peerStore.get(peerIdFromString(id)).catch(() => undefined)
-    const addr = peer?.addresses.map(a => a.multiaddr).find(ma => WebRTC.matches(ma))
-    if (addr == null) {
-      return undefined
-    }
-    // peer store addresses lack the target: without it the dial silently
-    // returns the existing relayed connection instead of upgrading
-    return addr.toString().endsWith(`/p2p/${id}`) ? addr : addr.encapsulate(`/p2p/${id}`)
   }
 
   private hasDirect(id: string): boolean {
