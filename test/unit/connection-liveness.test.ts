@@ -1,3 +1,4 @@
+import { byteStream, streamPair } from '@libp2p/utils'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { ConnectionLiveness } from '../../src/core/network/connection-liveness.ts'
 import type { ComponentLogger, Connection, Logger } from '@libp2p/interface'
@@ -27,6 +28,13 @@ const refused = async (): Promise<never> =>
 const unsupported = async (): Promise<never> =>
   await Promise.reject(Object.assign(new Error('no ping here'), { name: 'UnsupportedProtocolError' }))
 const hangs = async (): Promise<never> => await new Promise<never>(() => {})
+/** A ping stream whose peer sends back other bytes than it got. */
+const garbles = async (): Promise<never> => {
+  const [outbound, inbound] = await streamPair()
+  const bytes = byteStream(inbound)
+  void bytes.read({ bytes: 32 }).then(async got => await bytes.write(got.subarray().map(b => b ^ 0xff)))
+  return outbound as never
+}
 
 const silent: ComponentLogger = {
   forComponent: () => {
@@ -61,6 +69,18 @@ describe('connection liveness', () => {
     await vi.advanceTimersByTimeAsync(5_000)
     expect(conn.aborted).toHaveLength(1)
     expect(conn.aborted[0]?.name).toBe('StreamResetError')
+    monitor.stop()
+  })
+
+  test('a peer whose pings come back different is closed like one that does not answer', async () => {
+    const conn = fakeConnection(garbles)
+    const monitor = liveness(conn)
+    monitor.start()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect([monitor.failures(conn), conn.aborted.length]).toEqual([2, 0])
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(conn.aborted).toHaveLength(1)
+    expect(conn.aborted[0]?.name).toBe('PingMismatchError')
     monitor.stop()
   })
 

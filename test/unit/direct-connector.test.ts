@@ -22,7 +22,11 @@ async function peerIds(n = 2): Promise<PeerId[]> {
  * A libp2p whose peer store knows each of `remotes` at a WebRTC address and whose dials end as
  * `dial` says (with the dial's abort signal, which the connector's timeout fires).
  */
-function fakeLibp2p(self: PeerId, remotes: PeerId | PeerId[], dial: (signal: AbortSignal) => Promise<never>) {
+function fakeLibp2p(
+  self: PeerId,
+  remotes: PeerId | PeerId[],
+  dial: (signal: AbortSignal) => Promise<unknown>
+) {
   const peers = new Map(
     [remotes].flat().map(id => {
       const addr = multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/webrtc`)
@@ -168,6 +172,36 @@ describe('direct connector', () => {
     expect(connector.dialStates().get(remote.toString())).toMatchObject({
       lastError: 'failed to connect via relay with status NO_RESERVATION',
       lastErrorClass: 'no-reservation'
+    })
+  })
+
+  test('a dial that returns a relayed connection is a failed upgrade, of class not-direct', async () => {
+    const [self, remote] = (await peerIds()) as [PeerId, PeerId]
+    // libp2p hands back the relayed connection it already has instead of a direct one
+    const relayed = async (): Promise<unknown> =>
+      await Promise.resolve({
+        remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY}/p2p-circuit/p2p/${remote.toString()}`),
+        direct: false,
+        status: 'open'
+      })
+    const { libp2p } = fakeLibp2p(self, remote, relayed)
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      { isRelay: id => id === RELAY, onChange: () => {} }
+    )
+    connector.start()
+    await vi.advanceTimersByTimeAsync(1_000)
+    connector.stop()
+    const state = connector.dialStates().get(remote.toString())
+    expect(state?.lastErrorClass).toBe('not-direct')
+    expect(state?.lastError).toMatch(
+      /^NotDirectError: dial returned a .*\/p2p-circuit\/.* connection, not a direct one$/
+    )
+    expect(connector.stats).toMatchObject({
+      attempts: 1,
+      successes: 0,
+      failures: 1,
+      errorsByClass: { 'not-direct': 1 }
     })
   })
 

@@ -1,6 +1,7 @@
 import { byteStream } from '@libp2p/utils'
 import { withTimeout } from './backoff.ts'
 import { describeError } from '../errors.ts'
+import { PingMismatchError } from './errors.ts'
 import { peerConnectionOf } from './ice-path.ts'
 import type { PeerConnectionView } from './ice-path.ts'
 import type { ComponentLogger, Connection, Libp2p, Logger, Startable } from '@libp2p/interface'
@@ -229,7 +230,7 @@ export class ConnectionLiveness implements Startable {
             bytes.read({ bytes: PING_LENGTH, signal })
           ])
           const rtt = Date.now() - start
-          if (!echo.subarray().every((b, i) => b === data[i])) throw new Error('the ping came back different')
+          if (!echo.subarray().every((b, i) => b === data[i])) throw new PingMismatchError()
           await stream.close({ signal })
           return rtt
         } catch (err) {

@@ -3,6 +3,7 @@ import { WebRTC } from '@multiformats/multiaddr-matcher'
 import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
 import { classifyDialError } from './dial-errors.ts'
+import { NotDirectError } from './errors.ts'
 import { describeError } from '../errors.ts'
 import type { DialErrorClass } from './dial-errors.ts'
 import type {
@@ -114,7 +115,7 @@ export class DirectDialer {
         options.signal
       )
       if (!isDirectWebRTC(conn)) {
-        throw new Error(`dial returned a ${conn.remoteAddr.toString()} connection, not a direct one`)
+        throw new NotDirectError(conn.remoteAddr.toString())
       }
       this.stats.successes++
       if (first) {

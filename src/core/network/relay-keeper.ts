@@ -1,6 +1,7 @@
 import { Backoff, withTimeout } from './backoff.ts'
 import { describeError } from '../errors.ts'
 import { RESERVATION_TIMEOUT_MS } from '../constants.ts'
+import { InvalidRelayAddressError } from './errors.ts'
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { peerIdInAddr } from './relay-addrs.ts'
@@ -94,7 +95,7 @@ export class RelayKeeper {
     this.relays = init.relays.map(addr => {
       const peerId = peerIdInAddr(addr)
       if (peerId == null) {
-        throw new Error(`relay address ${addr.toString()} has no /p2p/<peer id>`)
+        throw new InvalidRelayAddressError(addr.toString())
       }
       return {
         addr,
