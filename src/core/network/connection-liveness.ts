@@ -161,6 +161,7 @@ export class ConnectionLiveness implements Startable {
         conn.rtt = rtt
       })
       .catch((err: unknown) => {
+        // stopped, or the connection closed meanwhile: its ping says nothing about the peer any more
         if (this.controller.signal.aborted || conn.status !== 'open') return
         // it answered, just not to ping: alive
         if (err instanceof Error && err.name === 'UnsupportedProtocolError') {

@@ -164,7 +164,12 @@ export class DirectDialer {
   }
 
   private async webrtcAddress(id: string): Promise<Multiaddr | undefined> {
-    const peer = await this.libp2p.peerStore.get(peerIdFromString(id)).catch(() => undefined)
+    const peer = await this.libp2p.peerStore.get(peerIdFromString(id)).catch((err: unknown) => {
+      // a peer forgotten meanwhile has no address to dial, and that is all there is to it
+      if (!(err instanceof Error && err.name === 'NotFoundError'))
+        this.log.error('could not read the addresses of %s from the peer store - %e', id, err)
+      return undefined
+    })
     const addr = peer?.addresses.map(a => a.multiaddr).find(ma => WebRTC.matches(ma))
     if (addr == null) {
       return undefined
