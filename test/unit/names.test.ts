@@ -78,7 +78,11 @@ describe('name proofs', () => {
       reason: 'not-listed',
       message: expect.stringContaining('https://react.dev/.well-known/p2p-marketplace.json') as string
     })
-    await expect(proofs.check('gone.dev', keyId(a))).rejects.toMatchObject({ reason: 'unreachable' })
+    await expect(proofs.check('gone.dev', keyId(a))).rejects.toMatchObject({
+      reason: 'unreachable',
+      message:
+        'the publisher list of gone.dev (https://gone.dev/.well-known/p2p-marketplace.json) could not be read: HTTP 404'
+    })
     await expect(proofs.check('gone.dev', keyId(a))).rejects.toMatchObject({ reason: 'unreachable' })
     expect(server.asked).toEqual([
       'https://react.dev/.well-known/p2p-marketplace.json',
@@ -99,6 +103,16 @@ describe('name proofs', () => {
     const proofs = new NameProofs({ fetch: server })
     for (const domain of ['a.dev', 'b.dev', 'c.dev', 'd.dev', 'e.dev'])
       await expect(proofs.check(domain, keyId(key))).rejects.toMatchObject({ reason: 'unreachable', domain })
+    // what is wrong with a list is shown to users in its own words, without an error's name before them
+    const why = async (domain: string): Promise<string> =>
+      await proofs.check(domain, keyId(key)).then(
+        () => '',
+        (err: Error) => err.message.replace(/^.* could not be read: /, '')
+      )
+    expect(await why('b.dev')).toBe('the list is over 65536 bytes')
+    expect(await why('c.dev')).toBe('"publishers" names 257 keys; at most 256')
+    expect(await why('e.dev')).toBe('"publishers" is not an array of peer ids')
+    expect(await why('a.dev')).toMatch(/^SyntaxError: /) // not the list's words: the error says what it is
   })
 
   test('a peer with a thousand invented domains gets at most maxFetchesPerMinute lists read', async () => {

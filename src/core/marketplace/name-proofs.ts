@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describeError } from '../errors.ts'
+import { NameListError } from './errors.ts'
 import { NameUnprovenError } from '../package/errors.ts'
 
 /** Where a domain lists the keys that may publish in its namespace (`{domain}` is replaced). */
@@ -130,11 +131,13 @@ export class NameProofs {
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error'
       })
-      if (!response.ok) throw new Error(`HTTP ${response.status}`)
+      if (!response.ok) throw new NameListError(`HTTP ${response.status}`)
       const publishers = parseList(await readBounded(response, this.maxBytes))
       return { publishers, until: Date.now() + this.ttlMs }
     } catch (err) {
-      return { error: describeError(err), until: Date.now() + this.failureTtlMs }
+      // a bad list is told in its own words (users read them); anything else says what it is
+      const error = err instanceof Error && err.name === 'NameListError' ? err.message : describeError(err)
+      return { error, until: Date.now() + this.failureTtlMs }
     }
   }
 }
@@ -142,7 +145,8 @@ export class NameProofs {
 /** Reads a response's body, refusing one over `maxBytes` without reading further. */
 async function readBounded(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? 0)
-  if (declared > maxBytes) throw new Error(`the list is ${declared} bytes; at most ${maxBytes} are read`)
+  if (declared > maxBytes)
+    throw new NameListError(`the list is ${declared} bytes; at most ${maxBytes} are read`)
   const reader = response.body?.getReader()
   if (reader == null) return ''
   const chunks: Uint8Array[] = []
@@ -153,7 +157,7 @@ async function readBounded(response: Response, maxBytes: number): Promise<string
     size += value.byteLength
     if (size > maxBytes) {
       await reader.cancel()
-      throw new Error(`the list is over ${maxBytes} bytes`)
+      throw new NameListError(`the list is over ${maxBytes} bytes`)
     }
     chunks.push(value)
   }
@@ -169,14 +173,16 @@ async function readBounded(response: Response, maxBytes: number): Promise<string
 /** `{ "publishers": [peer id, …] }`: Ed25519 peer ids, at most {@link MAX_LISTED_PUBLISHERS}. */
 function parseList(text: string): Set<string> {
   const doc = JSON.parse(text) as { publishers?: unknown }
-  if (!Array.isArray(doc.publishers)) throw new Error('"publishers" is not an array of peer ids')
+  if (!Array.isArray(doc.publishers)) throw new NameListError('"publishers" is not an array of peer ids')
   if (doc.publishers.length > MAX_LISTED_PUBLISHERS)
-    throw new Error(`"publishers" names ${doc.publishers.length} keys; at most ${MAX_LISTED_PUBLISHERS}`)
+    throw new NameListError(
+      `"publishers" names ${doc.publishers.length} keys; at most ${MAX_LISTED_PUBLISHERS}`
+    )
   const keys = new Set<string>()
   for (const id of doc.publishers) {
     if (typeof id !== 'string' || id.length > 128)
-      throw new Error('"publishers" holds something not a peer id')
-    if (peerIdFromString(id).type !== 'Ed25519') throw new Error(`${id} is not an Ed25519 peer id`)
+      throw new NameListError('"publishers" holds something not a peer id')
+    if (peerIdFromString(id).type !== 'Ed25519') throw new NameListError(`${id} is not an Ed25519 peer id`)
     keys.add(id)
   }
   return keys
