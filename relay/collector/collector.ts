@@ -1,18 +1,14 @@
-import { timingSafeEqual } from 'node:crypto'
 import { describeError } from '../../src/core/errors.ts'
-import {
-  BodyTooLargeError,
-  CollectorBusyError,
-  HttpError,
-  InvalidEncodingError,
-  OtlpFormatError
-} from './errors.ts'
+import { CollectorAccess } from './collector-access.ts'
+import { exportEncoding, parseQuery, parseWindow, sendError, sendJson } from './collector-http.ts'
+import { BodyTooLargeError, CollectorBusyError, HttpError } from './errors.ts'
 import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
 import { readOtlpJson, selectSpans } from './otlp-json.ts'
 import { OtlpParser } from './otlp-parser.ts'
 import { readBody } from './read-body.ts'
 import { TraceStream } from './trace-stream.ts'
+import type { CollectorAccessInit } from './collector-access.ts'
 import type { UpstreamForwarder } from './forwarder.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
 import type { ParsedBody } from './otlp-parser.ts'
@@ -20,27 +16,10 @@ import type { SpanStore, SpanStoreStats } from './span-store.ts'
 import type { TraceStreamInit, TraceStreamStats } from './trace-stream.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-export interface CollectorInit {
+export interface CollectorInit extends CollectorAccessInit {
   store: SpanStore
   /** Where what the store takes goes next (`UpstreamForwarder`). */
   forwarder?: Pick<UpstreamForwarder, 'enqueue'>
-  /** Origins (besides the relay's own) allowed to export and query: embedding sites. `*` allows any. */
-  allowedOrigins: string[]
-  /** Whether an origin is one of the relay's own (`PUBLIC_ORIGINS`); none when not given. */
-  isPublicOrigin?: (origin: string) => boolean
-  /**
-   * Whether a request's `Host` (or trusted forwarded host) names one of the relay's own origins:
-   * a browser's same-origin read carries no `Origin`, and a page on a rebound DNS name sends its
-   * own name. Every request does when not given.
-   */
-  namesPublicOrigin?: (req: IncomingMessage) => boolean
-  /**
-   * The relay is reachable from other machines (`PUBLIC_ORIGINS`, or a HOST that is not loopback):
-   * exports from clients without a browser `Origin` need {@link token}. @default false
-   */
-  public?: boolean
-  /** `COLLECTOR_TOKEN`: tools present it as `Authorization: Bearer <token>`. */
-  token?: string
   /** What one request may carry; defaults in `DEFAULT_REQUEST_LIMITS` (`limits.ts`). */
   limits?: Partial<RequestLimits>
   /** How much the body parser (a worker thread) may use; defaults in `DEFAULT_PARSER_LIMITS`. */
@@ -80,11 +59,7 @@ export interface CollectorStats {
 export class Collector {
   readonly store: SpanStore
   private readonly forwarder?: Pick<UpstreamForwarder, 'enqueue'>
-  private readonly allowedOrigins: Set<string>
-  private readonly isPublicOrigin: (origin: string) => boolean
-  private readonly namesPublicOrigin: (req: IncomingMessage) => boolean
-  private readonly public: boolean
-  private readonly token?: Buffer
+  private readonly access: CollectorAccess
   private readonly limits: RequestLimits
   private readonly parser: OtlpParser
   private readonly live: TraceStream
@@ -94,11 +69,7 @@ export class Collector {
   constructor(init: CollectorInit) {
     this.store = init.store
     this.forwarder = init.forwarder
-    this.allowedOrigins = new Set(init.allowedOrigins)
-    this.isPublicOrigin = init.isPublicOrigin ?? (() => false)
-    this.namesPublicOrigin = init.namesPublicOrigin ?? (() => true)
-    this.public = init.public ?? false
-    if (init.token != null) this.token = Buffer.from(init.token)
+    this.access = new CollectorAccess(init)
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...init.limits }
     this.parser = new OtlpParser({
       limits: this.limits,
@@ -172,9 +143,9 @@ export class Collector {
       !path.startsWith('/api/traces/')
     )
       return false
-    const refused = this.refusal(req, res)
+    const refused = this.access.refusal(req, res)
     if (refused != null) {
-      send(res, refused.status, { error: refused.error })
+      sendJson(res, refused.status, { error: refused.error })
       return true
     }
     if (req.method === 'OPTIONS') {
@@ -191,48 +162,27 @@ export class Collector {
       } else if (req.method !== 'GET') {
         throw new HttpError(405, 'the query API is read-only (GET)')
       } else if (path === HEALTH_PATH) {
-        send(res, 200, networkHealth(this.store.spans(), parseWindow(url)))
+        sendJson(res, 200, networkHealth(this.store.spans(), parseWindow(url)))
       } else if (path === '/api/traces') {
-        send(res, 200, { traces: this.store.query(parseQuery(url)) })
+        sendJson(res, 200, { traces: this.store.query(parseQuery(url)) })
       } else if (path === '/api/traces/stream') {
         this.live.open(req, res)
       } else {
         const trace = this.store.trace(decodeURIComponent(path.slice('/api/traces/'.length)))
         if (trace == null)
           throw new HttpError(404, 'no such trace (yet): spans arrive a second or two after the operation')
-        send(res, 200, { traceId: trace[0]?.traceId, spans: trace })
+        sendJson(res, 200, { traceId: trace[0]?.traceId, spans: trace })
       }
     } catch (err) {
-      if (err instanceof HttpError) send(res, err.status, { error: err.message })
-      else if (err instanceof OtlpFormatError || err instanceof InvalidEncodingError)
-        send(res, 400, { error: err.message })
-      else if (err instanceof BodyTooLargeError) {
-        this.counters.tooLarge++
-        // what the client may still be sending is not worth reading
-        res.shouldKeepAlive = false
-        send(res, 413, { error: err.message })
-      } else if (err instanceof CollectorBusyError) {
-        this.counters.busy++
-        res.setHeader('Retry-After', String(err.retryAfterSeconds))
-        send(res, 503, { error: err.message })
-      } else send(res, 500, { error: 'collector failure' })
+      if (err instanceof BodyTooLargeError) this.counters.tooLarge++
+      else if (err instanceof CollectorBusyError) this.counters.busy++
+      sendError(res, err)
     }
     return true
   }
 
   private async receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-    if (type === 'application/x-protobuf') {
-      throw new HttpError(
-        415,
-        'this collector accepts OTLP/HTTP JSON (application/json); configure the exporter for JSON'
-      )
-    }
-    if (type !== 'application/json')
-      throw new HttpError(415, 'Content-Type must be application/json (OTLP/HTTP JSON)')
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
-    if (encoding !== 'gzip' && encoding !== 'identity')
-      throw new HttpError(415, `Content-Encoding ${encoding} is not supported (gzip or none)`)
+    const encoding = exportEncoding(req)
     const raw = await readBody(req, this.limits.maxBodyBytes, encoding === 'gzip')
     const parsed = await this.parser.parse(raw, this.forwarder != null)
     const result = this.accept(parsed, (forwarder, added) => {
@@ -250,7 +200,7 @@ export class Collector {
       )
     })
     // ExportTraceServiceResponse: an empty partial success means everything was accepted
-    send(
+    sendJson(
       res,
       200,
       result.errorMessage != null
@@ -258,94 +208,6 @@ export class Collector {
         : {}
     )
   }
-
-  /**
-   * Who may use the collector; undefined when this request may (CORS headers set).
-   *
-   * - A request with an `Origin` (every browser POST, every cross-origin request) needs one of
-   *   the relay's own origins or an embedding site's. Its `Host` has no say: a page on a rebound
-   *   DNS name sends a matching `Host` and `Origin`.
-   * - `Authorization: Bearer <COLLECTOR_TOKEN>` admits any other client.
-   * - Without either, a read (a browser's same-origin GET carries no `Origin`) needs a `Host`
-   *   naming one of the relay's own origins, which a page on a rebound name cannot send; an export
-   *   (only tools POST without `Origin`) needs a relay that is not public.
-   *
-   * A tool can forge `Origin` and `Host`: these rules keep other sites' pages and rebound names
-   * out, the token keeps tools out of exporting to a public relay.
-   */
-  private refusal(req: IncomingMessage, res: ServerResponse): { status: number; error: string } | undefined {
-    const origin = req.headers.origin
-    if (origin != null) {
-      if (!this.isPublicOrigin(origin) && !this.allowedOrigins.has('*') && !this.allowedOrigins.has(origin))
-        return {
-          status: 403,
-          error: `origin ${origin} is not allowed; add it to PUBLIC_ORIGINS (the relay's own web side) or EMBED_ORIGINS (a site embedding the widget)`
-        }
-      res.setHeader('Access-Control-Allow-Origin', origin)
-      res.setHeader('Vary', 'Origin')
-      return undefined
-    }
-    const authorization = req.headers.authorization
-    if (authorization != null) {
-      if (this.tokenMatches(authorization)) return undefined
-      return { status: 401, error: "the collector token is not this relay's (COLLECTOR_TOKEN)" }
-    }
-    if (req.method !== 'POST') {
-      if (this.namesPublicOrigin(req)) return undefined
-      return {
-        status: 403,
-        error: `host ${req.headers.host ?? '(none)'} is not one of this relay's origins (PUBLIC_ORIGINS)`
-      }
-    }
-    if (!this.public) return undefined
-    return {
-      status: 401,
-      error:
-        this.token != null
-          ? 'this relay is public: send "Authorization: Bearer <COLLECTOR_TOKEN>" (browsers: an allowed Origin)'
-          : 'this relay is public: exports without a browser Origin need a token, and COLLECTOR_TOKEN is not set'
-    }
-  }
-
-  private tokenMatches(authorization: string): boolean {
-    if (this.token == null) return false
-    const given = Buffer.from(/^Bearer (.+)$/i.exec(authorization.trim())?.[1] ?? '')
-    return given.length === this.token.length && timingSafeEqual(given, this.token)
-  }
 }
 
 const HEALTH_PATH = '/api/network-health'
-
-function parseWindow(url: URL): Parameters<typeof networkHealth>[1] {
-  const number = (name: string, min: number, max: number): number | undefined => {
-    const raw = url.searchParams.get(name)
-    if (raw == null) return undefined
-    const value = Number(raw)
-    if (!Number.isFinite(value) || value < min || value > max)
-      throw new HttpError(400, `${name} must be a number of milliseconds from ${min} to ${max}`)
-    return value
-  }
-  const windowMs = number('windowMs', 1000, 7 * 24 * 3600_000)
-  const bucketMs = number('bucketMs', 100, 24 * 3600_000)
-  return { ...(windowMs != null ? { windowMs } : {}), ...(bucketMs != null ? { bucketMs } : {}) }
-}
-
-function parseQuery(url: URL): Parameters<SpanStore['query']>[0] {
-  const attributes: Record<string, string> = {}
-  for (const [key, value] of url.searchParams) if (key.startsWith('attr.')) attributes[key.slice(5)] = value
-  const operation = url.searchParams.get('operation') ?? undefined
-  const name = url.searchParams.get('name') ?? undefined
-  const limit = url.searchParams.get('limit')
-  return {
-    ...(operation != null ? { operation } : {}),
-    ...(name != null ? { name } : {}),
-    attributes,
-    ...(limit != null ? { limit: Number(limit) } : {})
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
-  res.end(JSON.stringify(body))
-}
