@@ -2,7 +2,7 @@ import { parseRuntimeConfig } from '../../src/core/config.ts'
 import { RUNTIME_CONFIG_PATH } from '../../src/core/constants.ts'
 import { InvalidConfigError, describeError } from '../../src/core/errors.ts'
 import { insecureRelayAddrs, isLoopbackAddr } from '../../src/core/network/relay-addrs.ts'
-import { InvalidDoctorUrlError } from './errors.ts'
+import { ConfigTooLargeError, InvalidDoctorUrlError } from './errors.ts'
 import { explainNetworkError } from './network-errors.ts'
 import type { RuntimeConfig } from '../../src/core/config.ts'
 import type { DoctorCheck } from './index.ts'
@@ -204,13 +204,6 @@ export function configWarnings(page: URL, configUrl: URL, config: RuntimeConfig)
     }
   }
   return checks
-}
-
-class ConfigTooLargeError extends Error {
-  constructor() {
-    super('the response is too large')
-    this.name = 'ConfigTooLargeError'
-  }
 }
 
 /** The response body, refusing it as soon as it passes `max` bytes (whatever Content-Length said). */

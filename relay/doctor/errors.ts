@@ -60,6 +60,50 @@ export class InvalidDoctorUrlError extends Error {
   }
 }
 
+/** A STUN/TURN host name did not resolve in time; `code` is what getaddrinfo says of a name server that did not answer. */
+export class DnsTimeoutError extends Error {
+  readonly code = 'EAI_AGAIN'
+  constructor(host: string) {
+    super(`DNS lookup of ${host} timed out`)
+    this.name = 'DnsTimeoutError'
+  }
+}
+
+/**
+ * A STUN/TURN URL the relay's validator let through that the doctor cannot take apart into
+ * scheme, host, port and transport (the two disagree: a bug to report).
+ */
+export class InvalidIceUrlError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidIceUrlError'
+  }
+}
+
+/** `StunClient.request` was called while another request of the same client waits for its answer. */
+export class StunTransactionPendingError extends Error {
+  constructor() {
+    super('one STUN transaction at a time')
+    this.name = 'StunTransactionPendingError'
+  }
+}
+
+/** A relay multiaddr that cannot be probed as a WebSocket: it names no host or no TCP port. */
+export class InvalidRelayAddrError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidRelayAddrError'
+  }
+}
+
+/** `/config.json` is larger than `MAX_CONFIG_BYTES` (by its Content-Length, or as it arrives). */
+export class ConfigTooLargeError extends Error {
+  constructor() {
+    super('the response is too large')
+    this.name = 'ConfigTooLargeError'
+  }
+}
+
 /** `9 s`, `0.3 s`: whole seconds when whole. */
 export function seconds(ms: number): string {
   const s = ms / 1000

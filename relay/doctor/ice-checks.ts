@@ -5,6 +5,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { describeError } from '../../src/core/errors.ts'
+import { DnsTimeoutError } from './errors.ts'
 import { parseIceUrl } from './ice-targets.ts'
 import { explainStreamError, explainUdpError, formatAddress, turnCheck } from './ice-verdicts.ts'
 import { explainNetworkError } from './network-errors.ts'
@@ -114,10 +115,7 @@ async function resolve(host: string, port: number, init: IceCheckInit): Promise<
     const found = await Promise.race([
       lookupHost(host),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(Object.assign(new Error(`DNS lookup of ${host} timed out`), { code: 'EAI_AGAIN' })),
-          DNS_TIMEOUT_MS
-        )
+        timer = setTimeout(() => reject(new DnsTimeoutError(host)), DNS_TIMEOUT_MS)
       })
     ])
     return { address: found.address, port, family: found.family === 6 ? 'IPv6' : 'IPv4' }

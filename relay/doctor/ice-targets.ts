@@ -3,6 +3,7 @@
  * checked (browsers refuse the whole list for one bad entry), and each URL taken apart.
  */
 import { parseIceServerUrl } from '../config/ice-servers.ts'
+import { InvalidIceUrlError } from './errors.ts'
 import type { DoctorCheck } from './index.ts'
 
 /** More ICE URLs than this in one config are not checked (each takes a socket and up to ~30 s). */
@@ -27,12 +28,13 @@ export interface IceUrl {
 
 /**
  * Takes a `stun:`/`turn:` URL apart, after checking it with the relay's own validator (which
- * throws `InvalidRelayConfigError` saying what is wrong with it).
+ * throws `InvalidRelayConfigError` saying what is wrong with it). `InvalidIceUrlError` if the
+ * two disagree.
  */
 export function parseIceUrl(url: string): IceUrl {
   const valid = parseIceServerUrl(url)
   const match = /^(stuns?|turns?):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/.exec(valid)
-  if (match == null) throw new Error(`cannot take ${url} apart`)
+  if (match == null) throw new InvalidIceUrlError(`cannot take ${url} apart`)
   const [, scheme = 'stun', host = '', port, transport] = match
   const secure = scheme.endsWith('s')
   return {

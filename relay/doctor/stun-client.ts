@@ -1,4 +1,4 @@
-import { StunDecodeError, StunTimeoutError } from './errors.ts'
+import { StunDecodeError, StunTimeoutError, StunTransactionPendingError } from './errors.ts'
 import { StunClass, decodeStunMessage, encodeStunMessage } from './stun-message.ts'
 import { openStream, openUdp } from './stun-transport.ts'
 import type { EncodeOptions, StunMessage, StunMessageInit, TransportAddress } from './stun-message.ts'
@@ -98,14 +98,15 @@ export class StunClient {
    * Sends a request and resolves with its answer (a success or an error response: the caller
    * reads `cls`), or rejects with {@link StunTimeoutError} once every attempt went unanswered;
    * over TCP or TLS also with why the stream broke (`StunDecodeError` for bytes that are not
-   * STUN, `StunConnectionError` or a socket error for a closed or reset connection).
+   * STUN, `StunConnectionError` or a socket error for a closed or reset connection); at once
+   * with `StunTransactionPendingError` while an earlier request still waits.
    */
   async request(
     init: StunMessageInit,
     encode: EncodeOptions = {},
     options: { signal?: AbortSignal } = {}
   ): Promise<StunMessage> {
-    if (this.pending != null) throw new Error('one STUN transaction at a time')
+    if (this.pending != null) throw new StunTransactionPendingError()
     const bytes = encodeStunMessage(init, encode)
     this.lastInvalid = undefined
     this.refused = false

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { InvalidRelayAddrError } from './errors.ts'
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -14,7 +15,10 @@ export type WebSocketProbe =
   /** DNS, TCP or TLS failed: `error` carries the system or TLS code. */
   | { outcome: 'error'; error: unknown }
 
-/** The `ws://` / `wss://` URL, host and TLS server name of a WebSocket multiaddr. */
+/**
+ * The `ws://` / `wss://` URL, host and TLS server name of a WebSocket multiaddr; throws
+ * `InvalidRelayAddrError` for one without a host or TCP port.
+ */
 export function webSocketUrlOf(ma: Multiaddr): { url: URL; servername?: string } {
   const components = ma.getComponents()
   const host = components.find(c => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(c.name))
@@ -22,7 +26,8 @@ export function webSocketUrlOf(ma: Multiaddr): { url: URL; servername?: string }
   const names = components.map(c => c.name)
   const secure = names.includes('wss') || names.includes('tls')
   const sni = components.find(c => c.name === 'sni')?.value
-  if (host?.value == null || port == null) throw new Error(`${ma.toString()} has no host and TCP port`)
+  if (host?.value == null || port == null)
+    throw new InvalidRelayAddrError(`${ma.toString()} has no host and TCP port`)
   const hostname = host.name === 'ip6' ? `[${host.value}]` : host.value
   const url = new URL(`${secure ? 'wss' : 'ws'}://${hostname}:${port}/`)
   return {

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { MAX_CONFIG_BYTES, configWarnings, doctorUrls, fetchConfig } from '../../relay/doctor/config-check.ts'
 import { InvalidDoctorUrlError } from '../../relay/doctor/errors.ts'
 import { checkIceTarget } from '../../relay/doctor/ice-checks.ts'
@@ -139,6 +139,26 @@ describe('ICE server entries', () => {
       message: 'cannot resolve turn.example (ENOTFOUND): no such name',
       hint: expect.stringContaining('ICE_SERVERS names it') as string
     })
+  })
+
+  test('a name server that never answers: the lookup gives up after 5 s and says the DNS failed', async () => {
+    vi.useFakeTimers()
+    try {
+      const result = checkIceTarget({ url: 'stun:turn.example' }, { resolve: () => new Promise(() => {}) })
+      await vi.advanceTimersByTimeAsync(4999)
+      let settled = false
+      void result.then(() => (settled = true))
+      await vi.advanceTimersByTimeAsync(0)
+      expect(settled).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(await result).toMatchObject({
+        status: 'failed',
+        message: 'the DNS lookup of turn.example failed (EAI_AGAIN)',
+        hint: expect.stringContaining('ICE_SERVERS names it') as string
+      })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 
