@@ -33,6 +33,25 @@ export class CollectorBusyError extends Error {
   }
 }
 
+/** The client closed the connection before its body was complete: nothing of it is stored. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('the client went away while sending')
+    this.name = 'ClientAbortedError'
+  }
+}
+
+/** The parser's worker thread exited: the body it was on fails with this (500), those waiting get 503. */
+export class ParserExitedError extends Error {
+  /** The worker's exit code. */
+  readonly exitCode: number
+  constructor(exitCode: number) {
+    super(`the parser exited with ${exitCode}`)
+    this.name = 'ParserExitedError'
+    this.exitCode = exitCode
+  }
+}
+
 /** An upstream header (OTEL_EXPORTER_OTLP_HEADERS) cannot be sent; the message names it, never its value. */
 export class InvalidUpstreamHeaderError extends Error {
   constructor(message: string) {

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import { BodyTooLargeError, CollectorBusyError, OtlpFormatError } from './errors.ts'
+import { BodyTooLargeError, CollectorBusyError, OtlpFormatError, ParserExitedError } from './errors.ts'
 import { DEFAULT_PARSER_LIMITS, DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import type { ParsedRequest } from './otlp-json.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
@@ -129,7 +129,7 @@ export class OtlpParser {
     worker.unref()
     worker.on('message', (reply: WorkerReply) => this.settle(reply))
     worker.on('error', (err: Error) => this.replace(worker, err))
-    worker.on('exit', code => this.replace(worker, new Error(`the parser exited with ${code}`)))
+    worker.on('exit', code => this.replace(worker, new ParserExitedError(code)))
     this.worker = worker
     return worker
   }

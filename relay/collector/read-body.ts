@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { BodyTooLargeError, InvalidEncodingError } from './errors.ts'
+import { BodyTooLargeError, ClientAbortedError, InvalidEncodingError } from './errors.ts'
 import type { IncomingMessage } from 'node:http'
 import type { Transform } from 'node:stream'
 
@@ -9,6 +9,7 @@ import type { Transform } from 'node:stream'
  * bytes received or the bytes inflated pass `max` (BodyTooLargeError): a gzip
  * bomb costs at most `max` bytes of memory, never its inflated size. What the
  * client still sends after that is read and discarded, so the 413 reaches it.
+ * A client that closes the connection mid-body gets ClientAbortedError.
  */
 export async function readBody(req: IncomingMessage, max: number, gzip: boolean): Promise<Buffer> {
   const tooLarge = (): BodyTooLargeError =>
@@ -21,7 +22,7 @@ export async function readBody(req: IncomingMessage, max: number, gzip: boolean)
     if (received > max) decoded.destroy(tooLarge())
   }
   const onClose = (): void => {
-    if (!req.complete) decoded.destroy(new Error('the client went away while sending'))
+    if (!req.complete) decoded.destroy(new ClientAbortedError())
   }
   req.on('data', onData)
   req.once('close', onClose)
