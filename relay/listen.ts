@@ -1,12 +1,8 @@
+import { ListenError } from './errors.ts'
 import type { Server } from 'node:net'
 
-/** The port is taken, or the interface cannot be bound. */
-export class ListenError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ListenError'
-  }
-}
+// still exported here: relay.ts re-exports it from this module
+export { ListenError }
 
 /** Binds `server` to `host:port`; rejects with the bind error. */
 export async function listen(server: Server, port: number, host: string): Promise<void> {
