@@ -117,6 +117,7 @@ export class UpstreamForwarder {
         const outcome = await this.send(body)
         if (outcome === 'retry') {
           this.stats.failures++
+          // sleep rejects only when stop() aborts it, which the loop's condition then sees: nothing is lost
           await sleep(this.backoff.fail(), this.controller.signal).catch(() => {})
           continue
         }
@@ -140,6 +141,7 @@ export class UpstreamForwarder {
         body: new Uint8Array(body),
         signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(10_000)])
       })
+      // read only to free the connection: the status decides, so a body that fails to arrive loses nothing
       await response.arrayBuffer().catch(() => undefined)
       if (response.ok) {
         this.failing = false

@@ -1,3 +1,4 @@
+import { describeError } from '../../src/core/errors.ts'
 import { DEFAULT_STORE_LIMITS } from './limits.ts'
 import { SpanFile } from './span-file.ts'
 import type { StoreLimits } from './limits.ts'
@@ -134,8 +135,9 @@ export class SpanStore {
     for (const listener of this.listeners) {
       try {
         listener(batch)
-      } catch {
-        // a broken subscriber must not break ingestion
+      } catch (err) {
+        // a broken subscriber must not break ingestion, but what it missed is said
+        console.error(`collector: a subscriber missed ${batch.spans.length} spans: ${describeError(err)}`)
       }
     }
     return result

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { SpanFile } from '../../relay/collector/span-file.ts'
 import { SpanStore } from '../../relay/collector/span-store.ts'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
@@ -28,6 +28,26 @@ function span(t: number, s: number, pad = 0): StoredSpan {
 const trace = (t: number, n: number, pad = 0, from = 0): StoredSpan[] =>
   Array.from({ length: n }, (_, i) => span(t, from + i + 1, pad))
 const traceIdOf = (t: number): string => t.toString(16).padStart(32, '0')
+
+describe('span store subscribers', () => {
+  test('a subscriber that throws neither stops the store nor the others, and what it missed is logged', () => {
+    const store = new SpanStore()
+    const seen: number[] = []
+    store.subscribe(() => {
+      throw new Error('boom')
+    })
+    store.subscribe(batch => seen.push(batch.spans.length))
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      expect(store.add(trace(1, 3))).toMatchObject({ added: 3 })
+      expect(store.size).toBe(3)
+      expect(seen).toEqual([3])
+      expect(logged).toHaveBeenCalledWith('collector: a subscriber missed 3 spans: boom')
+    } finally {
+      logged.mockRestore()
+    }
+  })
+})
 
 describe('span store bounds', () => {
   let dir: string
