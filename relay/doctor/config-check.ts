@@ -73,6 +73,7 @@ export async function fetchConfig(
   try {
     response = await fetch(url, { signal, headers: { Accept: 'application/json' } })
     if (!response.ok) {
+      // the error page is not read: a cancel that fails loses nothing the check reports
       await response.body?.cancel().catch(() => {})
       return fail(
         `GET ${url.pathname} answered HTTP ${response.status} ${response.statusText}`.trim(),
@@ -210,6 +211,7 @@ export function configWarnings(page: URL, configUrl: URL, config: RuntimeConfig)
 async function readBounded(response: Response, max: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? NaN)
   if (declared > max) {
+    // the body is refused unread: a cancel that fails loses nothing
     await response.body?.cancel().catch(() => {})
     throw new ConfigTooLargeError()
   }
@@ -222,6 +224,7 @@ async function readBounded(response: Response, max: number): Promise<Uint8Array>
     if (done) break
     size += value.length
     if (size > max) {
+      // the rest is refused unread: a cancel that fails loses nothing
       await reader.cancel().catch(() => {})
       throw new ConfigTooLargeError()
     }

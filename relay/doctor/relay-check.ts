@@ -265,6 +265,8 @@ async function checkRelay(node: DoctorLibp2p, addr: string, init: RelayCheckInit
       )
     }
   } finally {
+    // the checks above are all this connection was for: a close that fails (the relay hung up
+    // first) changes none of them, and node.stop() closes what is left
     await connection.close().catch(() => {})
   }
   return checks

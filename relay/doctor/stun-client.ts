@@ -115,7 +115,8 @@ export class StunClient {
     const answered = new Promise<StunMessage>((resolve, reject) => {
       this.pending = { transactionId: init.transactionId, method: init.method, resolve, reject }
     })
-    // a stream may break while the request is being written, before the race below listens
+    // a stream may break while the request is being written, before the race below listens;
+    // nothing is lost: the race still awaits `answered` and rethrows why it failed
     answered.catch(() => {})
     // a stream delivers or fails by itself: no retransmissions (RFC 8489 §6.2.2)
     const sends = this.protocol === 'udp' ? this.attempts : 1
