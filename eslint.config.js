@@ -81,8 +81,6 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: CORE_FORBIDDEN_IMPORTS }]
     }
   },
-  // the one seam left: the SDK assembled for Node callers that pass no provider (issue 15 moves it out)
-  { files: ['src/core/telemetry/provider.ts'], rules: { 'no-restricted-imports': 'off' } },
   // Playwright fixtures must destructure their dependencies, even when there are none
   { files: ['e2e/**/*.ts'], rules: { 'no-empty-pattern': 'off' } },
   { files: ['eslint.config.js'], extends: [tseslint.configs.disableTypeChecked] }

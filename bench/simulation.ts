@@ -12,7 +12,7 @@
  * rules and the search/sync handlers are the production code. Every node is a DHT
  * server: in the real network only relays serve the DHT (a tab is a client because
  * nobody can dial it without a relay), so these nodes model dialable peers (Node
- * peers, relays). Tracing is off (the global no-op tracer), as with `tracing: false`.
+ * peers, relays). Tracing is off (the global no-op tracer), as for a node given no `tracerProvider`.
  * The memory transport adds no latency: figures are protocol and CPU cost on this
  * machine, not wide-area delay.
  *
@@ -62,7 +62,8 @@ import { sleep } from '../src/core/network/backoff.ts'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { PACKAGES_TOPIC } from '../src/core/constants.ts'
 import { dhtRecordOptions, versionKey } from '../src/core/marketplace/dht-records.ts'
-import { MarketplaceService } from '../src/core/marketplace/marketplace-service.ts'
+import { marketplaceService } from '../src/core/marketplace/marketplace-service.ts'
+import type { MarketplaceService } from '../src/core/marketplace/marketplace-service.ts'
 import { encodeRecord, signRecord } from '../src/core/package/record.ts'
 import { ReputationBook } from '../src/core/marketplace/reputation.ts'
 import { percentile, seededRandom, summarize } from './stats.ts'
@@ -370,7 +371,7 @@ async function startNode(index: number, runId: string): Promise<SimNode> {
     connectionMonitor: { enabled: false },
     services: simServices
   })
-  const service = new MarketplaceService({
+  const service = marketplaceService()({
     libp2p,
     catalog,
     reputation,

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMarketplaceNode } from '../src/core/index.ts'
+import { createTracedMarketplaceNode } from '../src/otel/traced-node.ts'
 import { startTestRelay, waitUntil } from '../test/helpers/relay.ts'
 import { summarize } from './stats.ts'
 import type { Summary } from './stats.ts'
@@ -28,9 +29,10 @@ export async function benchTracingOverhead(operations: number): Promise<TracingO
   const { relay, cleanup } = await startTestRelay({ dataDir })
   const make = async (tracing: boolean): Promise<MarketplaceNode[]> =>
     await Promise.all(
-      [0, 1, 2].map(
-        async () =>
-          await createMarketplaceNode({ configUrl: relay.httpUrl, ...(tracing ? {} : { tracing: false }) })
+      [0, 1, 2].map(async () =>
+        tracing
+          ? await createTracedMarketplaceNode({ configUrl: relay.httpUrl })
+          : await createMarketplaceNode({ configUrl: relay.httpUrl })
       )
     )
   const off = await make(false)

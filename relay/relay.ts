@@ -1,31 +1,27 @@
 import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
-import { describeError } from '../src/core/errors.ts'
 import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/marketplace/dht-records.ts'
 import { GossipReplays } from '../src/core/marketplace/gossip-replays.ts'
-import { MarketplaceService } from '../src/core/marketplace/marketplace-service.ts'
+import { marketplaceService } from '../src/core/marketplace/marketplace-service.ts'
 import { NameProofs } from '../src/core/marketplace/name-proofs.ts'
 import { ReputationBook } from '../src/core/marketplace/reputation.ts'
-import { Collector } from './collector/collector.ts'
 import { CollectorExporter } from './collector/collector-exporter.ts'
-import { UpstreamForwarder } from './collector/forwarder.ts'
-import { SpanStore } from './collector/span-store.ts'
 import { createHttpServer } from './http.ts'
 import { EventSpans } from '../src/core/telemetry/event-spans.ts'
-import { createTracerProvider } from '../src/core/telemetry/provider.ts'
+import { createTracerProvider } from '../src/otel/tracer-provider.ts'
 import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { createEmbeddedCollector } from './collector/embedded.ts'
+import { openRelayDatastore } from './datastore.ts'
 import { publicOnlyFetch } from './name-proof-fetch.ts'
 import { connectionGate, reservationGate } from './reservation-gate.ts'
 import { explainListenError, listen } from './listen.ts'
-import { InvalidRelayConfigError } from './config/errors.ts'
-import { defaultPublicOrigins, isLoopbackHost } from './config/addresses.ts'
+import { checkAnnounceAddrs, defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
 import { CertificateWatcher, loadCertificate } from './tls.ts'
 import { iceServersFor } from './turn-credentials.ts'
@@ -34,6 +30,7 @@ import { RelayPeering, peerIdOf } from './relay-peering.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PackageEvent } from '../src/core/catalog/catalog.ts'
+import type { Collector } from './collector/collector.ts'
 import type { PeerRelayChange, PeerRelayState } from './relay-peering.ts'
 import type { CertificateChange, LoadedCertificate } from './tls.ts'
 import type { RelayConfig } from './config.ts'
@@ -41,7 +38,6 @@ import type { RelayServices } from './libp2p-options.ts'
 import type { RuntimeConfig } from '../src/core/config.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Server as HttpsServer } from 'node:https'
-import { peerIdInAddr } from '../src/core/network/relay-addrs.ts'
 
 /**
  * The relay's catalog holds every package of its network, ten times a tab's (each record at most
@@ -101,31 +97,8 @@ export async function createRelay(
   const ownId = peerIdFromPrivateKey(privateKey).toString()
   const relayPeers = (config.relayPeers ?? []).map(ma => multiaddr(ma)).filter(ma => peerIdOf(ma) !== ownId)
   const peerRelayIds = new Set(relayPeers.map(ma => peerIdOf(ma)))
-  // a /p2p/<id> in ANNOUNCE_ADDRS must be this relay's, or browsers would dial an impostor's id
-  for (const addr of config.announceAddrs ?? []) {
-    const id = peerIdInAddr(multiaddr(addr))
-    if (id != null && id !== ownId) {
-      throw new InvalidRelayConfigError(
-        `ANNOUNCE_ADDRS (--announce-addrs): "${addr}" names peer ${id}, but this relay is ${ownId} (from ${join(config.dataDir, 'identity.key')}); leave /p2p/<id> out, the relay appends its own`
-      )
-    }
-  }
-  const datastorePath = join(config.dataDir, 'datastore')
-  const datastore = new LevelDatastore(datastorePath)
-  try {
-    await datastore.open()
-  } catch (err) {
-    // a person needs where and what to decide what to do; datastore-level keeps only "Database
-    // failed to open", so ask LevelDB itself once more for its reason
-    const cause = await datastore.db.open().then(
-      () => describeError(err),
-      (levelErr: Error & { cause?: Error }) => levelErr.cause?.message ?? levelErr.message
-    )
-    await datastore.db.close().catch(() => {})
-    throw new InvalidRelayConfigError(
-      `the datastore ${datastorePath} cannot be opened: ${cause}. It holds the catalog, the DHT records, peer reputations and sync cursors (not the identity key): move it away to start with an empty one, which peer relays and tabs fill again`
-    )
-  }
+  checkAnnounceAddrs(config.announceAddrs ?? [], ownId, join(config.dataDir, 'identity.key'))
+  const datastore = await openRelayDatastore(join(config.dataDir, 'datastore'))
 
   // the relay keeps the whole catalog (persisted), answers search and sync
   // requests, and stores DHT records: late joiners always find a full copy here
@@ -140,25 +113,9 @@ export async function createRelay(
   const reputation = new ReputationBook(datastore)
   await reputation.load()
 
-  // the embedded collector: every browser exports here; forwarded upstream when one is configured
-  const store = new SpanStore({ file: join(config.dataDir, 'traces.ndjson') })
-  await store.load()
-  const forwarder =
-    config.otlpTracesEndpoint != null
-      ? new UpstreamForwarder({ url: config.otlpTracesEndpoint, headers: config.otlpHeaders })
-      : undefined
   // known once the HTTP server is bound (PORT 0 picks a port); no request arrives before
   const web: { origins?: PublicOrigins } = {}
-  const collector = new Collector({
-    store,
-    forwarder,
-    allowedOrigins: config.embedOrigins,
-    isPublicOrigin: origin => web.origins?.has(origin) ?? false,
-    namesPublicOrigin: req => web.origins?.named(req) != null,
-    // reachable from other machines: tools exporting without a browser Origin need the token
-    public: config.publicOrigins != null || !isLoopbackHost(config.host),
-    ...(config.collectorToken != null ? { token: config.collectorToken } : {})
-  })
+  const { collector, store, forwarder } = await createEmbeddedCollector(config, () => web.origins)
 
   // replays on the packages topic, counted by the marketplace and scored by gossipsub
   const gossipReplays = new GossipReplays()
@@ -215,20 +172,19 @@ export async function createRelay(
   const tracer = tracing.provider.getTracer(TRACER_NAME)
   const events = new EventSpans(libp2p, tracer)
   events.start()
-  const marketplace = new MarketplaceService(
-    {
-      tracer,
-      libp2p,
-      catalog,
-      reputation,
-      datastore,
-      gossipReplays,
-      log: libp2p.logger.forComponent('marketplace:relay')
-    },
+  const marketplace = marketplaceService({
     // everything from peer relays; from any other peer (a tab) only what it published itself,
     // so its records reach the relay even when published while the relay was away
-    { syncScope: id => (peerRelayIds.has(id) ? 'all' : 'own') }
-  )
+    syncScope: id => (peerRelayIds.has(id) ? 'all' : 'own')
+  })({
+    tracer,
+    libp2p,
+    catalog,
+    reputation,
+    datastore,
+    gossipReplays,
+    log: libp2p.logger.forComponent('marketplace:relay')
+  })
   await marketplace.start()
   const peering = new RelayPeering(
     { libp2p, marketplace, log: libp2p.logger.forComponent('marketplace:relay-peers') },
@@ -325,7 +281,11 @@ export async function createRelay(
       await collector.stop()
       await marketplace.stop()
       events.stop()
-      await tracing.provider.shutdown().catch(() => {})
+      await tracing.provider
+        .shutdown()
+        .catch((err: unknown) =>
+          libp2p.logger.forComponent('marketplace:relay').error('the last spans were not exported - %e', err)
+        )
       forwarder?.stop()
       await store.flush()
       await libp2p.stop()

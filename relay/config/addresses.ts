@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
+import { peerIdInAddr } from '../../src/core/network/relay-addrs.ts'
 import { InvalidRelayConfigError } from './errors.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -102,4 +103,19 @@ export function defaultPublicOrigins(host: string, port: number, tls: boolean): 
 /** Whether HOST is a loopback name or address: only this machine reaches the relay there. */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}
+
+/**
+ * Refuses an `ANNOUNCE_ADDRS` entry whose `/p2p/<id>` is not this relay's (`ownId`, whose key is
+ * `keyFile`): browsers would dial an impostor's id. Entries without one are fine.
+ */
+export function checkAnnounceAddrs(addrs: readonly string[], ownId: string, keyFile: string): void {
+  for (const addr of addrs) {
+    const id = peerIdInAddr(multiaddr(addr))
+    if (id != null && id !== ownId) {
+      throw new InvalidRelayConfigError(
+        `ANNOUNCE_ADDRS (--announce-addrs): "${addr}" names peer ${id}, but this relay is ${ownId} (from ${keyFile}); leave /p2p/<id> out, the relay appends its own`
+      )
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { fetchRuntimeConfig } from '../core/config.ts'
 import { InsecureRelayError, describeError } from '../core/errors.ts'
 import { loadOrCreateIdentity } from '../core/identity.ts'
 import { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
-import { createTracerProvider } from '../core/telemetry/provider.ts'
+import { createTracerProvider } from '../otel/tracer-provider.ts'
 import { openBrowserStorage } from './browser-storage.ts'
 import type { NodeStore } from './node-store.ts'
 

@@ -23,7 +23,7 @@ export { loadOrCreateIdentity } from './identity.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
 export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
 export type { MarketplaceServices } from './network/libp2p-options.ts'
-export { MarketplaceService } from './marketplace/marketplace-service.ts'
+export { MarketplaceService, marketplaceService } from './marketplace/marketplace-service.ts'
 export { SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
 export { InvalidQueryError, ProtocolError } from './protocols/errors.ts'
 export type {

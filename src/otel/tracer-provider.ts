@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import type { Context, TracerProvider } from '@opentelemetry/api'
+import type { SpanSource } from '../core/marketplace/node-types.ts'
 import type {
   ReadableSpan,
   Span,
@@ -32,10 +33,10 @@ export interface TracingInit {
 }
 
 /**
- * Publishes every ended span as a `span` event (the node re-dispatches it for
- * the UI's live trace panel). Never throws into the SDK.
+ * Publishes every ended span as a `span` event: given to a node as its `spanEvents`, the node
+ * re-dispatches them as its own `span` events. Never throws into the SDK.
  */
-export class SpanEventProcessor extends EventTarget implements SpanProcessor {
+export class SpanEventProcessor extends EventTarget implements SpanProcessor, SpanSource {
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {

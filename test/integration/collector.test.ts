@@ -215,7 +215,7 @@ describe('the embedded collector', () => {
   test("the relay's own spans (connections, answered requests) reach its collector", async () => {
     await fetch(`${relay.httpUrl}/config.json`)
     const { createMarketplaceNode } = await import('../../src/core/index.ts')
-    const node = await createMarketplaceNode({ configUrl: relay.httpUrl, tracing: false })
+    const node = await createMarketplaceNode({ configUrl: relay.httpUrl })
     try {
       await node.waitFor('online', { signal: AbortSignal.timeout(20_000) })
       await waitUntil(

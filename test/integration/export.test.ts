@@ -9,6 +9,7 @@ import { createServer } from 'node:http'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { parseOtlpJson } from '../../relay/collector/otlp-json.ts'
 import { createMarketplaceNode } from '../../src/core/index.ts'
+import { createTracedMarketplaceNode } from '../../src/otel/traced-node.ts'
 import { freePort, startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode } from '../../src/core/index.ts'
 import type { Server } from 'node:http'
@@ -62,15 +63,11 @@ beforeAll(async () => {
   await startReceiver()
   const started = await startTestRelay()
   cleanup = started.cleanup
-  node = await createMarketplaceNode({
-    configUrl: started.relay.httpUrl,
-    tracing: {
-      endpoint: `http://127.0.0.1:${port}/v1/traces`,
-      serviceName: 'export-test',
-      serviceVersion: '9.9.9'
-    }
-  })
-  other = await createMarketplaceNode({ configUrl: started.relay.httpUrl, tracing: false })
+  node = await createTracedMarketplaceNode(
+    { configUrl: started.relay.httpUrl },
+    { endpoint: `http://127.0.0.1:${port}/v1/traces`, serviceName: 'export-test', serviceVersion: '9.9.9' }
+  )
+  other = await createMarketplaceNode({ configUrl: started.relay.httpUrl })
   await Promise.all([node.waitFor('online'), other.waitFor('online')])
 })
 

@@ -205,7 +205,7 @@ test('a peer asking 200 searches as fast as it can gets about 40 a second answer
   expect(limited).toBeGreaterThan(0)
   expect(answered).toBeLessThanOrEqual(40 * (seconds + 1))
   // the budget is the asker's own: a tab still searches the relay
-  const tab = await createMarketplaceNode({ config: relay.runtimeConfig(), tracing: false })
+  const tab = await createMarketplaceNode({ config: relay.runtimeConfig() })
   cleanups.push(async () => await tab.stop())
   await tab.waitFor('online', { signal: AbortSignal.timeout(30_000) })
   const result = await tab.search({ text: 'anything' })

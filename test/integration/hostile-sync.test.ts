@@ -57,7 +57,7 @@ beforeAll(async () => {
   relay = new RelayProcess(dataDir, await freePort(), await freePort())
   await relay.start()
   // the genuine publisher of react/ publishes first
-  genuine = await createMarketplaceNode({ configUrl: relay.url, tracing: false })
+  genuine = await createMarketplaceNode({ configUrl: relay.url })
   await genuine.waitFor('online', { signal: AbortSignal.timeout(30_000) })
   await genuine.publish({
     id: 'react/react',

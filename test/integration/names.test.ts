@@ -87,7 +87,7 @@ beforeAll(async () => {
   await serveSync(attacker, flood, 'names')
   await attacker.dial(multiaddr(config.relays[0]))
 
-  genuine = await createMarketplaceNode({ configUrl: relay.url, privateKey: genuineKey, tracing: false })
+  genuine = await createMarketplaceNode({ configUrl: relay.url, privateKey: genuineKey })
   await genuine.waitFor('online', { signal: AbortSignal.timeout(30_000) })
 }, 120_000)
 
@@ -138,7 +138,7 @@ test('a squatter and 300 invented domains: the genuine domain name is published,
   )
 
   // a node that comes later sees it as a person would
-  observer = await createMarketplaceNode({ configUrl: relay.url, tracing: false })
+  observer = await createMarketplaceNode({ configUrl: relay.url })
   await observer.waitFor('online', { signal: AbortSignal.timeout(30_000) })
   const seen = observer
   await waitUntil(

@@ -296,7 +296,7 @@ describe('TLS', () => {
     expect(await servedFingerprint(relay.relayPort)).toBe(first.fingerprint256)
 
     // a Node peer as a tab would: config over https, then the relay over wss
-    node = await createMarketplaceNode({ configUrl: origin, tracing: false })
+    node = await createMarketplaceNode({ configUrl: origin })
     await node.waitFor('online', { signal: AbortSignal.timeout(20_000) })
     const relayId = config.relays[0]?.split('/p2p/')[1] ?? ''
     const [connection] = node.libp2p.getConnections(peerIdFromString(relayId))

@@ -4,9 +4,10 @@
  * four Node peers over WebSockets/WebRTC, every peer exporting to one shared
  * in-memory exporter, so a search is one trace across peers.
  */
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createMarketplaceNode } from '../../src/core/index.ts'
+import { createTracedMarketplaceNode } from '../../src/otel/traced-node.ts'
 import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from '../../src/core/telemetry/schema.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode, PublishResult, SearchResult } from '../../src/core/index.ts'
@@ -48,10 +49,10 @@ beforeAll(async () => {
   cleanup = started.cleanup
   for (let i = 0; i < 4; i++) {
     nodes.push(
-      await createMarketplaceNode({
-        configUrl: started.relay.httpUrl,
-        tracing: { exporter, serviceName: 'tracing-test' }
-      })
+      await createTracedMarketplaceNode(
+        { configUrl: started.relay.httpUrl },
+        { exporter, serviceName: 'tracing-test' }
+      )
     )
   }
   await Promise.all(nodes.map(async n => await n.waitFor('online', { signal: AbortSignal.timeout(20_000) })))
@@ -310,6 +311,17 @@ describe('p2p OpenTelemetry instrumentation', () => {
       expect(remote[0]!.resource.attributes['service.instance.id']).toBe(answeringNode.peerId)
       expect(remote[0]!.attributes[ATTR.requestType]).toBe('search')
     }
+  })
+
+  test("a caller's trace context (options.parent) makes the operation's span its child", async () => {
+    const caller = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceFlags: TraceFlags.SAMPLED }
+    const parent = trace.setSpanContext(ROOT_CONTEXT, caller)
+    const result = await nodes[2]!.search({ text: 'traced widget', limit: 5 }, { parent })
+    expect(result.traceId).toBe(caller.traceId)
+    const search = spans(SPAN.search).find(s => s.spanContext().traceId === caller.traceId)
+    expect(search?.parentSpanContext?.spanId).toBe(caller.spanId)
+    // and the steps below it stay in the caller's trace
+    for (const child of childrenOf(search!)) expect(child.spanContext().traceId).toBe(caller.traceId)
   })
 
   test('test_latency_tracking', () => {

@@ -237,8 +237,7 @@ describe('a marketplace node in a browser with ICE servers', () => {
     vi.stubGlobal('RTCPeerConnection', PeerConnection)
     // a relay that refuses connections: the node keeps dialing it, the check runs anyway
     const node = new MarketplaceNode({
-      config: { relays: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY_ID}`], iceServers: SERVERS },
-      tracing: false
+      config: { relays: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${RELAY_ID}`], iceServers: SERVERS }
     })
     const checks: Array<IceCheck | undefined> = []
     node.addEventListener('status', evt => checks.push(evt.detail.ice))

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises'
 import { ESLint } from 'eslint'
 import tseslint from 'typescript-eslint'
 import { describe, expect, test } from 'vitest'
@@ -47,5 +48,22 @@ describe('the lint configuration keeps src/core isomorphic', () => {
     ].join('\n')
     const rules = await coreViolations(code)
     expect(rules.filter(r => r === 'no-restricted-imports' || r === 'no-restricted-globals')).toEqual([])
+  }, 60_000)
+
+  test('no file of src/core is exempt from these rules', async () => {
+    const files = (await readdir('src/core', { recursive: true })).filter(f => f.endsWith('.ts'))
+    expect(files.length).toBeGreaterThan(30)
+    const exempt: string[] = []
+    for (const file of files) {
+      const config = (await eslint.calculateConfigForFile(`src/core/${file}`)) as {
+        rules?: Record<string, unknown>
+      }
+      for (const rule of ['no-restricted-imports', 'no-restricted-globals']) {
+        const setting = config.rules?.[rule]
+        const severity: unknown = Array.isArray(setting) ? setting[0] : setting
+        if (severity !== 2 && severity !== 'error') exempt.push(`${file}: ${rule}`)
+      }
+    }
+    expect(exempt).toEqual([])
   }, 60_000)
 })

@@ -122,7 +122,7 @@ export class CatalogSync {
     try {
       for (let page = 0; page < 1000; page++) {
         const start = performance.now()
-        const answer = await this.page(peer, state.cursor, options.signal)
+        const answer = await this.page(peer, state.cursor, options)
         const parsed = syncAnswerSchema.safeParse(answer)
         if (!parsed.success) throw new ProtocolError('bad-answer', 'the sync answer is malformed')
         if (parsed.data.epoch !== state.epoch) {
@@ -157,7 +157,7 @@ export class CatalogSync {
   }
 
   /** One page after `cursor`; a page answered `rate-limited` is asked again a second later (10 times at most). */
-  private async page(peer: PeerId, cursor: number, signal?: AbortSignal): Promise<unknown> {
+  private async page(peer: PeerId, cursor: number, options: AbortOptions = {}): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTimeout(
@@ -170,11 +170,11 @@ export class CatalogSync {
               { type: 'sync', cursor, limit: PROTOCOL_LIMITS.syncPageSize },
               { signal: pageSignal, maxResponseBytes: PROTOCOL_LIMITS.maxResponseBytes }
             ),
-          signal
+          options.signal
         )
       } catch (err) {
         if (!(err instanceof ProtocolError && err.code === 'rate-limited') || attempt >= 10) throw err
-        await sleep(1_000, signal)
+        await sleep(1_000, options.signal)
       }
     }
   }

@@ -1,23 +1,23 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import canonicalize from 'canonicalize'
-import { fromString, toString } from 'uint8arrays'
 import { PACKAGES_TOPIC } from '../constants.ts'
 import { describeError } from '../errors.ts'
 import { CatalogQuotaError, NameUnprovenError } from '../package/errors.ts'
 import { verifyRecord } from '../package/record.ts'
-import { ProtocolError } from '../protocols/errors.ts'
-import { PROTOCOL_LIMITS } from '../protocols/messages.ts'
+import { encodeAnnouncement, parseAnnouncement, remember } from './gossip-message.ts'
+import type { GossipAnnouncement, RawAnnouncement } from './gossip-message.ts'
 import { holdsRecord } from './record-intake.ts'
 import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from '../telemetry/schema.ts'
 import { contextFrom, elapsedMs, failSpan, traceparentOf } from '../telemetry/tracing.ts'
+import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { PackageCatalog } from '../catalog/catalog.ts'
 import type { GossipReplays } from './gossip-replays.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { PeerFeedback } from './peer-feedback.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { trace } from '@opentelemetry/api'
-import type { Context, Tracer } from '@opentelemetry/api'
+import { context, trace } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 
 export interface PackageGossipComponents {
   pubsub: Pick<
@@ -33,18 +33,6 @@ export interface PackageGossipComponents {
   replays: Pick<GossipReplays, 'record'>
   log: Logger
   tracer: Tracer
-}
-
-/** A verified gossip announcement. */
-interface GossipAnnouncement {
-  record: PackageRecord
-  traceparent?: string
-}
-
-/** A gossip message decoded, its record not yet verified. */
-interface RawAnnouncement {
-  record: unknown
-  traceparent?: string
 }
 
 /**
@@ -117,7 +105,8 @@ export class PackageGossip {
   }
 
   /** Announces the record on the gossip topic; true when it reached at least one peer. */
-  async announce(record: PackageRecord, parent: Context): Promise<boolean> {
+  async announce(record: PackageRecord, options: OperationOptions = {}): Promise<boolean> {
+    const parent = options.parent ?? context.active()
     const span = this.tracer.startSpan(
       SPAN.announcePackage,
       {
@@ -130,9 +119,7 @@ export class PackageGossip {
       parent
     )
     const start = performance.now()
-    const message = fromString(
-      JSON.stringify({ v: 1, record, traceparent: traceparentOf(trace.setSpan(parent, span)) })
-    )
+    const message = encodeAnnouncement(record, traceparentOf(trace.setSpan(parent, span)))
     span.setAttribute(ATTR.announcementSizeBytes, message.byteLength)
     let announced = false
     try {
@@ -295,30 +282,5 @@ export class PackageGossip {
     const record = await verifyRecord(announcement.record)
     this.catalog.check(record)
     return { ...announcement, record }
-  }
-}
-
-/** Adds `key` to `set`, dropping the oldest entry past `max`. */
-function remember(set: Set<string>, key: string, max: number): void {
-  set.add(key)
-  if (set.size > max) {
-    const oldest = set.values().next()
-    if (oldest.done !== true) set.delete(oldest.value)
-  }
-}
-
-/** Decodes a gossip message (size, JSON, version) without looking into its record; throws on anything wrong. */
-function parseAnnouncement(data: Uint8Array): RawAnnouncement {
-  if (data.byteLength > PROTOCOL_LIMITS.gossipMessageBytes) {
-    throw new ProtocolError(
-      'too-large',
-      `gossip message of ${data.byteLength} bytes exceeds ${PROTOCOL_LIMITS.gossipMessageBytes}`
-    )
-  }
-  const message = JSON.parse(toString(data)) as { v?: unknown; record?: unknown; traceparent?: unknown }
-  if (message.v !== 1) throw new ProtocolError('bad-message', 'unknown gossip message version')
-  return {
-    record: message.record,
-    ...(typeof message.traceparent === 'string' ? { traceparent: message.traceparent } : {})
   }
 }

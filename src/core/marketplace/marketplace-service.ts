@@ -12,84 +12,24 @@ import { InvalidQueryError } from '../protocols/errors.ts'
 import { searchQuerySchema } from '../protocols/messages.ts'
 import { SearchFanOut } from './search-fanout.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
-import { contextFrom, elapsedMs, globalTracer, inSpan } from '../telemetry/tracing.ts'
+import { elapsedMs, globalTracer, inSpan } from '../telemetry/tracing.ts'
+import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { PackageCatalog, SearchQuery } from '../catalog/catalog.ts'
-import type { SyncScope } from './catalog-sync.ts'
-import type { NameStanding } from '../package/names.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
 import type { ReputationBook } from './reputation.ts'
-import type { GossipSub } from '@libp2p/gossipsub'
-import type { AbortOptions, Libp2p, Logger, PeerId, PrivateKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type {
+  MarketplaceServiceComponents,
+  MarketplaceServiceInit,
+  PublishResult,
+  SearchHit,
+  SearchResult
+} from './service-types.ts'
+import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
+import { ROOT_CONTEXT } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
-import type { Datastore } from 'interface-datastore'
 
-export interface PublishResult {
-  id: string
-  version: string
-  /** At least one DHT server acknowledged storing the record. */
-  dhtStored: boolean
-  /** The gossip announcement reached at least one peer. */
-  announced: boolean
-  traceId: string
-}
-
-/**
- * A search result: the record, where it came from, and how its name stands (a verified domain, a
- * key namespace, or a plain name; whether it looks like a verified name it is not).
- */
-export type SearchHit = PackageRecord & {
-  source: 'local' | 'peer' | 'dht'
-  from?: string
-  name: NameStanding
-}
-
-export interface SearchResult {
-  packages: SearchHit[]
-  /** Results this node already had. */
-  localResults: number
-  /** Results that arrived from peers or the DHT during this search. */
-  dhtResults: number
-  /** Number of peers asked (the fan-out). */
-  peersQueried: number
-  traceId: string
-}
-
-export interface MarketplaceServiceInit {
-  /** Peers asked in parallel per search. @default 3 */
-  fanOut?: number
-  /** A search stops waiting once this many peers answered. @default 2 */
-  enoughAnswers?: number
-  /** Per-peer timeout of a search request, ms (a sync page gets three times as long). @default 2000 */
-  peerTimeoutMs?: number
-  /** Timeout of a DHT lookup or store, ms. @default 5000 */
-  dhtTimeoutMs?: number
-  /** After the first peer answered, how long (ms) a search still waits for the others. @default 150 */
-  graceMs?: number
-  /** A peer is synced with at most this often, ms. @default 30000 */
-  resyncAfterMs?: number
-  /** What is taken from each peer's catalog (see `SyncScope`). @default 'all' for every peer */
-  syncScope?: (peerId: string) => SyncScope
-}
-
-export interface MarketplaceServiceComponents {
-  libp2p: Libp2p<{ pubsub: GossipSub; dht: KadDHT }>
-  catalog: PackageCatalog
-  reputation: ReputationBook
-  datastore: Datastore
-  /** The publisher key; a node without one (the relay) cannot publish. */
-  privateKey?: PrivateKey
-  /**
-   * Where replays on the packages topic are counted: the same instance whose
-   * `appSpecificScore` the node's gossipsub was given, so replays lower the
-   * sender's gossipsub score. @default one of its own, which scores nobody
-   */
-  gossipReplays?: GossipReplays
-  log: Logger
-  /** @default the global tracer */
-  tracer?: Tracer
-}
+export type * from './service-types.ts'
 
 /**
  * The marketplace on top of libp2p: publishing signed records (local store,
@@ -168,15 +108,15 @@ export class MarketplaceService {
 
   // ---------------------------------------------------------------- publish
 
-  async publish(manifest: unknown, options: AbortOptions = {}): Promise<PublishResult> {
+  async publish(manifest: unknown, options: OperationOptions = {}): Promise<PublishResult> {
     const key = this.privateKey
     if (key == null) throw new NotAPublisherError()
     return await inSpan(
       this.tracer,
       SPAN.publish,
       { [ATTR.operation]: OPERATION.publish, [ATTR.peerId]: this.libp2p.peerId.toString() },
-      undefined,
-      async (span, ctx) => {
+      options.parent,
+      async (span, parent) => {
         const start = performance.now()
         // everything that can refuse the publish runs before anything is stored
         const valid = parseManifest(manifest)
@@ -188,8 +128,8 @@ export class MarketplaceService {
 
         await this.catalog.add(record, 'local')
         const [dhtStored, announced] = await Promise.all([
-          this.dht.store(record, ctx, options.signal),
-          this.gossip.announce(record, ctx)
+          this.dht.store(record, { parent, signal: options.signal }),
+          this.gossip.announce(record, { parent })
         ])
         span.setAttributes({
           [ATTR.dhtStorageSuccess]: dhtStored,
@@ -209,7 +149,7 @@ export class MarketplaceService {
 
   // ---------------------------------------------------------------- search
 
-  async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchResult> {
+  async search(query: SearchQuery, options: OperationOptions = {}): Promise<SearchResult> {
     const parsed = searchQuerySchema.safeParse(query)
     if (!parsed.success) throw new InvalidQueryError(`invalid search query: ${describeIssues(parsed.error)}`)
     const q = parsed.data
@@ -220,7 +160,7 @@ export class MarketplaceService {
       [ATTR.categoryCount]: q.categories?.length ?? 0,
       [ATTR.tagCount]: q.tags?.length ?? 0
     }
-    return await inSpan(this.tracer, SPAN.search, attributes, undefined, async (span, ctx) => {
+    return await inSpan(this.tracer, SPAN.search, attributes, options.parent, async (span, parent) => {
       const start = performance.now()
       // records this search brings in are remembered with where they came from;
       // everything else in the final ranking was already here
@@ -237,13 +177,16 @@ export class MarketplaceService {
       const exact = PACKAGE_ID.test(id) && this.catalog.get(id) == null
       const dhtCancel = new AbortController()
       const dht = exact
-        ? this.dht.lookup(
-            latestKey(id),
-            AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
-            remember
-          )
+        ? this.dht.lookup(latestKey(id), {
+            signal: AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
+            onAdded: remember
+          })
         : undefined
-      await this.fanOut.query({ type: 'search', query: q }, peers, id, ctx, options.signal, remember)
+      await this.fanOut.query({ type: 'search', query: q }, peers, {
+        parent,
+        signal: options.signal,
+        onAdded: remember
+      })
       if (exact && this.catalog.get(id) != null) dhtCancel.abort()
       await dht
 
@@ -277,31 +220,31 @@ export class MarketplaceService {
   async getPackage(
     id: string,
     version?: string,
-    options: AbortOptions = {}
+    options: OperationOptions = {}
   ): Promise<PackageRecord | undefined> {
     checkId(id)
     const local = this.catalog.get(id, version)
     if (local != null) return local
-    const fromDht = await this.dht.lookup(
-      version == null ? latestKey(id) : versionKey(id, version),
-      options.signal
-    )
+    const fromDht = await this.dht.lookup(version == null ? latestKey(id) : versionKey(id, version), options)
     if (fromDht != null && (version == null || fromDht.version === version)) return fromDht
-    await this.askForVersions(id, options.signal)
+    await this.askForVersions(id, options)
     return this.catalog.get(id, version)
   }
 
   /** Every version of a package known here or to the peers asked, highest first. */
-  async listVersions(id: string, options: AbortOptions = {}): Promise<string[]> {
+  async listVersions(id: string, options: OperationOptions = {}): Promise<string[]> {
     checkId(id)
-    await this.askForVersions(id, options.signal)
+    await this.askForVersions(id, options)
     return this.catalog.listVersions(id)
   }
 
-  /** Adds every version of `id` the fan-out's peers know to the catalog (a trace of its own). */
-  private async askForVersions(id: string, signal?: AbortSignal): Promise<void> {
+  /** Adds every version of `id` the fan-out's peers know to the catalog (a trace of its own unless `parent`). */
+  private async askForVersions(id: string, options: OperationOptions): Promise<void> {
     const { peers } = await this.fanOut.choosePeers()
-    await this.fanOut.query({ type: 'versions', id }, peers, id, contextFrom(undefined), signal)
+    await this.fanOut.query({ type: 'versions', id }, peers, {
+      ...options,
+      parent: options.parent ?? ROOT_CONTEXT
+    })
   }
 
   // ------------------------------------------------------------------ sync
@@ -321,4 +264,15 @@ function checkId(id: string): void {
       `id: "${String(id)}" is not a package id ("namespace/name" in lowercase letters, digits, ".", "_" or "-")`
     )
   }
+}
+
+/**
+ * The marketplace service's factory, in the shape of js-libp2p's (`kadDHT(init)(components)`):
+ * options first, the parts it runs on when the caller has them (a tab's node, the relay, the
+ * simulation).
+ */
+export function marketplaceService(
+  init: MarketplaceServiceInit = {}
+): (components: MarketplaceServiceComponents) => MarketplaceService {
+  return components => new MarketplaceService(components, init)
 }

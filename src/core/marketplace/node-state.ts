@@ -1,3 +1,4 @@
+import type { AbortOptions } from '@libp2p/interface'
 import type { NodeState } from './node-types.ts'
 import type { RelayState } from '../network/relay-keeper.ts'
 
@@ -40,4 +41,31 @@ export function nodeStateFrom(relays: RelayState[], wasOnline: boolean, now = Da
     reserved,
     ...(lastError != null ? { lastError } : {})
   }
+}
+
+/** Resolves on the first `type` event of `target` that `matches`; rejects with the signal's reason. */
+export async function untilEvent(
+  target: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>,
+  type: string,
+  matches: (evt: Event) => boolean,
+  options: AbortOptions = {}
+): Promise<void> {
+  options.signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onEvent = (evt: Event): void => {
+      if (!matches(evt)) return
+      cleanup()
+      resolve()
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(options.signal?.reason as Error)
+    }
+    const cleanup = (): void => {
+      target.removeEventListener(type, onEvent)
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+    target.addEventListener(type, onEvent)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }

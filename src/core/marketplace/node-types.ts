@@ -1,6 +1,5 @@
 import type { IceCheck } from '../network/ice-check.ts'
 import type { IceInfo, IcePath } from '../network/ice-path.ts'
-import type { SpanEventProcessor, TracingInit } from '../telemetry/provider.ts'
 import type { TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { NameProofsInit } from './name-proofs.ts'
@@ -104,16 +103,18 @@ export interface MarketplaceNodeInit {
   discoveryIntervalMs?: number
   /** Search fan-out, timeouts and sync pacing. */
   service?: MarketplaceServiceInit
-  /**
-   * How the node traces: an OTLP endpoint or exporter for a provider of its own
-   * (resource `service.instance.id` = peer id). Default: the runtime config's
-   * `otlpTracesEndpoint` if any, else the global tracer. `false` disables.
-   */
-  tracing?: TracingInit | false
   /** How domain namespaces' publisher lists are read (the runtime config's `nameProofUrl` wins). */
   nameProofs?: NameProofsInit
-  /** A tracer provider assembled by the caller (the browser app's `WebTracerProvider`). */
+  /**
+   * Where the node's tracer comes from: an OpenTelemetry API provider the caller assembled and
+   * owns (the app's `WebTracerProvider`, the relay's, `createTracedMarketplaceNode`'s). The node
+   * never starts or shuts one down. @default the global provider (`trace.getTracerProvider()`),
+   * a no-op until an SDK is registered
+   */
   tracerProvider?: TracerProvider
-  /** The caller's span-event processor, whose spans become this node's `span` events. */
-  spanEvents?: SpanEventProcessor
+  /** Ended spans announced here (`SpanEventProcessor` of `src/otel`) become this node's `span` events. */
+  spanEvents?: SpanSource
 }
+
+/** Something that announces ended spans as `span` events whose detail is the span. */
+export type SpanSource = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>

@@ -6,13 +6,14 @@ import { encodeRecord } from '../package/record.ts'
 import { intakeRecords } from './record-intake.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
 import { elapsedMs, failSpan } from '../telemetry/tracing.ts'
+import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { PackageCatalog } from '../catalog/catalog.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { PeerFeedback } from './peer-feedback.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
-import type { Libp2p, Logger } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { Context, Tracer } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 
 export interface PackageDhtComponents {
   libp2p: Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services'>
@@ -50,7 +51,7 @@ export class PackageDht {
   }
 
   /** Puts the record under its version key and its latest key; true when a DHT server acknowledged it. */
-  async store(record: PackageRecord, parent: Context, signal?: AbortSignal): Promise<boolean> {
+  async store(record: PackageRecord, options: OperationOptions = {}): Promise<boolean> {
     const value = encodeRecord(record)
     const span = this.tracer.startSpan(
       SPAN.storeInDht,
@@ -62,7 +63,7 @@ export class PackageDht {
           [ATTR.recordSizeBytes]: value.byteLength
         }
       },
-      parent
+      options.parent
     )
     const start = performance.now()
     let acknowledged = 0
@@ -84,7 +85,7 @@ export class PackageDht {
             })
           )
         },
-        signal
+        options.signal
       )
     } catch (err) {
       errors.push(describeError(err))
@@ -105,8 +106,7 @@ export class PackageDht {
    */
   async lookup(
     key: string,
-    signal: AbortSignal | undefined,
-    onAdded?: OnRecordsAdded
+    options: AbortOptions & { onAdded?: OnRecordsAdded } = {}
   ): Promise<PackageRecord | undefined> {
     try {
       return await withTimeout(
@@ -128,13 +128,13 @@ export class PackageDht {
             // the catalog's record for the key: under a latest key, what the DHT gave or a higher version held here
             const record = this.recordForKey(key) ?? intake.added[0]
             if (record != null) {
-              onAdded?.(intake.added, 'dht', from)
+              options.onAdded?.(intake.added, 'dht', from)
               return record
             }
           }
           return undefined
         },
-        signal
+        options.signal
       )
     } catch (err) {
       this.log('DHT lookup of %s failed - %s', key, describeError(err))

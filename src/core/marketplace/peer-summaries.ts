@@ -1,5 +1,5 @@
 import { isDirectWebRTC, transportOf } from '../network/connection-info.ts'
-import type { PeerSummary } from './node-types.ts'
+import type { PeerChange, PeerSummary } from './node-types.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { DirectDialState } from '../network/direct-connector.ts'
 import type { IceInfo } from '../network/ice-path.ts'
@@ -45,4 +45,22 @@ export function peerSummaries(connections: Iterable<Connection>, sources: PeerSu
       ...(upgrade != null ? { upgrade } : {})
     }
   })
+}
+
+/**
+ * What a connection opening or closing changes for its peer, given the peer's other open
+ * connections: `connected` (its first), `upgraded` (a direct WebRTC connection opened),
+ * `downgraded` (the last direct one closed, a relayed one remains), `disconnected` (none left);
+ * undefined for any other change.
+ */
+export function peerChangeOf(
+  conn: Connection,
+  what: 'open' | 'close',
+  others: Connection[]
+): PeerChange['change'] | undefined {
+  // judged on the transport, not the status: a closing connection is no longer 'open'
+  const direct = conn.direct && transportOf(conn) === 'webrtc'
+  if (what === 'open') return direct ? 'upgraded' : others.length === 0 ? 'connected' : undefined
+  if (others.length === 0) return 'disconnected'
+  return direct && !others.some(c => isDirectWebRTC(c)) ? 'downgraded' : undefined
 }

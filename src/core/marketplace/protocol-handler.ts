@@ -55,6 +55,7 @@ export class ProtocolHandler {
   }
 
   async stop(): Promise<void> {
+    // throws only when libp2p already stopped, which unregistered the handlers anyway
     await this.libp2p.unhandle(PROTOCOLS).catch(() => {})
   }
 

@@ -10,11 +10,17 @@ import type { PeerFeedback } from './peer-feedback.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { trace } from '@opentelemetry/api'
-import type { Context, Tracer } from '@opentelemetry/api'
+import { context, trace } from '@opentelemetry/api'
+import type { OperationOptions } from '../telemetry/tracing.ts'
+import type { Tracer } from '@opentelemetry/api'
 
 /** What a fan-out asks each peer, on the search protocol. */
 export type PeerQuery = { type: 'search'; query: SearchQuery } | { type: 'versions'; id: string }
+
+export interface FanOutOptions extends OperationOptions {
+  /** Learns which records the answers brought in, and from whom. */
+  onAdded?: OnRecordsAdded
+}
 
 export interface SearchFanOutComponents {
   libp2p: Pick<Libp2p, 'getConnections' | 'peerStore' | 'dialProtocol'>
@@ -86,22 +92,16 @@ export class SearchFanOut {
    * cancelled without counting against them. Nothing is sent (and no span
    * started) without peers.
    */
-  async query(
-    request: PeerQuery,
-    peers: PeerId[],
-    packageId: string,
-    parent: Context,
-    signal?: AbortSignal,
-    onAdded?: OnRecordsAdded
-  ): Promise<void> {
+  async query(request: PeerQuery, peers: PeerId[], options: FanOutOptions = {}): Promise<void> {
     if (peers.length === 0) return
+    const { signal, onAdded } = options
     const attributes = {
       [ATTR.operation]: OPERATION.dhtQueryParallel,
-      [ATTR.packageId]: packageId,
+      [ATTR.packageId]: request.type === 'versions' ? request.id : request.query.text.trim(),
       [ATTR.fanOut]: peers.length,
       [ATTR.peersQueried]: peers.length
     }
-    await inSpan(this.tracer, SPAN.queryDhtParallel, attributes, parent, async (span, ctx) => {
+    await inSpan(this.tracer, SPAN.queryDhtParallel, attributes, options.parent, async (span, ctx) => {
       const start = performance.now()
       const cancel = new AbortController()
       const onAbort = (): void => cancel.abort(signal?.reason)
@@ -112,7 +112,7 @@ export class SearchFanOut {
       await new Promise<void>(resolve => {
         let settled = 0
         for (const peer of peers) {
-          void this.queryPeer(request, peer, ctx, cancel.signal, onAdded).then(ok => {
+          void this.queryPeer(request, peer, { parent: ctx, signal: cancel.signal, onAdded }).then(ok => {
             if (ok) successes++
             settled++
             if (successes >= enough || settled === peers.length) resolve()
@@ -136,6 +136,7 @@ export class SearchFanOut {
     }
     const speaking = await Promise.all(
       [...peers.values()].map(async peer => {
+        // not in the peer store (forgotten meanwhile): its protocols are unknown, it is not asked
         const info = await this.libp2p.peerStore.get(peer).catch(() => undefined)
         return info?.protocols.includes(SEARCH_PROTOCOL) === true ? peer : undefined
       })
@@ -149,13 +150,8 @@ export class SearchFanOut {
    * as cancelled but the request runs on to its own timeout, so a peer that
    * never answers still loses reputation and a slow answer still counts.
    */
-  private async queryPeer(
-    request: PeerQuery,
-    peer: PeerId,
-    parent: Context,
-    cancelled: AbortSignal,
-    onAdded: OnRecordsAdded | undefined
-  ): Promise<boolean> {
+  private async queryPeer(request: PeerQuery, peer: PeerId, options: FanOutOptions): Promise<boolean> {
+    const { parent = context.active(), signal: cancelled, onAdded } = options
     const peerId = peer.toString()
     const span = this.tracer.startSpan(SPAN.dhtPeerQuery, { attributes: { [ATTR.peerId]: peerId } }, parent)
     const ctx = trace.setSpan(parent, span)
@@ -172,7 +168,7 @@ export class SearchFanOut {
         )
     ).then(async answer => {
       const latency = elapsedMs(start)
-      await this.takeAnswer(answer, peerId, latency, onAdded, ctx)
+      await this.takeAnswer(answer, peerId, latency, { parent: ctx, onAdded })
       return latency
     })
     const waited = await Promise.race([
@@ -181,8 +177,8 @@ export class SearchFanOut {
         (err: unknown) => ({ err })
       ),
       new Promise<'cancelled'>(resolve => {
-        if (cancelled.aborted) resolve('cancelled')
-        cancelled.addEventListener('abort', () => resolve('cancelled'), { once: true })
+        if (cancelled?.aborted === true) resolve('cancelled')
+        cancelled?.addEventListener('abort', () => resolve('cancelled'), { once: true })
       })
     ])
     if (waited !== 'cancelled' && 'latency' in waited) {
@@ -209,16 +205,15 @@ export class SearchFanOut {
     answer: unknown,
     peerId: string,
     latency: number,
-    onAdded: OnRecordsAdded | undefined,
-    ctx: Context
+    options: FanOutOptions
   ): Promise<void> {
     const parsed = recordsAnswerSchema.safeParse(answer)
     if (!parsed.success) throw new ProtocolError('bad-answer', 'the answer is not { records: [...] }')
     const intake = await intakeRecords(this.catalog, parsed.data.records, 'peer', peerId)
-    onAdded?.(intake.added, 'peer', peerId)
+    options.onAdded?.(intake.added, 'peer', peerId)
     if (intake.invalid > 0) {
       throw new ProtocolError('invalid-record', `${intake.invalid} invalid record(s): ${intake.firstError}`)
     }
-    this.feedback.success(peerId, latency, intake.added.length, ctx)
+    this.feedback.success(peerId, latency, intake.added.length, options.parent)
   }
 }

@@ -32,7 +32,7 @@ export function classifyDialError(err: unknown): DialErrorClass {
   if (name === 'UnexpectedEOFError' || text.includes('UnexpectedEOF')) return 'unexpected-eof'
   if (name === 'StreamResetError' || text.includes('StreamResetError')) return 'stream-reset'
   if (/ICE|connection state.*failed|peer connection (failed|closed)/i.test(text)) return 'ice-failed'
-  if (text.includes('not a direct one')) return 'not-direct'
+  if (name === 'NotDirectError') return 'not-direct'
   if (name === 'AbortError') return 'aborted'
   return 'other'
 }

@@ -1,4 +1,5 @@
 import type { RuntimeConfig } from '../config.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** One `icecandidateerror` of the check: a STUN/TURN server that answered with an error, or not at all. */
 export interface IceCheckError {
@@ -46,12 +47,11 @@ export type IceCheckPeerConnectionConstructor = new (configuration: {
   iceTransportPolicy: 'all'
 }) => IceCheckPeerConnection
 
-export interface IceCheckInit {
+export interface IceCheckInit extends AbortOptions {
   /** How long (ms) gathering may take before the check judges what it has. @default 10000 */
   timeoutMs?: number
   /** @default globalThis.RTCPeerConnection */
   peerConnection?: IceCheckPeerConnectionConstructor
-  signal?: AbortSignal
 }
 
 /** The check of a node that has started it and not heard back yet. */

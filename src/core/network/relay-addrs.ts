@@ -1,3 +1,4 @@
+import { InsecureRelayError } from '../errors.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -31,6 +32,16 @@ export function isPlainWebSocketAddr(addr: string): boolean {
 export function insecureRelayAddrs(addrs: readonly string[], pageProtocol: string | undefined): string[] {
   if (pageProtocol !== 'https:') return []
   return addrs.filter(addr => isPlainWebSocketAddr(addr) && !isLoopbackAddr(addr))
+}
+
+/**
+ * Throws `InsecureRelayError` when every relay address is one the page cannot use
+ * ({@link insecureRelayAddrs}): dialing them would only fail again and again, with an error
+ * that does not say why.
+ */
+export function refuseBlockedRelays(addrs: readonly string[], pageProtocol: string | undefined): void {
+  const blocked = insecureRelayAddrs(addrs, pageProtocol)
+  if (blocked.length > 0 && blocked.length === addrs.length) throw new InsecureRelayError(blocked)
 }
 
 function components(addr: string): Array<{ name: string; value?: string }> {

@@ -9,7 +9,18 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { ATTR, TRACER_NAME } from './schema.ts'
 import { describeError } from '../errors.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
+
+/**
+ * Options of every async step of an operation, public or internal: its cancellation, and the
+ * trace context it belongs to (passed explicitly: in a browser the active context does not
+ * survive an `await`).
+ */
+export interface OperationOptions extends AbortOptions {
+  /** The span this step runs under. @default the active context: a new trace, in practice */
+  parent?: Context
+}
 
 /** The global tracer; without an SDK registered its spans are no-ops (and cost next to nothing). */
 export function globalTracer(): Tracer {
