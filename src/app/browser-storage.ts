@@ -38,6 +38,7 @@ async function holdLock(name: string): Promise<boolean> {
         resolve(lock != null)
         if (lock != null) await new Promise(() => {})
       })
+      // no Web Locks (an old browser, a sandboxed frame): the profile is taken as free
       .catch(() => resolve(true))
   })
 }

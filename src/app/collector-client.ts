@@ -1,9 +1,9 @@
 import type { NetworkHealth, StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
+import { CollectorError } from './errors.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** Lets a caller cancel a request, e.g. when its component leaves the page. */
-export interface CollectorRequestOptions {
-  signal?: AbortSignal
-}
+export type CollectorRequestOptions = AbortOptions
 
 /**
  * The UI's access to a relay's embedded collector: its query API and one
@@ -105,17 +105,9 @@ export class CollectorClient {
   }
 }
 
-/** The collector could not be reached (`status` 0) or refused the request. */
-export class CollectorError extends Error {
-  readonly status: number
-  constructor(status: number, message: string) {
-    super(message)
-    this.name = 'CollectorError'
-    this.status = status
-  }
-}
-
 /** The relay this page talks to: `?relay=<http origin>` or the page's own origin. */
 export function defaultRelayUrl(): string {
   return new URLSearchParams(location.search).get('relay') ?? location.origin
 }
+
+export { CollectorError }

@@ -123,6 +123,7 @@ export class CollectorController implements ReactiveController {
     let waitMs = RETRY_FIRST_MS
     const once = (): void => {
       attempt({ signal: abort.signal })
+        // a failed attempt is the reason to retry: the component shows its own error
         .catch(() => false)
         .then(done => {
           if (done || this.retrying !== token) return

@@ -196,6 +196,7 @@ export class MpConnection extends LitElement {
         this.copied = true
         setTimeout(() => (this.copied = false), 1500)
       })
+      // clipboard refused (no permission, page not focused): the button just does not say "Copied"
       .catch(() => {})
   }
 }

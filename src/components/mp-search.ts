@@ -250,6 +250,7 @@ export class MpSearch extends LitElement {
     if (node == null) return
     node
       .listVersions(hit.id)
+      // versions unknown (offline, no peer answered): the details open with the one in hand
       .catch(() => [hit.version])
       .then(versions => {
         this.detail = { record: hit, versions }
@@ -261,6 +262,7 @@ export class MpSearch extends LitElement {
           })
         )
       })
+      // only a listener of the event can throw here; the details already opened
       .catch(() => {})
   }
 

@@ -249,6 +249,7 @@ export class MpTraces extends LitElement {
     } catch (err) {
       if (!options.signal.aborted) this.error = (err as Error).message
     }
+    // `show` reports its own failure in the panel; the list above is shown either way
     if (this.wanted != null) await this.show(this.wanted, options).catch(() => false)
   }
 

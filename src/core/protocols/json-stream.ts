@@ -30,6 +30,7 @@ export async function requestJson(
     const lp = lpStream(stream, { maxDataLength: options.maxResponseBytes })
     await lp.write(fromString(JSON.stringify(body)), { signal: options.signal })
     const answer = JSON.parse(toString((await lp.read({ signal: options.signal })).subarray())) as unknown
+    // the answer is read: a close that fails (the peer reset first) loses nothing
     await stream.close({ signal: options.signal }).catch(() => {})
     if (typeof answer === 'object' && answer != null && 'error' in answer) {
       const error = (answer as { error: { code?: unknown; message?: unknown } }).error
