@@ -23,9 +23,13 @@ beforeAll(async () => {
   sender = await createStranger({ pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) })
   sender.services.pubsub.subscribe(PACKAGES_TOPIC)
   await sender.dial(multiaddr(relay.multiaddrs()[0]))
+  // both ways: a sender that has not yet heard the relay's subscription publishes to nobody
+  // (allowPublishToZeroTopicPeers), and the score never moves (a loaded run timed out so)
   await waitUntil(
-    'the relay to see the sender on the topic',
-    () => relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(sender.peerId)),
+    'the relay and the sender to see each other on the topic',
+    () =>
+      relay.libp2p.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(sender.peerId)) &&
+      sender.services.pubsub.getSubscribers(PACKAGES_TOPIC).some(p => p.equals(relay.libp2p.peerId)),
     20_000
   )
 })
