@@ -115,6 +115,20 @@ describe('name proofs', () => {
     expect(await why('a.dev')).toMatch(/^SyntaxError: /) // not the list's words: the error says what it is
   })
 
+  test('a caller that gives up stops its own wait, not the read another caller shares', async () => {
+    const key = await generateKeyPair('Ed25519')
+    let answer: (response: Response) => void = () => {}
+    const slow: ProofFetch = async () => await new Promise<Response>(resolve => (answer = resolve))
+    const proofs = new NameProofs({ fetch: slow })
+    const controller = new AbortController()
+    const impatient = proofs.check('slow.dev', keyId(key), { signal: controller.signal })
+    const patient = proofs.check('slow.dev', keyId(key))
+    controller.abort(new Error('the publish was cancelled'))
+    await expect(impatient).rejects.toThrow('the publish was cancelled')
+    answer(new Response(JSON.stringify({ publishers: [keyId(key)] })))
+    await expect(patient).resolves.toBeUndefined()
+  })
+
   test('a peer with a thousand invented domains gets at most maxFetchesPerMinute lists read', async () => {
     const key = await generateKeyPair('Ed25519')
     const server = listServer({})

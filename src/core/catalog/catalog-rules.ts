@@ -11,6 +11,7 @@ import { namespaceOf } from '../package/schema.ts'
 import type { CatalogInit, CatalogLimits } from './catalog-types.ts'
 import type { HeldRecords } from './held-records.ts'
 import type { PackageRecord } from '../package/schema.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /*
  * The marketplace's rules (PROTOCOL.md §3), checked against what a catalog holds: a key namespace
@@ -91,7 +92,11 @@ export function checkRoom(publisher: string, held: HeldRecords, limits: CatalogL
  * Resolves when the namespace of `record` needs no proof or its domain lists the publisher;
  * throws `NameUnprovenError` otherwise (`no-proofs` when there is nothing to read lists with).
  */
-export async function proveRecord(record: PackageRecord, proofs: CatalogInit['proofs']): Promise<void> {
+export async function proveRecord(
+  record: PackageRecord,
+  proofs: CatalogInit['proofs'],
+  options: AbortOptions = {}
+): Promise<void> {
   const namespace = namespaceOf(record.id)
   if (namespaceKind(namespace) !== 'domain') return
   if (proofs == null)
@@ -100,5 +105,5 @@ export async function proveRecord(record: PackageRecord, proofs: CatalogInit['pr
       namespace,
       `${record.id} is in a domain namespace, and this node reads no publisher lists`
     )
-  await proofs.check(namespace, record.publisher)
+  await proofs.check(namespace, record.publisher, options)
 }

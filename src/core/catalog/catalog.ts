@@ -16,6 +16,7 @@ import type {
 import type { NameStanding } from '../package/names.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { Datastore } from 'interface-datastore'
+import type { AbortOptions } from '@libp2p/interface'
 
 export { DEFAULT_CATALOG_LIMITS, DEFAULT_LIMIT, MAX_LIMIT } from './catalog-types.ts'
 export type {
@@ -140,8 +141,8 @@ export class PackageCatalog extends TypedEventEmitter<CatalogEvents> {
    * Resolves when the namespace of `record` needs no proof or its domain lists the publisher;
    * throws `NameUnprovenError` otherwise.
    */
-  async prove(record: PackageRecord): Promise<void> {
-    await proveRecord(record, this.proofs)
+  async prove(record: PackageRecord, options: AbortOptions = {}): Promise<void> {
+    await proveRecord(record, this.proofs, options)
   }
 
   /** How the name of `record` stands: its kind, whether verified, what verified name it looks like. */

@@ -75,7 +75,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.nameProofs = new NameProofs(init.nameProofs)
     // the lists are read with the runtime config's template, known once the node starts
     this.catalog = new PackageCatalog(this.datastore, {
-      proofs: { check: async (domain, publisher) => await this.nameProofs.check(domain, publisher) }
+      proofs: { check: async (...args) => await this.nameProofs.check(...args) }
     })
     this.reputation = new ReputationBook(this.datastore)
     this.tracer = init.tracerProvider?.getTracer(TRACER_NAME) ?? globalTracer()

@@ -123,7 +123,7 @@ export class MarketplaceService {
         span.setAttributes({ [ATTR.packageId]: valid.id, [ATTR.packageVersion]: valid.version })
         const record = await signRecord(valid, key)
         this.catalog.check(record)
-        await this.catalog.prove(record)
+        await this.catalog.prove(record, options)
         options.signal?.throwIfAborted()
 
         await this.catalog.add(record, 'local')

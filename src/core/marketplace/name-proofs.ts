@@ -1,7 +1,9 @@
+import { raceSignal } from 'race-signal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describeError } from '../errors.ts'
 import { NameListError } from './errors.ts'
 import { NameUnprovenError } from '../package/errors.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** Where a domain lists the keys that may publish in its namespace (`{domain}` is replaced). */
 export const DEFAULT_NAME_PROOF_URL = 'https://{domain}/.well-known/p2p-marketplace.json'
@@ -76,9 +78,12 @@ export class NameProofs {
     return this.template.replace('{domain}', domain)
   }
 
-  /** Resolves when `domain` lists `publisher`; throws `NameUnprovenError` otherwise. */
-  async check(domain: string, publisher: string): Promise<void> {
-    const answer = await this.answer(domain)
+  /**
+   * Resolves when `domain` lists `publisher`; throws `NameUnprovenError` otherwise. An aborted
+   * `signal` stops this caller's wait, not the read others may share.
+   */
+  async check(domain: string, publisher: string, options: AbortOptions = {}): Promise<void> {
+    const answer = await raceSignal(this.answer(domain), options.signal)
     if (answer.publishers == null)
       throw new NameUnprovenError(
         'unreachable',
