@@ -5,7 +5,7 @@ import { allowOtlp, collectorOrigin } from '../app/otlp-consent.ts'
 import { cardStyles } from './shared-styles.ts'
 import { iceCheckFailed } from '../core/network/ice-check.ts'
 import type { IceCheck } from '../core/network/ice-check.ts'
-import type { NodeState } from '../core/marketplace/marketplace-node.ts'
+import type { NodeState } from '../core/index.ts'
 
 const STATE_LABEL: Record<NodeState, string> = {
   starting: 'Starting',

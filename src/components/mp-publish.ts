@@ -3,7 +3,7 @@ import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
 import { cardStyles } from './shared-styles.ts'
-import type { PublishResult } from '../core/marketplace/marketplace-service.ts'
+import type { PublishResult } from '../core/index.ts'
 
 const FIELDS = [
   { name: 'id', label: 'Package id', placeholder: 'namespace/name', required: true },

@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.ts'
 import { nameBadges } from './name-badges.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { SearchQuery } from '../core/catalog/catalog.ts'
-import type { SearchHit } from '../core/marketplace/marketplace-service.ts'
+import type { SearchHit } from '../core/index.ts'
 import type { PackageRecord } from '../core/package/schema.ts'
 
 const short = (peerId: string): string => `…${peerId.slice(-8)}`

@@ -1,5 +1,5 @@
 import { html, nothing } from 'lit'
-import type { SearchHit } from '../core/marketplace/marketplace-service.ts'
+import type { SearchHit } from '../core/index.ts'
 
 /**
  * How a result's name stands, at a glance: a domain that lists the publisher (verified), the

@@ -6,7 +6,7 @@ import { loadOrCreateIdentity } from '../core/identity.ts'
 import { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 import { createTracerProvider } from './tracer-provider.ts'
 import type { SdkTracerProvider, TracingInit } from './tracer-provider.ts'
-import type { MarketplaceNodeInit } from '../core/marketplace/node-types.ts'
+import type { MarketplaceNodeInit } from '../core/index.ts'
 
 /**
  * A marketplace node for Node.js callers that want its spans exported: the node itself takes an

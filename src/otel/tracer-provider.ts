@@ -3,7 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import type { Context, TracerProvider } from '@opentelemetry/api'
-import type { SpanSource } from '../core/marketplace/node-types.ts'
+import type { SpanSource } from '../core/index.ts'
 import type {
   ReadableSpan,
   Span,

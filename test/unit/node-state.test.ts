@@ -4,7 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { nodeStateFrom, untilEvent } from '../../src/core/marketplace/node-state.ts'
 import { NodeStatusMachine } from '../../src/core/marketplace/node-status.ts'
 import { ATTR, SPAN } from '../../src/core/telemetry/schema.ts'
-import type { NodeStatus } from '../../src/core/marketplace/node-types.ts'
+import type { NodeStatus } from '../../src/core/index.ts'
 import type { RelayState } from '../../src/core/network/relay-keeper.ts'
 
 const relay = (over: Partial<RelayState> = {}): RelayState => ({

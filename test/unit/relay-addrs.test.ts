@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { InsecureRelayError } from '../../src/core/errors.ts'
 import { MarketplaceNode } from '../../src/core/marketplace/marketplace-node.ts'
 import { insecureRelayAddrs, isLoopbackAddr } from '../../src/core/network/relay-addrs.ts'
-import type { NodeStatus } from '../../src/core/marketplace/marketplace-node.ts'
+import type { NodeStatus } from '../../src/core/index.ts'
 
 const ID = '12D3KooWSAE3WngaHdn7fTp6KUdQviWxs5SAcLULEhyg8WbqzYtX'
 const WS = `/dns4/relay.example.com/tcp/9090/ws/p2p/${ID}`

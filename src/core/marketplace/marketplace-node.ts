@@ -27,7 +27,7 @@ import type { MarketplaceServices } from '../network/libp2p-options.ts'
 import type { RelayKeeper } from '../network/relay-keeper.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
-import type { MarketplaceService, PublishResult, SearchResult } from './marketplace-service.ts'
+import type { MarketplaceService } from './marketplace-service.ts'
 import type { AbortOptions, Connection, Libp2p, Logger } from '@libp2p/interface'
 import type { Tracer } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
@@ -38,10 +38,10 @@ import type {
   NodeState,
   NodeStatus,
   NodeTimings,
-  PeerSummary
-} from './node-types.ts'
-
-export type * from './node-types.ts'
+  PeerSummary,
+  PublishResult,
+  SearchResult
+} from '../index.ts'
 
 /**
  * A marketplace peer: a libp2p node that keeps its relay connection and

@@ -24,12 +24,10 @@ import type {
   PublishResult,
   SearchHit,
   SearchResult
-} from './service-types.ts'
+} from '../index.ts'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import { ROOT_CONTEXT } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
-
-export type * from './service-types.ts'
 
 /**
  * The marketplace on top of libp2p: publishing signed records (local store,

@@ -1,5 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
-import type { NodeState } from './node-types.ts'
+import type { NodeState } from '../index.ts'
 import type { RelayState } from '../network/relay-keeper.ts'
 
 /** What the relays' states make of a node (see {@link nodeStateFrom}). */

@@ -2,7 +2,7 @@ import { BootstrapSpan } from './bootstrap-span.ts'
 import { nodeStateFrom } from './node-state.ts'
 import type { IceCheck } from '../network/ice-check.ts'
 import type { RelayState } from '../network/relay-keeper.ts'
-import type { NodeState, NodeStatus, NodeTimings, PeerSummary } from './node-types.ts'
+import type { NodeState, NodeStatus, NodeTimings, PeerSummary } from '../index.ts'
 import type { Tracer } from '@opentelemetry/api'
 
 /** What a node's status is read from. */

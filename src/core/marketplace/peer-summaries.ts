@@ -1,5 +1,5 @@
 import { isDirectWebRTC, transportOf } from '../network/connection-info.ts'
-import type { PeerChange, PeerSummary } from './node-types.ts'
+import type { PeerChange, PeerSummary } from '../index.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { DirectDialState } from '../network/direct-connector.ts'
 import type { IceInfo } from '../network/ice-path.ts'
