@@ -21,6 +21,10 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import type { Tracer, TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { Datastore } from 'interface-datastore'
+import type { ContentInput, ContentStoreInit } from './content/content-store.ts'
+import type { Blockstore } from 'interface-blockstore'
+import type { ContentStoreLike } from './marketplace/package-content.ts'
+import type { OperationOptions } from './telemetry/tracing.ts'
 
 export { createMarketplaceNode, MarketplaceNode } from './marketplace/marketplace-node.ts'
 export { transportOf, isDirectWebRTC } from './network/connection-info.ts'
@@ -40,6 +44,9 @@ export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
 export type { MarketplaceServices } from './network/libp2p-options.ts'
 export { MarketplaceService, marketplaceService } from './marketplace/marketplace-service.ts'
 export type { OperationOptions } from './telemetry/tracing.ts'
+export { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './content/errors.ts'
+export type { ContentInput, ContentProgress, ContentStoreInit } from './content/content-store.ts'
+export type { FetchedContent, FetchContentOptions } from './marketplace/package-content.ts'
 export { SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
 export { InvalidQueryError, ProtocolError } from './protocols/errors.ts'
 export { PackageCatalog } from './catalog/catalog.ts'
@@ -154,6 +161,11 @@ export interface MarketplaceNodeInit {
   /** How domain namespaces' publisher lists are read (the runtime config's `nameProofUrl` wins). */
   nameProofs?: NameProofsInit
   /**
+   * Package content: where its blocks are kept (IndexedDB in a tab; pins go to `datastore`),
+   * the largest content taken, how long a fetch waits for a block. @default blocks in memory
+   */
+  content?: ContentStoreInit & { blockstore?: Blockstore }
+  /**
    * Where the node's tracer comes from: an OpenTelemetry API provider the caller assembled and
    * owns (the app's `WebTracerProvider`, the relay's, `createTracedMarketplaceNode`'s). The node
    * never starts or shuts one down. @default the global provider (`trace.getTracerProvider()`),
@@ -217,6 +229,12 @@ export interface MarketplaceServiceInit {
   syncScope?: (peerId: string) => SyncScope
 }
 
+/** Options of `publish`: cancellation, the caller's trace context, and the package's content. */
+export interface PublishOptions extends OperationOptions {
+  /** The artifact: imported into the content store and described (CID, size) in the signed record. */
+  content?: ContentInput
+}
+
 export interface MarketplaceServiceComponents {
   libp2p: Libp2p<{ pubsub: GossipSub; dht: KadDHT }>
   catalog: PackageCatalog
@@ -233,4 +251,6 @@ export interface MarketplaceServiceComponents {
   log: Logger
   /** @default the global tracer */
   tracer?: Tracer
+  /** The content store, created on first use (a node without one publishes and fetches no content). */
+  content?: () => Promise<ContentStoreLike>
 }

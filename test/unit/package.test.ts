@@ -72,6 +72,38 @@ describe('manifest validation', () => {
     expect(() => parseManifest(rest)).toThrow(/title/)
     expect(() => parseManifest({ ...manifest(), colour: 'red' })).toThrow(/unknown field\(s\) colour/)
   })
+
+  test('content: a CIDv1 (dag-pb or raw, sha2-256) with its size, a plain file name and media type', () => {
+    const cid = 'bafybeibihrkdxkxci2q6nzi5ieoyv4yogebz3myrig7vdlhxomi7inibba'
+    const content = { cid, size: 5_242_880, name: 'left-pad-1.0.0.tgz', mediaType: 'application/gzip' }
+    expect(parseManifest({ ...manifest(), content }).content).toEqual(content)
+    const refused = (over: Record<string, unknown>): string[] => {
+      try {
+        parseManifest({ ...manifest(), content: { cid, size: 1, ...over } })
+        return []
+      } catch (err) {
+        return (err as InvalidManifestError).issues.map(i => `${i.field}: ${i.message}`)
+      }
+    }
+    // CIDv0, another hash (sha2-512), another codec (dag-cbor), the same CID in another base
+    for (const bad of [
+      'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG',
+      'bafkrgqhhyivzstcz3hhswshfjgy6ertgmnqeleynhwt4dlfsthi4hn7zgh4uvlsb5xncykzapi3ocd4lzogukir6ksdy6wzrnz6ohnv4aglcs',
+      'bafyreib7xuerqwlthodt5bmm7rgbpwd2ycxkqyqcgy7mzkwl7bxbcr4maq',
+      'zdj7WWeQ43G6JJvLWQWZpyHuAMq6uYWRjkBXFad11vE2LHhQ7'
+    ])
+      expect(refused({ cid: bad })).toEqual([
+        'content.cid: must be a CIDv1 (base32, dag-pb or raw, sha2-256)'
+      ])
+    expect(refused({ size: -1 })).toEqual(['content.size: must not be negative'])
+    expect(refused({ size: 1.5 })).toEqual(['content.size: must be a whole number of bytes'])
+    expect(refused({ name: '../etc/passwd' })[0]).toMatch(/^content.name: must be a plain file name/)
+    expect(refused({ name: 'a\u0000b' })[0]).toMatch(/^content.name: must be a plain file name/)
+    expect(refused({ mediaType: 'text/plain; charset=utf-8' })[0]).toMatch(
+      /^content.mediaType: must be a media type/
+    )
+    expect(refused({ sha1: 'x' })).toEqual(['content: unknown field(s) sha1'])
+  })
 })
 
 describe('signed records', () => {

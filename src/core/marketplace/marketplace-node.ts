@@ -8,18 +8,19 @@ import { loadOrCreateIdentity } from '../identity.ts'
 import { isDirectWebRTC } from '../network/connection-info.ts'
 import { IceSelfCheck } from '../network/ice-check.ts'
 import { IcePaths } from '../network/ice-path.ts'
-import { createMesh } from '../network/mesh.ts'
 import { refuseBlockedRelays } from '../network/relay-addrs.ts'
 import { keyNamespaceOf } from '../package/names.ts'
 import { EventSpans } from '../telemetry/event-spans.ts'
 import { TRACER_NAME } from '../telemetry/schema.ts'
 import { globalTracer } from '../telemetry/tracing.ts'
 import { marketplaceService } from './marketplace-service.ts'
-import { createNodeLibp2p } from './node-libp2p.ts'
+import { lazyContentStore } from './package-content.ts'
+import type { FetchContentOptions, FetchedContent } from './package-content.ts'
+import { createNodeNetwork } from './node-libp2p.ts'
 import { NameProofs } from './name-proofs.ts'
 import { untilEvent } from './node-state.ts'
 import { NodeStatusMachine } from './node-status.ts'
-import { peerChangeOf, peerSummaries } from './peer-summaries.ts'
+import { peerSummaries, watchPeerChanges } from './peer-summaries.ts'
 import { ReputationBook } from './reputation.ts'
 import type { SearchQuery } from '../catalog/catalog.ts'
 import type { DirectConnector, DirectDialStats } from '../network/direct-connector.ts'
@@ -28,7 +29,7 @@ import type { RelayKeeper } from '../network/relay-keeper.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { MarketplaceService } from './marketplace-service.ts'
-import type { AbortOptions, Connection, Libp2p, Logger } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { Tracer } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { Datastore } from 'interface-datastore'
@@ -38,7 +39,9 @@ import type {
   NodeState,
   NodeStatus,
   NodeTimings,
+  PeerChange,
   PeerSummary,
+  PublishOptions,
   PublishResult,
   SearchResult
 } from '../index.ts'
@@ -62,6 +65,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private icePaths?: IcePaths
   private iceCheck?: IceSelfCheck
   private stopped = false
+  private content?: ReturnType<typeof lazyContentStore>
   private log?: Logger
   private readonly init: MarketplaceNodeInit
   private nameProofs: NameProofs
@@ -119,12 +123,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   /** Starts the node; a start that fails leaves it offline with the reason as its progress. */
   async start(): Promise<void> {
     if (this.stopped) throw new NodeStoppedError()
-    try {
-      await this.startUp()
-    } catch (err) {
+    await this.startUp().catch((err: unknown) => {
       this.machine.stopped(err instanceof Error ? err.message : describeError(err))
       throw err
-    }
+    })
   }
 
   private async startUp(): Promise<void> {
@@ -139,33 +141,34 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     const relays = config.relays.map(r => multiaddr(r))
     if (config.nameProofUrl != null)
       this.nameProofs = new NameProofs({ ...this.init.nameProofs, urlTemplate: config.nameProofUrl })
-
-    const { libp2p, discovery, gossipReplays } = await createNodeLibp2p({
+    const { libp2p, gossipReplays, keeper, connector } = await createNodeNetwork({
       privateKey,
       datastore,
       config,
       relays,
       catalog: this.catalog,
-      discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000
-    })
-    this._libp2p = libp2p
-    const log = libp2p.logger.forComponent('marketplace:node')
-    this.log = log
-    const { keeper, connector } = createMesh(
-      { libp2p, log },
-      {
-        config,
-        relays,
-        ...(discovery != null ? { discovery } : {}),
+      discoveryIntervalMs: this.init.discoveryIntervalMs ?? 1000,
+      mesh: {
         ice: () => this.iceCheck?.result,
         onChange: () => this.machine.update(),
-        onUpgrading: peerId => this.safeDispatchEvent('peer', { detail: { peerId, change: 'upgrading' } })
+        onUpgrading: peerId => this.peerEvent(peerId, 'upgrading')
       }
-    )
+    })
+    this._libp2p = libp2p
     this.keeper = keeper
     this.connector = connector
-    libp2p.addEventListener('connection:open', evt => this.onConnection(evt.detail, 'open'))
-    libp2p.addEventListener('connection:close', evt => this.onConnection(evt.detail, 'close'))
+    const log = (this.log = libp2p.logger.forComponent('marketplace:node'))
+    watchPeerChanges(libp2p, {
+      onOpen: conn => {
+        this.reputation.seen(conn.remotePeer.toString())
+        if (isDirectWebRTC(conn)) this.machine.directOpened()
+      },
+      onChange: (peerId, change) => {
+        if (change != null) this.peerEvent(peerId, change)
+        this.machine.update()
+      }
+    })
+    this.content = lazyContentStore({ libp2p, datastore }, this.init.content)
     this.service = marketplaceService({
       // a tab fills its catalog by sync from its relays only; other tabs reach it by gossip and search
       syncScope: id => (keeper.relayPeerIds.has(id) ? 'all' : 'none'),
@@ -178,12 +181,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       privateKey,
       gossipReplays,
       log: libp2p.logger.forComponent('marketplace:service'),
-      tracer: this.tracer
+      tracer: this.tracer,
+      content: this.content.get
     })
     await this.service.start()
-    this.icePaths = new IcePaths(libp2p, conn =>
-      this.safeDispatchEvent('peer', { detail: { peerId: conn.remotePeer.toString(), change: 'path' } })
-    )
+    this.icePaths = new IcePaths(libp2p, conn => this.peerEvent(conn.remotePeer.toString(), 'path'))
     this.icePaths.start()
     this.events = new EventSpans(libp2p, this.tracer, this.icePaths)
     this.events.start()
@@ -228,7 +230,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
    * ownership and version order, then stores it locally, in the DHT and
    * announces it. Nothing is stored when any check fails.
    */
-  async publish(manifest: PackageManifest, options: OperationOptions = {}): Promise<PublishResult> {
+  async publish(manifest: PackageManifest, options: PublishOptions = {}): Promise<PublishResult> {
     return await this.running().publish(manifest, options)
   }
 
@@ -251,6 +253,19 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     return await this.running().listVersions(id, options)
   }
 
+  /** A package's content (its latest version unless `version`), verified, from here or from peers. */
+  async fetchContent(
+    id: string,
+    version?: string,
+    options: FetchContentOptions = {}
+  ): Promise<FetchedContent> {
+    return await this.running().fetchContent(id, version, options)
+  }
+
+  private peerEvent(peerId: string, change: PeerChange['change']): void {
+    this.safeDispatchEvent('peer', { detail: { peerId, change } })
+  }
+
   private running(): MarketplaceService {
     if (this.stopped) throw new NodeStoppedError()
     if (this.service == null) throw new NodeStoppedError('the marketplace node has not started yet')
@@ -270,25 +285,10 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       .catch((err: unknown) => this.log?.error('stopping the service failed - %e', err))
     this.events?.stop()
     this.icePaths?.stop()
+    await this.content?.stop()
     await this._libp2p?.stop()
     // the last status: no connections left
     this.machine.announce()
-  }
-
-  /** Reports what a connection opening or closing changed for its peer ({@link peerChangeOf}). */
-  private onConnection(conn: Connection, what: 'open' | 'close'): void {
-    const peerId = conn.remotePeer.toString()
-    if (what === 'open') {
-      this.reputation.seen(peerId)
-      if (this.timings.firstDirectAt == null && isDirectWebRTC(conn))
-        this.timings.firstDirectAt = performance.now()
-    }
-    const others = (this._libp2p?.getConnections(conn.remotePeer) ?? []).filter(
-      c => c.status === 'open' && c.id !== conn.id
-    )
-    const change = peerChangeOf(conn, what, others)
-    if (change != null) this.safeDispatchEvent('peer', { detail: { peerId, change } })
-    this.machine.update()
   }
 }
 

@@ -1,31 +1,30 @@
-import { CatalogSync } from './catalog-sync.ts'
+import { serviceParts } from './service-parts.ts'
+import type { ServiceParts } from './service-parts.ts'
+import { ContentNotFoundError } from '../content/errors.ts'
 import { latestKey, versionKey } from './dht-records.ts'
-import { PackageGossip } from './gossip.ts'
-import { GossipReplays } from './gossip-replays.ts'
 import { signRecord } from '../package/record.ts'
 import { PACKAGE_ID, describeIssues, parseManifest } from '../package/schema.ts'
-import { PackageDht } from './package-dht.ts'
-import { PeerFeedback } from './peer-feedback.ts'
-import { ProtocolHandler } from './protocol-handler.ts'
 import { NotAPublisherError } from '../errors.ts'
 import { InvalidQueryError } from '../protocols/errors.ts'
 import { searchQuerySchema } from '../protocols/messages.ts'
-import { SearchFanOut } from './search-fanout.ts'
+import { InvalidManifestError } from '../package/errors.ts'
+import type { FetchContentOptions, FetchedContent } from './package-content.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
 import { elapsedMs, globalTracer, inSpan } from '../telemetry/tracing.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { PackageCatalog, SearchQuery } from '../catalog/catalog.ts'
-import type { PackageRecord } from '../package/schema.ts'
+import type { PackageManifest, PackageRecord } from '../package/schema.ts'
 import type { OnRecordsAdded } from './record-intake.ts'
 import type { ReputationBook } from './reputation.ts'
 import type {
   MarketplaceServiceComponents,
   MarketplaceServiceInit,
+  PublishOptions,
   PublishResult,
   SearchHit,
   SearchResult
 } from '../index.ts'
-import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import { ROOT_CONTEXT } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
 
@@ -43,70 +42,37 @@ export class MarketplaceService {
   private readonly reputation: ReputationBook
   private readonly privateKey?: PrivateKey
   private readonly tracer: Tracer
-  private readonly dht: PackageDht
-  private readonly fanOut: SearchFanOut
-  private readonly gossip: PackageGossip
-  private readonly sync: CatalogSync
-  private readonly handler: ProtocolHandler
+  private readonly parts: ServiceParts
+  private readonly log: Logger
 
   constructor(components: MarketplaceServiceComponents, init: MarketplaceServiceInit = {}) {
-    const { libp2p, catalog, reputation, datastore, log } = components
+    const { libp2p, catalog, reputation, log } = components
     const tracer = components.tracer ?? globalTracer()
-    const peerTimeoutMs = init.peerTimeoutMs ?? 2_000
-    const feedback = new PeerFeedback({ reputation, tracer })
     this.libp2p = libp2p
     this.catalog = catalog
     this.reputation = reputation
     this.privateKey = components.privateKey
     this.tracer = tracer
-    this.dht = new PackageDht(
-      { libp2p, catalog, feedback, log, tracer },
-      { timeoutMs: init.dhtTimeoutMs ?? 5_000 }
-    )
-    this.fanOut = new SearchFanOut(
-      { libp2p, catalog, reputation, feedback, tracer },
-      {
-        fanOut: init.fanOut ?? 3,
-        enoughAnswers: init.enoughAnswers ?? 2,
-        peerTimeoutMs,
-        graceMs: init.graceMs ?? 150
-      }
-    )
-    this.gossip = new PackageGossip({
-      pubsub: libp2p.services.pubsub,
-      catalog,
-      feedback,
-      replays: components.gossipReplays ?? new GossipReplays(),
-      log,
-      tracer
-    })
-    this.sync = new CatalogSync(
-      { libp2p, catalog, datastore, feedback, log },
-      {
-        pageTimeoutMs: peerTimeoutMs * 3,
-        resyncAfterMs: init.resyncAfterMs ?? 30_000,
-        ...(init.syncScope != null ? { scope: init.syncScope } : {})
-      }
-    )
-    this.handler = new ProtocolHandler({ libp2p, catalog, tracer })
+    this.log = log
+    this.parts = serviceParts({ ...components, tracer }, init)
   }
 
   async start(): Promise<void> {
-    this.gossip.start()
-    await this.handler.start()
-    this.sync.start()
+    this.parts.gossip.start()
+    await this.parts.handler.start()
+    this.parts.sync.start()
   }
 
   async stop(): Promise<void> {
-    this.sync.stop()
-    this.gossip.stop()
-    await this.handler.stop()
+    this.parts.sync.stop()
+    this.parts.gossip.stop()
+    await this.parts.handler.stop()
     await this.reputation.flush()
   }
 
   // ---------------------------------------------------------------- publish
 
-  async publish(manifest: unknown, options: OperationOptions = {}): Promise<PublishResult> {
+  async publish(manifest: unknown, options: PublishOptions = {}): Promise<PublishResult> {
     const key = this.privateKey
     if (key == null) throw new NotAPublisherError()
     return await inSpan(
@@ -119,15 +85,29 @@ export class MarketplaceService {
         // everything that can refuse the publish runs before anything is stored
         const valid = parseManifest(manifest)
         span.setAttributes({ [ATTR.packageId]: valid.id, [ATTR.packageVersion]: valid.version })
-        const record = await signRecord(valid, key)
-        this.catalog.check(record)
-        await this.catalog.prove(record, options)
-        options.signal?.throwIfAborted()
-
-        await this.catalog.add(record, 'local')
+        if (valid.content != null) throw new InvalidManifestError([CONTENT_IS_SET_BY_PUBLISH])
+        let record = await this.signChecked(valid, key, options)
+        // content is imported only for a record that passed the rules, and then signed with it
+        const content =
+          options.content != null
+            ? await this.parts.contents.store(options.content, { ...options, parent })
+            : undefined
+        try {
+          if (content != null)
+            record = await this.signChecked(parseManifest({ ...valid, content }), key, options)
+          await this.catalog.add(record, 'local')
+        } catch (err) {
+          if (content != null)
+            await this.parts.contents
+              .drop(content)
+              .catch((dropErr: unknown) =>
+                this.log.error('dropping the content of a failed publish failed - %e', dropErr)
+              )
+          throw err
+        }
         const [dhtStored, announced] = await Promise.all([
-          this.dht.store(record, { parent, signal: options.signal }),
-          this.gossip.announce(record, { parent })
+          this.parts.dht.store(record, { parent, signal: options.signal }),
+          this.parts.gossip.announce(record, { parent })
         ])
         span.setAttributes({
           [ATTR.dhtStorageSuccess]: dhtStored,
@@ -143,6 +123,33 @@ export class MarketplaceService {
         }
       }
     )
+  }
+
+  /** `record` signed with this node's key and checked against the catalog's rules and names. */
+  private async signChecked(
+    manifest: PackageManifest,
+    key: PrivateKey,
+    options: AbortOptions
+  ): Promise<PackageRecord> {
+    const record = await signRecord(manifest, key)
+    this.catalog.check(record)
+    await this.catalog.prove(record, options)
+    options.signal?.throwIfAborted()
+    return record
+  }
+
+  /** The content of a package (its latest version unless `version`), verified, from here or peers. */
+  async fetchContent(
+    id: string,
+    version?: string,
+    options: FetchContentOptions = {}
+  ): Promise<FetchedContent> {
+    const record = await this.getPackage(id, version, options)
+    if (record == null)
+      throw new ContentNotFoundError(
+        `${id}${version != null ? `@${version}` : ''}: no such package here, in the DHT or at the peers asked`
+      )
+    return await this.parts.contents.fetch(record, options)
   }
 
   // ---------------------------------------------------------------- search
@@ -167,7 +174,7 @@ export class MarketplaceService {
         for (const r of records) if (!sources.has(r.id)) sources.set(r.id, { source, from })
       }
 
-      const { available, peers } = await this.fanOut.choosePeers()
+      const { available, peers } = await this.parts.fanOut.choosePeers()
       span.setAttributes({ [ATTR.peerCount]: available, [ATTR.fanOut]: peers.length })
       const id = q.text.trim()
       // an exact id is also looked up in the DHT, unless this node or the
@@ -175,12 +182,12 @@ export class MarketplaceService {
       const exact = PACKAGE_ID.test(id) && this.catalog.get(id) == null
       const dhtCancel = new AbortController()
       const dht = exact
-        ? this.dht.lookup(latestKey(id), {
+        ? this.parts.dht.lookup(latestKey(id), {
             signal: AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
             onAdded: remember
           })
         : undefined
-      await this.fanOut.query({ type: 'search', query: q }, peers, {
+      await this.parts.fanOut.query({ type: 'search', query: q }, peers, {
         parent,
         signal: options.signal,
         onAdded: remember
@@ -223,7 +230,10 @@ export class MarketplaceService {
     checkId(id)
     const local = this.catalog.get(id, version)
     if (local != null) return local
-    const fromDht = await this.dht.lookup(version == null ? latestKey(id) : versionKey(id, version), options)
+    const fromDht = await this.parts.dht.lookup(
+      version == null ? latestKey(id) : versionKey(id, version),
+      options
+    )
     if (fromDht != null && (version == null || fromDht.version === version)) return fromDht
     await this.askForVersions(id, options)
     return this.catalog.get(id, version)
@@ -238,8 +248,8 @@ export class MarketplaceService {
 
   /** Adds every version of `id` the fan-out's peers know to the catalog (a trace of its own unless `parent`). */
   private async askForVersions(id: string, options: OperationOptions): Promise<void> {
-    const { peers } = await this.fanOut.choosePeers()
-    await this.fanOut.query({ type: 'versions', id }, peers, {
+    const { peers } = await this.parts.fanOut.choosePeers()
+    await this.parts.fanOut.query({ type: 'versions', id }, peers, {
       ...options,
       parent: options.parent ?? ROOT_CONTEXT
     })
@@ -252,8 +262,13 @@ export class MarketplaceService {
    * nodes sync with their peers on their own, the relay also with its peer relays.
    */
   async syncWith(peer: PeerId, options: AbortOptions & { force?: boolean } = {}): Promise<number> {
-    return await this.sync.syncWith(peer, options)
+    return await this.parts.sync.syncWith(peer, options)
   }
+}
+
+const CONTENT_IS_SET_BY_PUBLISH = {
+  field: 'content',
+  message: 'is set by publish from the content it is given (options.content); leave it out of the manifest'
 }
 
 function checkId(id: string): void {

@@ -73,6 +73,11 @@ export class NodeStatusMachine {
     this.setProgress('dialing relay')
   }
 
+  /** A direct WebRTC connection opened: the first one's time is a milestone. */
+  directOpened(): void {
+    this.timings.firstDirectAt ??= performance.now()
+  }
+
   /** Derives the state from the relays' ({@link nodeStateFrom}) and announces any change. */
   update(): void {
     if (!this.running) return

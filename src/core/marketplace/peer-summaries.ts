@@ -3,7 +3,7 @@ import type { PeerChange, PeerSummary } from '../index.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { DirectDialState } from '../network/direct-connector.ts'
 import type { IceInfo } from '../network/ice-path.ts'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 
 export interface PeerSummarySources {
   /** The relays' peer ids. */
@@ -63,4 +63,24 @@ export function peerChangeOf(
   if (what === 'open') return direct ? 'upgraded' : others.length === 0 ? 'connected' : undefined
   if (others.length === 0) return 'disconnected'
   return direct && !others.some(c => isDirectWebRTC(c)) ? 'downgraded' : undefined
+}
+
+/**
+ * Calls `onChange` with what each connection opening or closing changes for its peer
+ * ({@link peerChangeOf}, undefined when nothing it reports), and `onOpen` for each new one.
+ */
+export function watchPeerChanges(
+  libp2p: Pick<Libp2p, 'addEventListener' | 'getConnections'>,
+  handlers: {
+    onOpen: (conn: Connection) => void
+    onChange: (peerId: string, change: PeerChange['change'] | undefined) => void
+  }
+): void {
+  const seen = (conn: Connection, what: 'open' | 'close'): void => {
+    if (what === 'open') handlers.onOpen(conn)
+    const others = libp2p.getConnections(conn.remotePeer).filter(c => c.status === 'open' && c.id !== conn.id)
+    handlers.onChange(conn.remotePeer.toString(), peerChangeOf(conn, what, others))
+  }
+  libp2p.addEventListener('connection:open', evt => seen(evt.detail, 'open'))
+  libp2p.addEventListener('connection:close', evt => seen(evt.detail, 'close'))
 }

@@ -1,3 +1,4 @@
+import { CID } from 'multiformats/cid'
 import semver from 'semver'
 import parseSpdx from 'spdx-expression-parse'
 import { z } from '../zod.ts'
@@ -18,7 +19,11 @@ export const LIMITS = {
   urlLength: 512,
   dependencies: 100,
   /** Largest encoded record (UTF-8 bytes of its JCS encoding) accepted anywhere (DHT, gossip, sync, storage). */
-  recordBytes: 16 * 1024
+  recordBytes: 16 * 1024,
+  /** Largest package content a record may describe (bytes); nodes may take less (`maxContentBytes`). */
+  contentBytes: 1024 * 1024 * 1024,
+  /** Longest file name of package content (characters). */
+  contentNameLength: 255
 } as const
 
 /**
@@ -73,6 +78,61 @@ const list = (what: string, item: z.ZodType<string>): z.ZodType<string[]> =>
     .array(item, { error: `${what} must be an array of strings` })
     .max(LIMITS.listItems, { error: `at most ${LIMITS.listItems} ${what}` })
 
+/** A media type without parameters, in lowercase (RFC 6838 names). */
+export const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/
+
+/**
+ * The package's content, set by `publish` when content is given (PROTOCOL.md §7): a UnixFS file
+ * in a content-addressed store, its CIDv1 (sha2-256) and size, signed with the rest.
+ */
+const contentSchema = z.strictObject(
+  {
+    cid: z
+      .string({ error: 'must be a CIDv1 string' })
+      .max(128, { error: 'must be at most 128 characters' })
+      .refine(isContentCid, { error: 'must be a CIDv1 (base32, dag-pb or raw, sha2-256)' }),
+    size: z
+      .number({ error: 'must be a number of bytes' })
+      .int({ error: 'must be a whole number of bytes' })
+      .min(0, { error: 'must not be negative' })
+      .max(LIMITS.contentBytes, { error: `must be at most ${LIMITS.contentBytes} bytes` }),
+    name: z
+      .string({ error: 'must be a file name' })
+      .min(1, { error: 'must not be empty' })
+      .max(LIMITS.contentNameLength, { error: `must be at most ${LIMITS.contentNameLength} characters` })
+      .refine(name => !/[/\\\p{Cc}]/u.test(name) && name !== '.' && name !== '..', {
+        error: 'must be a plain file name (no path, no control characters)'
+      })
+      .optional(),
+    mediaType: z
+      .string({ error: 'must be a media type' })
+      .max(127, { error: 'must be at most 127 characters' })
+      .regex(MEDIA_TYPE, {
+        error: 'must be a media type such as application/gzip (lowercase, no parameters)'
+      })
+      .optional()
+  },
+  {
+    error: issue =>
+      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : 'must be an object'
+  }
+)
+
+/** A CIDv1 string of the kinds package content uses: dag-pb or raw blocks hashed with sha2-256. */
+function isContentCid(value: string): boolean {
+  try {
+    const cid = CID.parse(value)
+    return (
+      cid.version === 1 &&
+      cid.multihash.code === 0x12 &&
+      (cid.code === 0x70 || cid.code === 0x55) &&
+      cid.toString() === value
+    )
+  } catch {
+    return false
+  }
+}
+
 /** The manifest a publisher writes (contract §2). Unknown fields are refused, not dropped. */
 export const manifestSchema = z.strictObject(
   {
@@ -123,7 +183,8 @@ export const manifestSchema = z.strictObject(
     contentHash: z
       .string()
       .regex(/^sha256-[0-9a-f]{64}$/, { error: 'must be "sha256-" followed by 64 lowercase hex digits' })
-      .optional()
+      .optional(),
+    content: contentSchema.optional()
   },
   {
     error: issue =>

@@ -31,7 +31,11 @@ export type SpanName = (typeof SPAN)[keyof typeof SPAN]
  */
 export const EXTRA_SPAN = {
   handlePeerQuery: 'handle_peer_query',
-  receiveAnnouncement: 'receive_package_announcement'
+  receiveAnnouncement: 'receive_package_announcement',
+  /** A package's content fetched (from here or from peers), verified and kept. */
+  fetchContent: 'fetch_content',
+  /** Content imported into the content store: a child of `publish`. */
+  storeContent: 'store_content'
 } as const
 
 /** Values of the `operation` attribute, per span. */
@@ -85,7 +89,15 @@ export const ATTR = {
   /** Ours: number of records in an answer. */
   resultCount: 'result_count',
   /** Ours: whether a gossiped record was accepted. */
-  accepted: 'accepted'
+  accepted: 'accepted',
+  /** Ours: the CID of a package's content. */
+  cid: 'cid',
+  /** Ours: size of a package's content (bytes). */
+  bytes: 'bytes',
+  /** Ours: peers that sent blocks of a fetched content (comma-separated peer ids). */
+  peersContributing: 'peers_contributing',
+  /** Ours: where fetched content came from: `local` (held here) or `peer`. */
+  source: 'source'
 } as const
 
 /** Instrumentation scope of the node's tracer. */

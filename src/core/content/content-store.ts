@@ -1,0 +1,250 @@
+import { withBitswap } from '@helia/bitswap'
+import { unixfs } from '@helia/unixfs'
+import { MemoryBlockstore } from 'blockstore-core'
+import { MemoryDatastore } from 'datastore-core'
+import { createHeliaLight } from 'helia'
+import drain from 'it-drain'
+import createMortice from 'mortice'
+import { CID } from 'multiformats/cid'
+import { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
+import type { UnixFS } from '@helia/unixfs'
+import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
+import type { Blockstore } from 'interface-blockstore'
+import type { Datastore } from 'interface-datastore'
+
+/** What `publish(…, { content })` takes. */
+export type ContentInput = Blob | Uint8Array | ReadableStream<Uint8Array>
+
+/** How a fetch is going: bytes so far, of `total`, and the peers that sent blocks. */
+export interface ContentProgress {
+  bytes: number
+  total: number
+  peers: string[]
+}
+
+export interface ContentStoreComponents {
+  libp2p: Libp2p
+  /** Where blocks are kept. @default in memory */
+  blockstore?: Blockstore
+  /** Where the pins (what this node keeps and serves) are kept. @default in memory */
+  datastore?: Datastore
+  log: Logger
+}
+
+export interface ContentStoreInit {
+  /** Largest content this node publishes or fetches (bytes). @default 104857600 (100 MiB) */
+  maxBytes?: number
+  /** A fetch that gets no block for this long gives up (ms). @default 30000 */
+  stallTimeoutMs?: number
+}
+
+/** Stores made in this process: each names its own mutex. */
+let storeCount = 0
+
+/** The Bitswap protocols whose speakers are asked for content. */
+const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0', '/ipfs/bitswap/1.0.0']
+
+/**
+ * Package content in a content-addressed store, shared peer to peer: Helia with Bitswap on the
+ * node's own libp2p, files in UnixFS (CIDv1, raw leaves, sha2-256). What this node publishes or
+ * fetches is pinned: it keeps it and serves it to others. Every block is checked against its CID
+ * as it arrives (Bitswap names a block by the hash of its bytes), so a wrong block is never taken.
+ */
+export class ContentStore {
+  private readonly helia: ReturnType<typeof createHeliaLight>
+  private readonly fs: UnixFS
+  private readonly libp2p: Libp2p
+  private readonly log: Logger
+  private readonly maxBytes: number
+  private readonly stallTimeoutMs: number
+  /**
+   * Imports and fetches hold it shared while their blocks are not yet pinned; dropping unpinned
+   * blocks (garbage collection) holds it alone, so it never takes another import's blocks.
+   */
+  private readonly pinning = createMortice({
+    // mutexes are shared by name within a process (Helia's blockstore uses the default, 'lock')
+    name: `p2p-marketplace:content-pins:${++storeCount}`,
+    singleProcess: true
+  })
+
+  private constructor(components: ContentStoreComponents, init: ContentStoreInit) {
+    this.libp2p = components.libp2p
+    this.log = components.log
+    this.maxBytes = init.maxBytes ?? 100 * 1024 * 1024
+    this.stallTimeoutMs = init.stallTimeoutMs ?? 30_000
+    this.helia = createHeliaLight({
+      blockstore: components.blockstore ?? new MemoryBlockstore(),
+      datastore: components.datastore ?? new MemoryDatastore(),
+      logger: components.libp2p.logger
+    })
+    // Bitswap runs on the node's libp2p: Helia's own libp2p mixin would create another node
+    Object.defineProperty(this.helia, 'libp2p', { value: components.libp2p })
+    withBitswap(this.helia as Parameters<typeof withBitswap>[0])
+    this.fs = unixfs(this.helia)
+  }
+
+  /** A started store: Bitswap answers other peers from here on. */
+  static async create(
+    components: ContentStoreComponents,
+    init: ContentStoreInit = {}
+  ): Promise<ContentStore> {
+    const store = new ContentStore(components, init)
+    await store.helia.start()
+    return store
+  }
+
+  async stop(): Promise<void> {
+    await this.helia.stop()
+  }
+
+  /**
+   * Imports `content`, keeps (pins) it and returns its CID and size. Over `maxBytes` it throws
+   * `ContentTooLargeError` and keeps nothing of it.
+   */
+  async add(content: ContentInput, options: AbortOptions = {}): Promise<{ cid: string; size: number }> {
+    const known =
+      content instanceof Uint8Array ? content.byteLength : content instanceof Blob ? content.size : undefined
+    if (known != null && known > this.maxBytes) throw new ContentTooLargeError(this.maxBytes, known)
+    const counter = { size: 0 }
+    const release = await this.pinning.readLock()
+    let cid: CID
+    try {
+      cid = await this.fs.addByteStream(this.limited(content, counter, options), { signal: options.signal })
+      // kept (pinned) and served from here on
+      await drain(this.helia.pins.add(cid, { signal: options.signal }))
+    } catch (err) {
+      release()
+      // blocks written before the failure belong to nothing pinned: drop them
+      await this.collectGarbage().catch((gcErr: unknown) =>
+        this.log.error('dropping a failed import failed - %e', gcErr)
+      )
+      throw err
+    }
+    release()
+    return { cid: cid.toString(), size: counter.size }
+  }
+
+  /**
+   * The content `cid` of `size` bytes, from this store or from the peers that have it; kept and
+   * served from here on. A fetch that gets no block for `stallTimeoutMs` ends in
+   * `ContentNotFoundError` naming the peers asked; content of another size than `size` in
+   * `ContentMismatchError`.
+   */
+  async fetch(
+    cid: string,
+    options: AbortOptions & { size: number; onProgress?: (progress: ContentProgress) => void }
+  ): Promise<{ bytes: Uint8Array; peers: string[]; source: 'local' | 'peer' }> {
+    if (options.size > this.maxBytes) throw new ContentTooLargeError(this.maxBytes, options.size)
+    const root = CID.parse(cid)
+    const source = (await this.helia.pins.isPinned(root, options)) ? 'local' : 'peer'
+    const peers = new Set<string>()
+    const stall = new AbortController()
+    let timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
+    const started = performance.now()
+    const bytes = new Uint8Array(options.size)
+    let received = 0
+    const release = await this.pinning.readLock()
+    try {
+      const signal = AbortSignal.any([stall.signal, ...(options.signal != null ? [options.signal] : [])])
+      for await (const chunk of this.fs.cat(root, {
+        signal,
+        onProgress: evt => {
+          // Bitswap's own event, passed through (not in the types of `cat`'s events)
+          if ((evt.type as string) !== 'bitswap:block') return
+          const sender = (
+            evt.detail as { sender?: { toString: () => string } } | undefined
+          )?.sender?.toString()
+          if (sender != null) peers.add(sender)
+        }
+      })) {
+        if (received + chunk.byteLength > options.size)
+          throw new ContentMismatchError(`${cid} is over the ${options.size} bytes its record says`)
+        bytes.set(chunk, received)
+        received += chunk.byteLength
+        clearTimeout(timer)
+        timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
+        options.onProgress?.({ bytes: received, total: options.size, peers: [...peers] })
+      }
+    } catch (err) {
+      if (stall.signal.aborted && options.signal?.aborted !== true) {
+        const asked = await this.bitswapPeers()
+        throw new ContentNotFoundError(
+          `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s (${received} of ${options.size} bytes after ${Math.round(performance.now() - started)} ms; asked: ${asked.length > 0 ? asked.join(', ') : 'no peer speaks Bitswap'})`,
+          asked
+        )
+      }
+      throw err
+      if (received !== options.size)
+        throw new ContentMismatchError(`${cid} is ${received} bytes; its record says ${options.size}`)
+      // kept (pinned) and served from here on
+      await drain(this.helia.pins.add(root, { signal: options.signal }))
+    } finally {
+      clearTimeout(timer)
+      release()
+    }
+    return { bytes, peers: [...peers], source }
+  }
+
+  /** Stops keeping `cid` (content imported for a publish that then failed) and drops its blocks. */
+  async drop(cid: string, options: AbortOptions = {}): Promise<void> {
+    const root = CID.parse(cid)
+    if (await this.helia.pins.isPinned(root, options)) await drain(this.helia.pins.rm(root, options))
+    await this.collectGarbage(options)
+  }
+
+  /** Drops every block nothing pinned holds, once no import or fetch is under way. */
+  private async collectGarbage(options: AbortOptions = {}): Promise<void> {
+    const release = await this.pinning.writeLock()
+    try {
+      await this.helia.gc(options)
+    } finally {
+      release()
+    }
+  }
+
+  /** The chunks of `content`, counted into `counter`; throws past `maxBytes`. */
+  private async *limited(
+    content: ContentInput,
+    counter: { size: number },
+    options: AbortOptions
+  ): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunksOf(content)) {
+      options.signal?.throwIfAborted()
+      counter.size += chunk.byteLength
+      if (counter.size > this.maxBytes) throw new ContentTooLargeError(this.maxBytes)
+      yield chunk
+    }
+  }
+
+  /** Connected peers that speak Bitswap. */
+  private async bitswapPeers(): Promise<string[]> {
+    const peers = new Map(this.libp2p.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
+    const speaking = await Promise.all(
+      [...peers.values()].map(async peer => {
+        // a peer forgotten meanwhile was not asked
+        const info = await this.libp2p.peerStore.get(peer).catch(() => undefined)
+        return info?.protocols.some(p => BITSWAP_PROTOCOLS.includes(p)) === true ? peer.toString() : undefined
+      })
+    )
+    return speaking.filter(p => p != null)
+  }
+}
+
+/** The bytes of `content`, chunk by chunk. */
+async function* chunksOf(content: ContentInput): AsyncGenerator<Uint8Array> {
+  if (content instanceof Uint8Array) {
+    yield content
+    return
+  }
+  const stream = content instanceof Blob ? content.stream() : content
+  const reader = stream.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}

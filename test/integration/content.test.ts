@@ -1,0 +1,151 @@
+/**
+ * Package contents shared peer to peer (issue 16, first part): Node peers on a real relay publish
+ * an artifact with its record and fetch it from each other over Bitswap, verified block by block.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { MemoryBlockstore } from 'blockstore-core'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { createMarketplaceNode } from '../../src/core/index.ts'
+import { startTestRelay, waitUntil } from '../helpers/relay.ts'
+import type { ContentProgress, MarketplaceNode } from '../../src/core/index.ts'
+
+const MiB = 1024 * 1024
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+
+let cleanup: () => Promise<void>
+let configUrl: string
+const nodes: MarketplaceNode[] = []
+
+/** A node on the relay, online and direct with every other node of this test still running. */
+async function join(
+  init: Partial<Parameters<typeof createMarketplaceNode>[0]> = {}
+): Promise<MarketplaceNode> {
+  const node = await createMarketplaceNode({ configUrl, content: { stallTimeoutMs: 5_000 }, ...init })
+  nodes.push(node)
+  await node.waitFor('online', { signal: AbortSignal.timeout(30_000) })
+  const running = (): MarketplaceNode[] => nodes.filter(n => n !== node && n.status().state === 'online')
+  await waitUntil(
+    'a direct connection to every other node',
+    () => node.status().directPeers >= running().length,
+    60_000
+  )
+  return node
+}
+
+beforeAll(async () => {
+  const started = await startTestRelay()
+  cleanup = started.cleanup
+  configUrl = started.relay.httpUrl
+})
+
+afterAll(async () => {
+  await Promise.all(nodes.map(async n => await n.stop()))
+  await cleanup?.()
+})
+
+test('a 5 MiB artifact published with its record is fetched verified by another peer, then from that peer once the publisher left', async () => {
+  const publisher = await join()
+  const fetcher = await join()
+  const artifact = new Uint8Array(randomBytes(5 * MiB))
+  const file = new File([artifact], 'widget-1.0.0.tgz', { type: 'application/gzip' })
+  const id = `${publisher.keyNamespace}/widget`
+  await publisher.publish(
+    { id, version: '1.0.0', title: 'Widget', description: 'with content', license: 'MIT' },
+    { content: file }
+  )
+  const record = publisher.catalog.get(id)
+  expect(record?.content).toMatchObject({
+    size: 5 * MiB,
+    name: 'widget-1.0.0.tgz',
+    mediaType: 'application/gzip'
+  })
+  expect(record?.content?.cid).toMatch(/^bafy/)
+
+  await waitUntil('the record to reach the fetcher', () => fetcher.catalog.get(id) != null, 20_000)
+  const progress: ContentProgress[] = []
+  const fetched = await fetcher.fetchContent(id, undefined, { onProgress: p => progress.push(p) })
+  expect(sha256(fetched.bytes)).toBe(sha256(artifact))
+  expect(fetched).toMatchObject({ cid: record?.content?.cid, size: 5 * MiB, peers: [publisher.peerId] })
+  // progress moves forward to the whole size
+  expect(progress.length).toBeGreaterThan(1)
+  expect(progress.map(p => p.bytes)).toEqual([...progress.map(p => p.bytes)].sort((a, b) => a - b))
+  expect(progress.at(-1)).toMatchObject({ bytes: 5 * MiB, total: 5 * MiB })
+
+  // the publisher leaves: a newcomer gets the content from the peer that downloaded it
+  await publisher.stop()
+  nodes.splice(nodes.indexOf(publisher), 1)
+  const newcomer = await join()
+  await waitUntil('the record to reach the newcomer', () => newcomer.catalog.get(id) != null, 30_000)
+  const again = await newcomer.fetchContent(id)
+  expect(sha256(again.bytes)).toBe(sha256(artifact))
+  expect(again.peers).toEqual([fetcher.peerId])
+}, 240_000)
+
+test('blocks that do not hash to what the record names are never taken: the fetch ends not found, naming who was asked', async () => {
+  const blockstore = new MemoryBlockstore()
+  const liar = await join({ content: { blockstore, stallTimeoutMs: 5_000 } })
+  const fetcher = await join()
+  const id = `${liar.keyNamespace}/tampered`
+  await liar.publish(
+    {
+      id,
+      version: '1.0.0',
+      title: 'Tampered',
+      description: 'its blocks change after publishing',
+      license: 'MIT'
+    },
+    { content: new Uint8Array(randomBytes(3 * MiB)) }
+  )
+  // every data block (the 1 MiB leaves, not the small root that lists them) is altered in place
+  const stored = (blockstore as unknown as { data: Map<string, Uint8Array[]> }).data
+  for (const chunks of stored.values()) if ((chunks[0]?.byteLength ?? 0) > 64 * 1024) chunks[0]![0]! ^= 0xff
+  await waitUntil('the record to reach the fetcher', () => fetcher.catalog.get(id) != null, 20_000)
+  const failure = await fetcher.fetchContent(id).then(
+    () => undefined,
+    (err: Error & { peersAsked?: string[] }) => err
+  )
+  expect(failure?.name).toBe('ContentNotFoundError')
+  expect(failure?.peersAsked).toContain(liar.peerId)
+  expect(failure?.message).toMatch(/no peer sent a block of bafy\w+ for 5 s/)
+}, 240_000)
+
+test('bad input is refused before anything is stored: content over the limit, a manifest that sets content itself, a package without content', async () => {
+  const node = await join({ content: { maxBytes: MiB } })
+  const manifest = {
+    id: `${node.keyNamespace}/big`,
+    version: '1.0.0',
+    title: 'Big',
+    description: 'too big',
+    license: 'MIT'
+  }
+  await expect(node.publish(manifest, { content: new Uint8Array(MiB + 1) })).rejects.toMatchObject({
+    name: 'ContentTooLargeError',
+    message: `the content is ${MiB + 1} bytes; this node takes at most ${MiB}`
+  })
+  // a stream of unknown size is refused once it passes the limit
+  const stream = new Blob([new Uint8Array(MiB), new Uint8Array(10)]).stream()
+  await expect(node.publish(manifest, { content: stream })).rejects.toMatchObject({
+    name: 'ContentTooLargeError'
+  })
+  await expect(
+    node.publish({
+      ...manifest,
+      content: { cid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', size: 1 }
+    })
+  ).rejects.toMatchObject({ name: 'InvalidManifestError', issues: [{ field: 'content' }] })
+  expect(node.catalog.get(manifest.id)).toBeUndefined()
+  // a failed import drops its blocks without touching those of an import beside it
+  const kept = new Uint8Array(randomBytes(MiB - 1))
+  const [failed, published] = await Promise.allSettled([
+    node.publish(manifest, { content: new Blob([new Uint8Array(MiB), new Uint8Array(10)]).stream() }),
+    node.publish({ ...manifest, id: `${node.keyNamespace}/beside` }, { content: kept })
+  ])
+  expect([failed.status, published.status]).toEqual(['rejected', 'fulfilled'])
+  const own = await node.fetchContent(`${node.keyNamespace}/beside`)
+  expect(sha256(own.bytes)).toBe(sha256(kept))
+  await node.publish({ ...manifest, id: `${node.keyNamespace}/plain` })
+  await expect(node.fetchContent(`${node.keyNamespace}/plain`)).rejects.toMatchObject({
+    name: 'ContentNotFoundError',
+    message: `${node.keyNamespace}/plain@1.0.0 was published without content`
+  })
+}, 120_000)
