@@ -11,6 +11,7 @@ import type { IceSettings } from './config/ice-servers.ts'
 import type { OptionName } from './config/options.ts'
 import { checkUpstreamHeaders } from './collector/forwarder.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { parseByteSize } from './config/sizes.ts'
 
 export { InvalidRelayConfigError } from './config/errors.ts'
 export { helpText } from './config/options.ts'
@@ -67,6 +68,8 @@ export interface RelayConfig {
    * `Authorization: Bearer <token>` to the collector of a public relay (`COLLECTOR_TOKEN`).
    */
   collectorToken?: string
+  /** Package content the relay keeps: in all, and per artifact, in bytes (`CONTENT_QUOTA`, `CONTENT_MAX_BYTES`). */
+  content: { quota: number; maxBytes: number }
 }
 
 /** Parses flags and environment into a validated configuration; `undefined` means `--help` was asked. */
@@ -155,7 +158,11 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
     ...(nameProofUrl != null ? { nameProofUrl } : {}),
-    ...(collectorToken != null ? { collectorToken } : {})
+    ...(collectorToken != null ? { collectorToken } : {}),
+    content: {
+      quota: parseByteSize('CONTENT_QUOTA (--content-quota)', get('content-quota')),
+      maxBytes: parseByteSize('CONTENT_MAX_BYTES (--content-max-bytes)', get('content-max-bytes'))
+    }
   }
 }
 

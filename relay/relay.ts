@@ -16,6 +16,7 @@ import { TRACER_NAME } from '../src/core/telemetry/schema.ts'
 import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
+import { ContentKeeper } from './content-keeper.ts'
 import { createEmbeddedCollector } from './collector/embedded.ts'
 import { openRelayDatastore } from './datastore.ts'
 import { publicOnlyFetch } from './name-proof-fetch.ts'
@@ -23,7 +24,7 @@ import { connectionGate, reservationGate } from './reservation-gate.ts'
 import { explainListenError, listen } from './listen.ts'
 import { checkAnnounceAddrs, defaultPublicOrigins } from './config/addresses.ts'
 import { PublicOrigins } from './public-origins.ts'
-import { CertificateWatcher, loadCertificate } from './tls.ts'
+import { loadCertificate, watchCertificate } from './tls.ts'
 import { iceServersFor } from './turn-credentials.ts'
 import { EventLoopMonitor } from './event-loop-monitor.ts'
 import { RelayPeering, peerIdOf } from './relay-peering.ts'
@@ -67,6 +68,8 @@ export interface Relay {
   peerRelays(): PeerRelayState[]
   /** Resolves once every record the catalog accepted so far is in the relay's DHT (or failed to be). */
   dhtMirrorIdle(): Promise<void>
+  /** Resolves once the content of every record heard of so far is kept (or given up). */
+  contentIdle(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -172,6 +175,11 @@ export async function createRelay(
   const tracer = tracing.provider.getTracer(TRACER_NAME)
   const events = new EventSpans(libp2p, tracer)
   events.start()
+  // package content: kept in DATA_DIR/blocks up to CONTENT_QUOTA, served over Bitswap
+  const contentKeeper = new ContentKeeper(
+    { libp2p, catalog, datastore, dataDir: config.dataDir },
+    config.content
+  )
   const marketplace = marketplaceService({
     // everything from peer relays; from any other peer (a tab) only what it published itself,
     // so its records reach the relay even when published while the relay was away
@@ -183,9 +191,11 @@ export async function createRelay(
     reputation,
     datastore,
     gossipReplays,
-    log: libp2p.logger.forComponent('marketplace:relay')
+    log: libp2p.logger.forComponent('marketplace:relay'),
+    content: contentKeeper.contentStore
   })
   await marketplace.start()
+  await contentKeeper.start()
   const peering = new RelayPeering(
     { libp2p, marketplace, log: libp2p.logger.forComponent('marketplace:relay-peers') },
     { peers: relayPeers, ...(hooks.onPeerRelayChange != null ? { onChange: hooks.onPeerRelayChange } : {}) }
@@ -218,6 +228,7 @@ export async function createRelay(
       ...(relayPeers.length > 0 ? { peerRelays: peering.states() } : {}),
       ...(forwarder != null ? { upstream: forwarder.stats } : {}),
       collector: collector.stats,
+      content: contentKeeper.stats,
       eventLoopDelayMaxMs: eventLoop.maxDelayMs(),
       eventLoopBusyMaxMs: eventLoop.maxBusyMs()
     })
@@ -242,23 +253,11 @@ export async function createRelay(
     tls
   })
   web.origins = publicOrigins
-  // renewed certificate files: new connections on both ports get the new certificate, open ones stay
-  const watcher =
-    config.tls != null && certificate != null
-      ? new CertificateWatcher({
-          files: config.tls,
-          current: certificate,
-          onChange: change => {
-            if (change.type === 'renewed') {
-              const { cert, key } = change.certificate
-              ;(server as HttpsServer).setSecureContext({ cert, key })
-              libp2p.services.tlsRenewal.renew({ cert, key })
-            }
-            hooks.onCertificateChange?.(change)
-          }
-        })
-      : undefined
-  watcher?.start()
+  const watcher = watchCertificate(config.tls, certificate, {
+    server: server as HttpsServer,
+    renewal: libp2p.services.tlsRenewal,
+    ...(hooks.onCertificateChange != null ? { onChange: hooks.onCertificateChange } : {})
+  })
 
   return {
     libp2p,
@@ -271,6 +270,7 @@ export async function createRelay(
     collector,
     peerRelays: () => peering.states(),
     dhtMirrorIdle: async () => await dhtMirror.idle(),
+    contentIdle: async () => await contentKeeper.idle(),
     async stop() {
       watcher?.stop()
       peering.stop()
@@ -280,6 +280,7 @@ export async function createRelay(
       eventLoop.stop()
       await collector.stop()
       await marketplace.stop()
+      await contentKeeper.stop()
       events.stop()
       await tracing.provider
         .shutdown()

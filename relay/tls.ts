@@ -150,3 +150,33 @@ export function tlsRenewal(): (components: TlsRenewalComponents) => TlsRenewal {
     }
   }
 }
+
+/**
+ * Serves renewed certificate files on both ports: new HTTPS connections (`server`) and new WSS
+ * connections (`renewal`) get the new certificate, open ones stay. Started; undefined without TLS.
+ */
+export function watchCertificate(
+  files: TlsFiles | undefined,
+  current: LoadedCertificate | undefined,
+  targets: {
+    server: { setSecureContext: (options: { cert: string; key: string }) => void }
+    renewal: Pick<TlsRenewal, 'renew'>
+    onChange?: (change: CertificateChange) => void
+  }
+): CertificateWatcher | undefined {
+  if (files == null || current == null) return undefined
+  const watcher = new CertificateWatcher({
+    files,
+    current,
+    onChange: change => {
+      if (change.type === 'renewed') {
+        const { cert, key } = change.certificate
+        targets.server.setSecureContext({ cert, key })
+        targets.renewal.renew({ cert, key })
+      }
+      targets.onChange?.(change)
+    }
+  })
+  watcher.start()
+  return watcher
+}

@@ -106,6 +106,18 @@ export const OPTIONS = {
     env: 'NAME_PROOF_URL',
     help: 'where a domain namespace lists its publisher keys, {domain} replaced (default https://{domain}/.well-known/p2p-marketplace.json); set, it is also given to tabs and may be on a private address'
   },
+  'content-quota': {
+    type: 'string',
+    env: 'CONTENT_QUOTA',
+    default: '10GiB',
+    help: 'package content the relay keeps in DATA_DIR/blocks, in all (bytes, or with KiB/MiB/GiB); once full it keeps no new content, what it holds stays'
+  },
+  'content-max-bytes': {
+    type: 'string',
+    env: 'CONTENT_MAX_BYTES',
+    default: '100MiB',
+    help: 'largest package content the relay keeps (bytes, or with KiB/MiB/GiB); larger content is left to the peers that have it'
+  },
   'jaeger-ui-url': {
     type: 'string',
     env: 'JAEGER_UI_URL',

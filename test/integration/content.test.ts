@@ -7,6 +7,7 @@ import { MemoryBlockstore } from 'blockstore-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createMarketplaceNode } from '../../src/core/index.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
+import type { Relay } from '../../relay/relay.ts'
 import type { ContentProgress, MarketplaceNode } from '../../src/core/index.ts'
 
 const MiB = 1024 * 1024
@@ -14,6 +15,7 @@ const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 
 let cleanup: () => Promise<void>
 let configUrl: string
+let relay: Relay
 const nodes: MarketplaceNode[] = []
 
 /** A node on the relay, online and direct with every other node of this test still running. */
@@ -35,7 +37,8 @@ async function join(
 beforeAll(async () => {
   const started = await startTestRelay()
   cleanup = started.cleanup
-  configUrl = started.relay.httpUrl
+  relay = started.relay
+  configUrl = relay.httpUrl
 })
 
 afterAll(async () => {
@@ -43,7 +46,7 @@ afterAll(async () => {
   await cleanup?.()
 })
 
-test('a 5 MiB artifact published with its record is fetched verified by another peer, then from that peer once the publisher left', async () => {
+test('a 5 MiB artifact published with its record is fetched verified by another peer, then from the peers that kept it once the publisher left: that peer and the relay', async () => {
   const publisher = await join()
   const fetcher = await join()
   const artifact = new Uint8Array(randomBytes(5 * MiB))
@@ -71,14 +74,34 @@ test('a 5 MiB artifact published with its record is fetched verified by another 
   expect(progress.map(p => p.bytes)).toEqual([...progress.map(p => p.bytes)].sort((a, b) => a - b))
   expect(progress.at(-1)).toMatchObject({ bytes: 5 * MiB, total: 5 * MiB })
 
-  // the publisher leaves: a newcomer gets the content from the peer that downloaded it
+  // the relay keeps what it hears of, up to its quota, and says so in /healthz
+  await waitUntil('the record to reach the relay', () => relay.catalog.get(id) != null, 20_000)
+  await relay.contentIdle()
+  const health = (await (await fetch(`${relay.httpUrl}/healthz`)).json()) as {
+    content: Record<string, unknown>
+  }
+  expect(health.content).toMatchObject({ kept: 1, bytes: 5 * MiB, pending: 0, failed: 0 })
+
+  // the publisher leaves: a newcomer gets the content from the peers that kept it
   await publisher.stop()
   nodes.splice(nodes.indexOf(publisher), 1)
   const newcomer = await join()
   await waitUntil('the record to reach the newcomer', () => newcomer.catalog.get(id) != null, 30_000)
   const again = await newcomer.fetchContent(id)
   expect(sha256(again.bytes)).toBe(sha256(artifact))
-  expect(again.peers).toEqual([fetcher.peerId])
+  expect(again.peers.length).toBeGreaterThan(0)
+  expect([fetcher.peerId, relay.peerId]).toEqual(expect.arrayContaining(again.peers))
+
+  // and once every tab that had it left, from the relay alone
+  for (const gone of [fetcher, newcomer]) {
+    await gone.stop()
+    nodes.splice(nodes.indexOf(gone), 1)
+  }
+  const last = await join()
+  await waitUntil('the record to reach the last newcomer', () => last.catalog.get(id) != null, 30_000)
+  const fromRelay = await last.fetchContent(id)
+  expect(sha256(fromRelay.bytes)).toBe(sha256(artifact))
+  expect(fromRelay.peers).toEqual([relay.peerId])
 }, 240_000)
 
 test('blocks that do not hash to what the record names are never taken: the fetch ends not found, naming who was asked', async () => {

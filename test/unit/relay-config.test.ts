@@ -18,6 +18,19 @@ describe('relay configuration', () => {
     expect(config?.otlpTracesEndpoint).toBeUndefined()
   })
 
+  test('content quota and per-artifact limit: bytes or binary units, 10 GiB and 100 MiB by default', () => {
+    expect(parseRelayConfig([], {})?.content).toEqual({ quota: 10 * 1024 ** 3, maxBytes: 100 * 1024 ** 2 })
+    expect(parseRelayConfig(['--content-max-bytes', '512KiB'], { CONTENT_QUOTA: '2 TiB' })?.content).toEqual({
+      quota: 2 * 1024 ** 4,
+      maxBytes: 512 * 1024
+    })
+    expect(parseRelayConfig([], { CONTENT_QUOTA: '1048576' })?.content.quota).toBe(1048576)
+    for (const bad of ['10GB', '-1', '1.5GiB', 'lots'])
+      expect(() => parseRelayConfig([], { CONTENT_QUOTA: bad })).toThrow(
+        `CONTENT_QUOTA (--content-quota) must be a number of bytes, optionally with KiB, MiB, GiB or TiB (e.g. 10GiB), got "${bad}"`
+      )
+  })
+
   test('flags win over environment variables', () => {
     const config = parseRelayConfig(['--port', '9000', '--data-dir=/tmp/x'], {
       PORT: '7000',

@@ -185,6 +185,51 @@ export class ContentStore {
     return { bytes, peers: [...peers], source }
   }
 
+  /**
+   * Keeps the content `cid` of `size` bytes without reading it here: its blocks are fetched from
+   * the peers that have them (each checked against its CID) and pinned. Ends as `fetch` does when
+   * no block comes, or the file is another size; nothing of it is kept then.
+   */
+  async keep(cid: string, options: AbortOptions & { size: number }): Promise<void> {
+    if (options.size > this.maxBytes) throw new ContentTooLargeError(this.maxBytes, options.size)
+    const root = CID.parse(cid)
+    if (await this.helia.pins.isPinned(root, options)) return
+    const stall = new AbortController()
+    const timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
+    const signal = AbortSignal.any([stall.signal, ...(options.signal != null ? [options.signal] : [])])
+    const release = await this.pinning.readLock()
+    try {
+      // a peer may stall on any block: each one that arrives gives the rest another stall period
+      await drain(
+        this.helia.pins.add(root, {
+          signal,
+          onProgress: evt => {
+            if ((evt.type as string) === 'bitswap:block') timer.refresh()
+          }
+        })
+      )
+      const stats = await this.fs.stat(root, { signal })
+      if (stats.type === 'directory' || stats.size !== BigInt(options.size))
+        throw new ContentMismatchError(
+          `${cid} is a ${stats.size}-byte ${stats.type}; its record says a ${options.size}-byte file`
+        )
+    } catch (err) {
+      clearTimeout(timer)
+      release()
+      await this.drop(cid).catch((dropErr: unknown) =>
+        this.log.error('dropping %s failed - %e', cid, dropErr)
+      )
+      if (stall.signal.aborted && options.signal?.aborted !== true)
+        throw new ContentNotFoundError(
+          `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s`,
+          await this.bitswapPeers()
+        )
+      throw err
+    }
+    clearTimeout(timer)
+    release()
+  }
+
   /** Stops keeping `cid` (content imported for a publish that then failed) and drops its blocks. */
   async drop(cid: string, options: AbortOptions = {}): Promise<void> {
     const root = CID.parse(cid)

@@ -18,7 +18,7 @@ import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 
 /** What the marketplace needs of a content store (`ContentStore`, loaded when first needed). */
-export type ContentStoreLike = Pick<ContentStore, 'add' | 'fetch' | 'drop'>
+export type ContentStoreLike = Pick<ContentStore, 'add' | 'fetch' | 'keep' | 'drop'>
 
 /** The `content` field of a manifest. */
 export type ContentField = NonNullable<PackageManifest['content']>

@@ -1,0 +1,148 @@
+import { join } from 'node:path'
+import { LevelBlockstore } from 'blockstore-level'
+import { Key } from 'interface-datastore'
+import { describeError } from '../src/core/errors.ts'
+import { lazyContentStore } from '../src/core/marketplace/package-content.ts'
+import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'
+import type { ContentStoreLike } from '../src/core/marketplace/package-content.ts'
+import type { PackageRecord } from '../src/core/package/schema.ts'
+import type { Libp2p, Logger } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+/** What the relay keeps of package content, and how it judged the rest. */
+export interface ContentKeeperStats {
+  /** Artifacts kept, and their bytes. */
+  kept: number
+  bytes: number
+  /** `CONTENT_QUOTA` and `CONTENT_MAX_BYTES`. */
+  quota: number
+  maxBytes: number
+  /** Waiting to be fetched (one at a time), and their bytes (counted against the quota). */
+  pending: number
+  /** Not kept: over `maxBytes`, past the quota (the policy when full: keep what is held, take nothing new), or failed to arrive. */
+  refused: { tooLarge: number; full: number }
+  failed: number
+}
+
+/** Where the size of each kept artifact is noted: `<prefix>/<cid>` → decimal bytes. */
+const KEPT = '/content-kept'
+
+/** Artifacts waiting at most: past it, new ones are counted as `full`. */
+const MAX_PENDING = 1_000
+
+/**
+ * The relay keeps every package's content it hears of (gossip, sync, DHT, search), so content
+ * stays reachable after its publisher leaves: blocks in `DATA_DIR/blocks` (LevelDB), fetched over
+ * Bitswap one artifact at a time, each at most `maxBytes`, all together at most `quota`. When
+ * full it keeps what it holds and takes nothing new; `/healthz` shows use and refusals.
+ */
+export class ContentKeeper {
+  readonly stats: ContentKeeperStats
+  private readonly catalog: PackageCatalog
+  private readonly datastore: Datastore
+  private readonly blockstore: LevelBlockstore
+  private readonly store: { get: () => Promise<ContentStoreLike>; stop: () => Promise<void> }
+  private readonly log: Logger
+  private readonly known = new Set<string>()
+  private queue: Promise<void> = Promise.resolve()
+  private pendingBytes = 0
+  /** Aborted at stop: a fetch under way gives up at once. */
+  private readonly stopping = new AbortController()
+
+  constructor(
+    components: { libp2p: Libp2p; catalog: PackageCatalog; datastore: Datastore; dataDir: string },
+    init: { quota: number; maxBytes: number }
+  ) {
+    this.catalog = components.catalog
+    this.datastore = components.datastore
+    this.log = components.libp2p.logger.forComponent('marketplace:relay-content')
+    this.blockstore = new LevelBlockstore(join(components.dataDir, 'blocks'))
+    this.store = lazyContentStore(
+      { libp2p: components.libp2p, datastore: components.datastore },
+      { blockstore: this.blockstore, maxBytes: init.maxBytes }
+    )
+    this.stats = {
+      kept: 0,
+      bytes: 0,
+      quota: init.quota,
+      maxBytes: init.maxBytes,
+      pending: 0,
+      refused: { tooLarge: 0, full: 0 },
+      failed: 0
+    }
+  }
+
+  /** The content store, for the marketplace service (the relay serves what it keeps). */
+  get contentStore(): () => Promise<ContentStoreLike> {
+    return this.store.get
+  }
+
+  /** Opens the blocks, counts what is kept, starts Bitswap and keeps what the catalog holds and hears of. */
+  async start(): Promise<void> {
+    await this.blockstore.open()
+    for await (const { key, value } of this.datastore.query({ prefix: KEPT })) {
+      this.known.add(key.baseNamespace())
+      this.stats.kept++
+      this.stats.bytes += Number(new TextDecoder().decode(value))
+    }
+    await this.store.get()
+    this.catalog.addEventListener('package', this.onPackage)
+    for (const record of this.catalog.since(0, Number.MAX_SAFE_INTEGER).records) this.consider(record)
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    this.catalog.removeEventListener('package', this.onPackage)
+    await this.queue
+    await this.store.stop()
+    await this.blockstore.close()
+  }
+
+  /** Resolves once every artifact waiting now was kept or given up. */
+  async idle(): Promise<void> {
+    await this.queue
+  }
+
+  private readonly onPackage = (evt: CustomEvent<PackageEvent>): void => {
+    this.consider(evt.detail.record)
+  }
+
+  private consider(record: PackageRecord): void {
+    const content = record.content
+    if (content == null || this.known.has(content.cid) || this.stopping.signal.aborted) return
+    this.known.add(content.cid)
+    if (content.size > this.stats.maxBytes) {
+      this.stats.refused.tooLarge++
+      return
+    }
+    if (
+      this.stats.bytes + this.pendingBytes + content.size > this.stats.quota ||
+      this.stats.pending >= MAX_PENDING
+    ) {
+      this.stats.refused.full++
+      return
+    }
+    this.stats.pending++
+    this.pendingBytes += content.size
+    this.queue = this.queue.then(async () => await this.keep(record.id, content.cid, content.size))
+  }
+
+  private async keep(id: string, cid: string, size: number): Promise<void> {
+    try {
+      if (this.stopping.signal.aborted) return
+      await (await this.store.get()).keep(cid, { size, signal: this.stopping.signal })
+      await this.datastore.put(new Key(`${KEPT}/${cid}`), new TextEncoder().encode(String(size)))
+      this.stats.kept++
+      this.stats.bytes += size
+    } catch (err) {
+      if (this.stopping.signal.aborted) return
+      // another record naming it, or this one heard again, may try again
+      this.known.delete(cid)
+      this.stats.failed++
+      this.log.error('the content of %s (%s) was not kept - %s', id, cid, describeError(err))
+    } finally {
+      this.stats.pending--
+      this.pendingBytes -= size
+    }
+  }
+}
