@@ -36,7 +36,7 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
   try {
     // the page's own relay uses the default profile; any other relay one of its own
     const relayOrigin = originOf(options.relay)
-    const { datastore, persistent } = await openBrowserStorage(
+    const { datastore, blockstore, persistent } = await openBrowserStorage(
       relayOrigin === location.origin ? undefined : relayOrigin
     )
     const privateKey = await loadOrCreateIdentity(datastore)
@@ -52,7 +52,14 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
       },
       WebTracerProvider
     )
-    const node = new MarketplaceNode({ config, datastore, privateKey, tracerProvider: provider, spanEvents })
+    const node = new MarketplaceNode({
+      config,
+      datastore,
+      privateKey,
+      tracerProvider: provider,
+      spanEvents,
+      ...(blockstore != null ? { content: { blockstore } } : {})
+    })
     store.setNode(node, config, persistent)
     await node.start()
     if (options.global) {

@@ -1,5 +1,7 @@
 import { MemoryDatastore } from 'datastore-core'
+import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
+import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 
 const DATABASE = 'p2p-marketplace'
@@ -18,15 +20,17 @@ const LOCK = 'p2p-marketplace-identity'
  */
 export async function openBrowserStorage(
   relay?: string
-): Promise<{ datastore: Datastore; persistent: boolean }> {
+): Promise<{ datastore: Datastore; blockstore?: Blockstore; persistent: boolean }> {
   const suffix = relay != null ? `@${relay}` : ''
   const owner = await holdLock(LOCK + suffix)
   if (!owner) {
     return { datastore: new MemoryDatastore(), persistent: false }
   }
   const datastore = new IDBDatastore(DATABASE + suffix)
-  await datastore.open()
-  return { datastore, persistent: true }
+  // package content: blocks in a database of their own, pins beside the rest in `datastore`
+  const blockstore = new IDBBlockstore(`${DATABASE}-blocks${suffix}`)
+  await Promise.all([datastore.open(), blockstore.open()])
+  return { datastore, blockstore, persistent: true }
 }
 
 /** Takes the lock if free and holds it for the life of the page. */

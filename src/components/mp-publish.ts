@@ -43,6 +43,9 @@ export class MpPublish extends LitElement {
         padding: 0.35rem 0.5rem;
         border: 1px solid var(--mp-border, #d9dee8);
         border-radius: 6px;
+        /* a file input's own width would push a phone-wide page sideways */
+        min-width: 0;
+        max-width: 100%;
       }
       [aria-invalid='true'] {
         border-color: #b3261e;
@@ -110,6 +113,13 @@ export class MpPublish extends LitElement {
             >
           </label>`
         })}
+        <label for="field-content"
+          >Package file (optional)
+          <input id="field-content" name="content" type="file" aria-describedby="field-content-hint" />
+          <span class="hint" id="field-content-hint"
+            >Shared peer to peer; its CID and size are signed with the package.</span
+          >
+        </label>
         <button type="submit" part="button" ?disabled=${!ready || this.busy}>
           ${this.busy ? 'Publishing…' : 'Publish'}
         </button>
@@ -120,7 +130,12 @@ export class MpPublish extends LitElement {
           ? html`<div class="result" role="status" data-testid="publish-result">
               Published <strong>${this.result.id}@${this.result.version}</strong>:
               ${this.result.dhtStored ? 'stored in the DHT' : 'not stored in the DHT (no server acknowledged)'},
-              ${this.result.announced ? 'announced to peers' : 'not announced (no peer listening yet)'}.
+              ${this.result.announced ? 'announced to peers' : 'not announced (no peer listening yet)'}${
+                this.result.content != null
+                  ? html`; its file <code>${this.result.content.cid}</code> (${this.result.content.size}
+                      bytes) is shared from here`
+                  : nothing
+              }.
               <a
                 href=${`${this.traceBase}#trace=${this.result.traceId}`}
                 target=${this.traceBase === '' ? '_self' : '_blank'}
@@ -181,8 +196,9 @@ export class MpPublish extends LitElement {
     const node = this.ctl.store.node
     if (node == null) return
     this.busy = true
+    const file = (form.elements.namedItem('content') as HTMLInputElement | null)?.files?.[0]
     node
-      .publish(parsed.data)
+      .publish(parsed.data, file != null ? { content: file } : {})
       .then(result => {
         this.result = result
         form.reset()

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
+import './mp-download.ts'
 import { nameBadges } from './name-badges.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { SearchQuery } from '../core/catalog/catalog.ts'
@@ -175,6 +176,12 @@ export class MpSearch extends LitElement {
           .join(', ')
       ],
       ['Content hash', record.contentHash ?? ''],
+      [
+        'File',
+        record.content != null
+          ? `${record.content.name ?? '(unnamed)'}, ${record.content.size} bytes, ${record.content.cid}`
+          : ''
+      ],
       ['Publisher', record.publisher],
       ['Published', record.publishedAt],
       ['All versions', versions.join(', ')]
@@ -190,6 +197,7 @@ export class MpSearch extends LitElement {
                 <dd>${v}</dd>`
           )}
       </dl>
+      ${record.content != null ? html`<mp-download .record=${record}></mp-download>` : nothing}
       <button @click=${() => this.close()}>Close details</button>
     </div>`
   }

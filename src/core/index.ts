@@ -189,6 +189,8 @@ export interface PublishResult {
   /** The gossip announcement reached at least one peer. */
   announced: boolean
   traceId: string
+  /** The content published with it (`options.content`), as its record describes it. */
+  content?: NonNullable<PackageRecord['content']>
 }
 
 /**

@@ -119,7 +119,8 @@ export class MarketplaceService {
           version: record.version,
           dhtStored,
           announced,
-          traceId: span.spanContext().traceId
+          traceId: span.spanContext().traceId,
+          ...(record.content != null ? { content: record.content } : {})
         }
       }
     )

@@ -1,0 +1,41 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { expect, test } from './fixtures.ts'
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+
+test('a file published through the form in one tab is downloaded through the page in another: verified, and byte for byte the same', async ({
+  peer
+}) => {
+  const [a, b] = [await peer(), await peer()]
+  await Promise.all([a.waitOnline(), b.waitOnline()])
+  const artifact = randomBytes(3 * 1024 * 1024)
+  const keyNamespace = await a.page.evaluate(() => window.p2pMarketplace!.keyNamespace)
+  const id = `${keyNamespace}/artifact`
+
+  await a.page.getByLabel('Package id *').fill(id)
+  await a.page.getByLabel('Version *').fill('1.0.0')
+  await a.page.getByLabel('Title *').fill('Artifact')
+  await a.page.getByLabel('Description *').fill('A package with a file, shared peer to peer')
+  await a.page.getByLabel('License (SPDX) *').fill('MIT')
+  await a.page
+    .getByLabel('Package file (optional)')
+    .setInputFiles({ name: 'artifact-1.0.0.tgz', mimeType: 'application/gzip', buffer: artifact })
+  await a.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await expect(a.page.getByTestId('publish-result')).toContainText(`its file bafy`)
+
+  await b.page.getByLabel('Search text').fill('artifact')
+  await b.page.getByRole('button', { name: 'Search', exact: true }).click()
+  const article = b.page.getByRole('article', { name: 'Artifact' })
+  await expect(article).toBeVisible({ timeout: 20_000 })
+  await article.getByRole('button', { name: `Details of ${id}` }).click()
+  const details = b.page.getByRole('region', { name: 'Package details' })
+  await expect(details).toContainText('artifact-1.0.0.tgz, 3145728 bytes')
+
+  const saved = b.page.waitForEvent('download', { timeout: 60_000 })
+  await details.getByRole('button', { name: 'Download artifact-1.0.0.tgz (3.0 MiB)' }).click()
+  const download = await saved
+  expect(download.suggestedFilename()).toBe('artifact-1.0.0.tgz')
+  expect(sha256(await readFile(await download.path()))).toBe(sha256(artifact))
+  await expect(details.getByTestId('download-result')).toContainText('✓ Verified')
+})
