@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { LevelBlockstore } from 'blockstore-level'
 import { Key } from 'interface-datastore'
+import { ContentNotFoundError } from '../src/core/content/errors.ts'
 import { describeError } from '../src/core/errors.ts'
 import { lazyContentStore } from '../src/core/marketplace/package-content.ts'
 import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'
@@ -41,7 +42,8 @@ export class ContentKeeper {
   private readonly catalog: PackageCatalog
   private readonly datastore: Datastore
   private readonly blockstore: LevelBlockstore
-  private readonly store: { get: () => Promise<ContentStoreLike>; stop: () => Promise<void> }
+  private store?: { get: () => Promise<ContentStoreLike>; stop: () => Promise<void> }
+  private readonly libp2p: Libp2p
   private readonly log: Logger
   private readonly known = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
@@ -57,10 +59,7 @@ export class ContentKeeper {
     this.datastore = components.datastore
     this.log = components.libp2p.logger.forComponent('marketplace:relay-content')
     this.blockstore = new LevelBlockstore(join(components.dataDir, 'blocks'))
-    this.store = lazyContentStore(
-      { libp2p: components.libp2p, datastore: components.datastore },
-      { blockstore: this.blockstore, maxBytes: init.maxBytes }
-    )
+    this.libp2p = components.libp2p
     this.stats = {
       kept: 0,
       bytes: 0,
@@ -74,12 +73,20 @@ export class ContentKeeper {
 
   /** The content store, for the marketplace service (the relay serves what it keeps). */
   get contentStore(): () => Promise<ContentStoreLike> {
-    return this.store.get
+    return async () => {
+      if (this.store == null)
+        throw new ContentNotFoundError('the relay keeps no content until it has started')
+      return await this.store.get()
+    }
   }
 
   /** Opens the blocks, counts what is kept, starts Bitswap and keeps what the catalog holds and hears of. */
   async start(): Promise<void> {
     await this.blockstore.open()
+    this.store = lazyContentStore(
+      { libp2p: this.libp2p, datastore: this.datastore },
+      { blockstore: this.blockstore, maxBytes: this.stats.maxBytes }
+    )
     for await (const { key, value } of this.datastore.query({ prefix: KEPT })) {
       this.known.add(key.baseNamespace())
       this.stats.kept++
@@ -94,7 +101,7 @@ export class ContentKeeper {
     this.stopping.abort()
     this.catalog.removeEventListener('package', this.onPackage)
     await this.queue
-    await this.store.stop()
+    await this.store?.stop()
     await this.blockstore.close()
   }
 
@@ -130,7 +137,7 @@ export class ContentKeeper {
   private async keep(id: string, cid: string, size: number): Promise<void> {
     try {
       if (this.stopping.signal.aborted) return
-      await (await this.store.get()).keep(cid, { size, signal: this.stopping.signal })
+      await (await this.contentStore()).keep(cid, { size, signal: this.stopping.signal })
       await this.datastore.put(new Key(`${KEPT}/${cid}`), new TextEncoder().encode(String(size)))
       this.stats.kept++
       this.stats.bytes += size

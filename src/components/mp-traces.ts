@@ -4,19 +4,20 @@ import { defaultRelayUrl } from '../app/collector-client.ts'
 import { CollectorController } from '../app/collector-controller.ts'
 import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { NodeController } from '../app/node-controller.ts'
-import { OPERATION, SPAN } from '../core/telemetry/schema.ts'
+import { EXTRA_SPAN, OPERATION, SPAN } from '../core/telemetry/schema.ts'
 import { cardStyles } from './shared-styles.ts'
 import { peerOf, waterfall } from './trace-waterfall.ts'
 import type { Waterfall } from './trace-waterfall.ts'
 import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
-/** `actions` (the default) lists what people do: publishes, searches, bootstraps. */
-const ACTIONS = new Set<string>([SPAN.publish, SPAN.search, SPAN.bootstrap])
+/** `actions` (the default) lists what people do: publishes, searches, downloads, bootstraps. */
+const ACTIONS = new Set<string>([SPAN.publish, SPAN.search, EXTRA_SPAN.fetchContent, SPAN.bootstrap])
 const OPERATIONS = [
   'actions',
   '',
   OPERATION.publish,
   OPERATION.p2pSearch,
+  EXTRA_SPAN.fetchContent,
   OPERATION.bootstrap,
   OPERATION.processEvents,
   OPERATION.peerReputationUpdate

@@ -3,7 +3,9 @@
  * an artifact with its record and fetch it from each other over Bitswap, verified block by block.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryBlockstore } from 'blockstore-core'
+import { MemoryDatastore } from 'datastore-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createMarketplaceNode } from '../../src/core/index.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
@@ -172,3 +174,53 @@ test('bad input is refused before anything is stored: content over the limit, a 
     message: `${node.keyNamespace}/plain@1.0.0 was published without content`
   })
 }, 120_000)
+
+test('a node started again over the blocks and datastore it kept serves its content at once, before it publishes or fetches anything', async () => {
+  // a relay that keeps no content: what the newcomer gets can only come from the restarted node
+  const own = await startTestRelay({ content: { quota: 0, maxBytes: MiB } })
+  const datastore = new MemoryDatastore()
+  const blockstore = new MemoryBlockstore()
+  const privateKey = await generateKeyPair('Ed25519')
+  const started: MarketplaceNode[] = []
+  const start = async (
+    init: Partial<Parameters<typeof createMarketplaceNode>[0]> = {}
+  ): Promise<MarketplaceNode> => {
+    const node = await createMarketplaceNode({
+      configUrl: own.relay.httpUrl,
+      content: { stallTimeoutMs: 10_000 },
+      ...init
+    })
+    started.push(node)
+    await node.waitFor('online', { signal: AbortSignal.timeout(30_000) })
+    return node
+  }
+  try {
+    const kept = { datastore, privateKey, content: { blockstore, stallTimeoutMs: 10_000 } }
+    const first = await start(kept)
+    const artifact = new Uint8Array(randomBytes(MiB / 2))
+    const id = `${first.keyNamespace}/kept`
+    await first.publish(
+      { id, version: '1.0.0', title: 'Kept', description: 'served again after a restart', license: 'MIT' },
+      { content: artifact }
+    )
+    await first.stop()
+    const again = await start(kept)
+    const newcomer = await start()
+    await waitUntil(
+      'the newcomer to be direct with the restarted node',
+      () => newcomer.status().directPeers >= 1,
+      60_000
+    )
+    await waitUntil('the record to reach the newcomer', () => newcomer.catalog.get(id) != null, 30_000)
+    const fetched = await newcomer.fetchContent(id)
+    expect(sha256(fetched.bytes)).toBe(sha256(artifact))
+    expect(fetched.peers).toEqual([again.peerId])
+    const health = (await (await fetch(`${own.relay.httpUrl}/healthz`)).json()) as {
+      content: Record<string, unknown>
+    }
+    expect(health.content).toMatchObject({ kept: 0, refused: { tooLarge: 0, full: 1 } })
+  } finally {
+    await Promise.all(started.map(async n => await n.stop()))
+    await own.cleanup()
+  }
+}, 180_000)

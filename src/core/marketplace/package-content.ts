@@ -75,6 +75,7 @@ export class PackageContent {
     if (content == null)
       throw new ContentNotFoundError(`${record.id}@${record.version} was published without content`)
     const attributes = {
+      [ATTR.operation]: EXTRA_SPAN.fetchContent,
       [ATTR.packageId]: record.id,
       [ATTR.packageVersion]: record.version,
       [ATTR.cid]: content.cid
@@ -119,7 +120,8 @@ function describeFile(content: ContentInput): Pick<ContentField, 'name' | 'media
  * A content store made on first use: the content code (Helia, Bitswap, UnixFS) is loaded only
  * when a node first publishes or fetches content, so a page that never does loads none of it.
  * Blocks go to `init.blockstore` (in memory without one), their pins under `/content` in the
- * node's `datastore` when the blocks persist.
+ * node's `datastore` when the blocks persist; then a node that kept content starts the store at
+ * once, to serve it.
  */
 export function lazyContentStore(
   components: { libp2p: Libp2p; datastore: Datastore },
@@ -128,26 +130,40 @@ export function lazyContentStore(
   const { blockstore, ...settings } = init
   const { libp2p, datastore } = components
   let store: Promise<ContentStore> | undefined
-  return {
-    get: async () => {
-      store ??= import('../content/content-store.ts').then(
-        async m =>
-          await m.ContentStore.create(
-            {
-              libp2p,
-              log: libp2p.logger.forComponent('marketplace:content'),
-              ...(blockstore != null
-                ? { blockstore, datastore: new NamespaceDatastore(datastore, new Key('/content')) }
-                : {})
-            },
-            settings
-          )
+  const get = async (): Promise<ContentStore> => {
+    store ??= import('../content/content-store.ts').then(
+      async m =>
+        await m.ContentStore.create(
+          {
+            libp2p,
+            log: libp2p.logger.forComponent('marketplace:content'),
+            ...(blockstore != null
+              ? { blockstore, datastore: new NamespaceDatastore(datastore, new Key('/content')) }
+              : {})
+          },
+          settings
+        )
+    )
+    return await store
+  }
+  // a reloaded tab serves what it kept: with persisted pins, the store starts at once
+  if (blockstore != null)
+    void holdsAny(datastore, '/content/pin/')
+      .then(async kept => (kept ? await get() : undefined))
+      .catch((err: unknown) =>
+        libp2p.logger.forComponent('marketplace:content').error('serving kept content failed - %e', err)
       )
-      return await store
-    },
+  return {
+    get,
     stop: async () => {
       // a store whose creation failed has nothing to stop
       await (await store?.catch(() => undefined))?.stop()
     }
   }
+}
+
+/** Whether `datastore` holds any key under `prefix`. */
+async function holdsAny(datastore: Datastore, prefix: string): Promise<boolean> {
+  for await (const key of datastore.queryKeys({ prefix, limit: 1 })) return key != null
+  return false
 }
