@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { expect, test } from './fixtures.ts'
+import { expect, submitPublishForm, test } from './fixtures.ts'
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
@@ -13,15 +13,14 @@ test('a file published through the form in one tab is downloaded through the pag
   const keyNamespace = await a.page.evaluate(() => window.p2pMarketplace!.keyNamespace)
   const id = `${keyNamespace}/artifact`
 
-  await a.page.getByLabel('Package id *').fill(id)
-  await a.page.getByLabel('Version *').fill('1.0.0')
-  await a.page.getByLabel('Title *').fill('Artifact')
-  await a.page.getByLabel('Description *').fill('A package with a file, shared peer to peer')
-  await a.page.getByLabel('License (SPDX) *').fill('MIT')
-  await a.page
-    .getByLabel('Package file (optional)')
-    .setInputFiles({ name: 'artifact-1.0.0.tgz', mimeType: 'application/gzip', buffer: artifact })
-  await a.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await submitPublishForm(a.page, {
+    id,
+    version: '1.0.0',
+    title: 'Artifact',
+    description: 'A package with a file, shared peer to peer',
+    license: 'MIT',
+    file: { name: 'artifact-1.0.0.tgz', mimeType: 'application/gzip', buffer: artifact }
+  })
   await expect(a.page.getByTestId('publish-result')).toContainText(`its file bafy`)
 
   await b.page.getByLabel('Search text').fill('artifact')

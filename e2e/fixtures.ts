@@ -5,7 +5,7 @@ import { test as base, expect } from '@playwright/test'
 import { OtlpReceiver } from '../test/helpers/otlp-receiver.ts'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
 import { recordStates, stateLog } from '../test/helpers/state-log.ts'
-import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test'
+import type { Browser, BrowserContext, Locator, Page, TestInfo } from '@playwright/test'
 import type { StateChange } from '../test/helpers/state-log.ts'
 import type { DirectDialState, DirectDialStats } from '../src/core/network/direct-connector.ts'
 import type { NodeStatus, PublishResult, SearchResult } from '../src/core/index.ts'
@@ -218,6 +218,29 @@ export class PeerPage {
  * so the wait is a deadline for the whole mesh, all tabs polled at once, not a speed target
  * (`npm run bench` measures that).
  */
+/** What the publish form is filled with (the required fields, and optional tags and file). */
+export interface PublishFormFields {
+  id: string
+  version: string
+  title: string
+  description: string
+  license: string
+  tags?: string
+  file?: { name: string; mimeType: string; buffer: Buffer }
+}
+
+/** Fills the publish form inside `scope` (a page, or a widget's element) and presses Publish. */
+export async function submitPublishForm(scope: Page | Locator, fields: PublishFormFields): Promise<void> {
+  await scope.getByLabel('Package id *').fill(fields.id)
+  await scope.getByLabel('Version *').fill(fields.version)
+  await scope.getByLabel('Title *').fill(fields.title)
+  await scope.getByLabel('Description *').fill(fields.description)
+  await scope.getByLabel('License (SPDX) *').fill(fields.license)
+  if (fields.tags != null) await scope.getByLabel('Tags (comma-separated)').fill(fields.tags)
+  if (fields.file != null) await scope.getByLabel('Package file (optional)').setInputFiles(fields.file)
+  await scope.getByRole('button', { name: 'Publish', exact: true }).click()
+}
+
 export async function waitFullMesh(tabs: PeerPage[], ids: string[], timeout = 90_000): Promise<void> {
   await Promise.all(
     tabs.map(

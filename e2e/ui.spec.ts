@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
-import { expect, test } from './fixtures.ts'
+import { expect, submitPublishForm, test } from './fixtures.ts'
 import type { AddressInfo } from 'node:net'
 
 test('publish from the form in one tab, watch it appear live in another tab, and open its trace', async ({
@@ -23,13 +23,14 @@ test('publish from the form in one tab, watch it appear live in another tab, and
     /^\s*(\d+)/.exec(await health.locator('[data-figure="publish"] dd').innerText())?.[1]
   )
 
-  await a.page.getByLabel('Package id *').fill('ui/gadget')
-  await a.page.getByLabel('Version *').fill('1.0.0')
-  await a.page.getByLabel('Title *').fill('Gadget')
-  await a.page.getByLabel('Description *').fill('A gadget published from the form')
-  await a.page.getByLabel('License (SPDX) *').fill('MIT')
-  await a.page.getByLabel('Tags (comma-separated)').fill('tools, gadget')
-  await a.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await submitPublishForm(a.page, {
+    id: 'ui/gadget',
+    version: '1.0.0',
+    title: 'Gadget',
+    description: 'A gadget published from the form',
+    license: 'MIT',
+    tags: 'tools, gadget'
+  })
   const result = a.page.getByTestId('publish-result')
   await expect(result).toContainText('Published ui/gadget@1.0.0')
   await expect(result).toContainText('stored in the DHT')
@@ -83,12 +84,13 @@ test('invalid form input shows the field error and publishes nothing', async ({ 
   // a plain namespace such as ui/ may already be held by another test's tab on this shared relay
   const keyNamespace = await tab.page.evaluate(() => window.p2pMarketplace!.keyNamespace)
   const id = `${keyNamespace}/corrected`
-  await tab.page.getByLabel('Package id *').fill(id)
-  await tab.page.getByLabel('Version *').fill('1.0.0')
-  await tab.page.getByLabel('Title *').fill('Corrected')
-  await tab.page.getByLabel('Description *').fill('Published once the form was valid')
-  await tab.page.getByLabel('License (SPDX) *').fill('MIT')
-  await tab.page.getByRole('button', { name: 'Publish', exact: true }).click()
+  await submitPublishForm(tab.page, {
+    id,
+    version: '1.0.0',
+    title: 'Corrected',
+    description: 'Published once the form was valid',
+    license: 'MIT'
+  })
   await expect(tab.page.getByTestId('publish-result')).toContainText(`Published ${id}@1.0.0`)
   // what this tab published: the corrected record only (the catalog as a whole may still be
   // growing from the relay's sync, so its size proves nothing)

@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RelayProcess, freePort } from '../test/helpers/relay-process.ts'
-import { expect, test } from './fixtures.ts'
+import { expect, submitPublishForm, test } from './fixtures.ts'
 import type { Page } from '@playwright/test'
 import type { Server } from 'node:http'
 
@@ -128,12 +128,13 @@ test('another site embeds the widget with one script tag: online, search, result
 
   // publishing from the main widget's form
   const main = page.locator('#main-widget')
-  await main.getByLabel('Package id *').fill('shop/right-pad')
-  await main.getByLabel('Version *').fill('2.0.0')
-  await main.getByLabel('Title *').fill('Right pad')
-  await main.getByLabel('Description *').fill('Pads strings on the right')
-  await main.getByLabel('License (SPDX) *').fill('MIT')
-  await main.getByRole('button', { name: 'Publish', exact: true }).click()
+  await submitPublishForm(main, {
+    id: 'shop/right-pad',
+    version: '2.0.0',
+    title: 'Right pad',
+    description: 'Pads strings on the right',
+    license: 'MIT'
+  })
   await expect(main.getByTestId('publish-result')).toContainText('Published shop/right-pad@2.0.0')
   await expect(events).toContainText('mp-published from #main-widget')
   await expect(main.getByRole('link', { name: 'View its trace' })).toHaveAttribute(
