@@ -37,4 +37,13 @@ test('a file published through the form in one tab is downloaded through the pag
   expect(download.suggestedFilename()).toBe('artifact-1.0.0.tgz')
   expect(sha256(await readFile(await download.path()))).toBe(sha256(artifact))
   await expect(details.getByTestId('download-result')).toContainText('✓ Verified')
+  // network health: the bytes served per peer (by the publisher, and by the relay once it kept it)
+  const total = async (tab: typeof a, way: 'sent' | 'received'): Promise<number> =>
+    await tab.page.evaluate(
+      w => window.p2pMarketplace!.peers().reduce((sum, p) => sum + (p.content?.[w] ?? 0), 0),
+      way
+    )
+  await expect.poll(async () => await total(b, 'received')).toBeGreaterThanOrEqual(artifact.length)
+  await expect.poll(async () => await total(a, 'sent')).toBeGreaterThan(0)
+  await expect(b.page.locator('mp-peers td.content', { hasText: /↓ \d+\.\d MiB/ }).first()).toBeVisible()
 })

@@ -1,4 +1,5 @@
 import AxeBuilder from '@axe-core/playwright'
+import { createHash } from 'node:crypto'
 import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -13,6 +14,8 @@ import type { Server } from 'node:http'
  * served from a different origin (its own port), loading the widget with one
  * script tag from the relay, which lists that origin in EMBED_ORIGINS.
  */
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+
 let relay: RelayProcess
 let host: Server
 let hostUrl: string
@@ -252,5 +255,45 @@ test('loading the script twice, and a second copy of it, is harmless', async ({ 
   await expect(page.locator('#side-widget').getByRole('article', { name: 'Left pad' })).toBeVisible({
     timeout: 15_000
   })
+  await page.context().close()
+})
+
+test("a person on the host page downloads a package's file through the widget: verified, byte for byte", async ({
+  browser
+}) => {
+  // a person in the app publishes a file (2 MiB of random bytes) with a package
+  const publisherContext = await browser.newContext()
+  const publisher = await publisherContext.newPage()
+  await publisher.goto(relay.url)
+  await publisher.waitForFunction(() => window.p2pMarketplace?.status().state === 'online')
+  const published = await publisher.evaluate(async () => {
+    const node = window.p2pMarketplace!
+    const bytes = new Uint8Array(2 * 1024 * 1024)
+    for (let at = 0; at < bytes.length; at += 65_536) crypto.getRandomValues(bytes.subarray(at, at + 65_536))
+    const id = `${node.keyNamespace}/widget-file`
+    await node.publish(
+      { id, version: '1.0.0', title: 'Widget file', description: 'A file for the widget', license: 'MIT' },
+      { content: new File([bytes], 'widget-file-1.0.0.bin', { type: 'application/octet-stream' }) }
+    )
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+    return { id, sha256: [...digest].map(b => b.toString(16).padStart(2, '0')).join('') }
+  })
+
+  const page = await openHost(browser)
+  await online(page, 'main-widget')
+  const main = page.locator('#main-widget')
+  await main.getByLabel('Search text').fill('widget file')
+  await main.getByRole('button', { name: 'Search', exact: true }).click()
+  const article = main.getByRole('article', { name: 'Widget file' })
+  await expect(article).toBeVisible({ timeout: 20_000 })
+  await article.getByRole('button', { name: `Details of ${published.id}` }).click()
+  const details = main.getByRole('region', { name: 'Package details' })
+  const saved = page.waitForEvent('download', { timeout: 60_000 })
+  await details.getByRole('button', { name: 'Download widget-file-1.0.0.bin (2.0 MiB)' }).click()
+  const download = await saved
+  expect(download.suggestedFilename()).toBe('widget-file-1.0.0.bin')
+  expect(sha256(await readFile(await download.path()))).toBe(published.sha256)
+  await expect(details.getByTestId('download-result')).toContainText('✓ Verified')
+  await publisherContext.close()
   await page.context().close()
 })

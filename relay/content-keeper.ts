@@ -5,7 +5,9 @@ import { ContentNotFoundError } from '../src/core/content/errors.ts'
 import { describeError } from '../src/core/errors.ts'
 import { lazyContentStore } from '../src/core/marketplace/package-content.ts'
 import type { PackageCatalog, PackageEvent } from '../src/core/catalog/catalog.ts'
-import type { ContentStoreLike } from '../src/core/marketplace/package-content.ts'
+import type { PeerTraffic } from '../src/core/content/bitswap-traffic.ts'
+import type { ContentStoreLike, LazyContentStore } from '../src/core/marketplace/package-content.ts'
+import type { PeerFeedback } from '../src/core/marketplace/peer-feedback.ts'
 import type { PackageRecord } from '../src/core/package/schema.ts'
 import type { Libp2p, Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -23,6 +25,9 @@ export interface ContentKeeperStats {
   /** Not kept: over `maxBytes`, past the quota (the policy when full: keep what is held, take nothing new), or failed to arrive. */
   refused: { tooLarge: number; full: number }
   failed: number
+  /** Content bytes served to peers over Bitswap, and blocks peers sent that were never asked for. */
+  readonly served: number
+  readonly unwantedBlocks: number
 }
 
 /** Where the size of each kept artifact is noted: `<prefix>/<cid>` → decimal bytes. */
@@ -42,8 +47,9 @@ export class ContentKeeper {
   private readonly catalog: PackageCatalog
   private readonly datastore: Datastore
   private readonly blockstore: LevelBlockstore
-  private store?: { get: () => Promise<ContentStoreLike>; stop: () => Promise<void> }
+  private store?: LazyContentStore
   private readonly libp2p: Libp2p
+  private readonly feedback: Pick<PeerFeedback, 'failure'>
   private readonly log: Logger
   private readonly known = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
@@ -52,7 +58,14 @@ export class ContentKeeper {
   private readonly stopping = new AbortController()
 
   constructor(
-    components: { libp2p: Libp2p; catalog: PackageCatalog; datastore: Datastore; dataDir: string },
+    components: {
+      libp2p: Libp2p
+      catalog: PackageCatalog
+      datastore: Datastore
+      dataDir: string
+      /** Blames peers that send blocks the relay never asked for. */
+      feedback: Pick<PeerFeedback, 'failure'>
+    },
     init: { quota: number; maxBytes: number }
   ) {
     this.catalog = components.catalog
@@ -60,6 +73,8 @@ export class ContentKeeper {
     this.log = components.libp2p.logger.forComponent('marketplace:relay-content')
     this.blockstore = new LevelBlockstore(join(components.dataDir, 'blocks'))
     this.libp2p = components.libp2p
+    this.feedback = components.feedback
+    const traffic = (): PeerTraffic[] => [...(this.store?.traffic().values() ?? [])]
     this.stats = {
       kept: 0,
       bytes: 0,
@@ -67,7 +82,13 @@ export class ContentKeeper {
       maxBytes: init.maxBytes,
       pending: 0,
       refused: { tooLarge: 0, full: 0 },
-      failed: 0
+      failed: 0,
+      get served() {
+        return traffic().reduce((sum, t) => sum + t.sent, 0)
+      },
+      get unwantedBlocks() {
+        return traffic().reduce((sum, t) => sum + t.unwanted, 0)
+      }
     }
   }
 
@@ -84,7 +105,7 @@ export class ContentKeeper {
   async start(): Promise<void> {
     await this.blockstore.open()
     this.store = lazyContentStore(
-      { libp2p: this.libp2p, datastore: this.datastore },
+      { libp2p: this.libp2p, datastore: this.datastore, feedback: this.feedback },
       { blockstore: this.blockstore, maxBytes: this.stats.maxBytes }
     )
     for await (const { key, value } of this.datastore.query({ prefix: KEPT })) {

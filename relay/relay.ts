@@ -5,6 +5,7 @@ import { PackageCatalog } from '../src/core/catalog/catalog.ts'
 import { DISCOVERY_TOPIC } from '../src/core/constants.ts'
 import { DHT_DATASTORE_PREFIX, dhtRecordOptions } from '../src/core/marketplace/dht-records.ts'
 import { GossipReplays } from '../src/core/marketplace/gossip-replays.ts'
+import { PeerFeedback } from '../src/core/marketplace/peer-feedback.ts'
 import { marketplaceService } from '../src/core/marketplace/marketplace-service.ts'
 import { NameProofs } from '../src/core/marketplace/name-proofs.ts'
 import { ReputationBook } from '../src/core/marketplace/reputation.ts'
@@ -177,7 +178,13 @@ export async function createRelay(
   events.start()
   // package content: kept in DATA_DIR/blocks up to CONTENT_QUOTA, served over Bitswap
   const contentKeeper = new ContentKeeper(
-    { libp2p, catalog, datastore, dataDir: config.dataDir },
+    {
+      libp2p,
+      catalog,
+      datastore,
+      dataDir: config.dataDir,
+      feedback: new PeerFeedback({ reputation, tracer })
+    },
     config.content
   )
   const marketplace = marketplaceService({

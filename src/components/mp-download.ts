@@ -2,19 +2,8 @@ import { LitElement, css, html, nothing } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { describeError } from '../core/errors.ts'
+import { bytesText } from './format.ts'
 import type { PackageRecord } from '../core/index.ts'
-
-/** Bytes for people: `5.0 MiB`. */
-function bytesText(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`
-}
 
 /**
  * Downloads a package's content from the peers that have it: a progress bar (bytes, speed, the

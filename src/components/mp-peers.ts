@@ -2,6 +2,8 @@ import { LitElement, css, html } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { cardStyles } from './shared-styles.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
+import { bytesText } from './format.ts'
+import type { PeerTraffic } from '../core/index.ts'
 import type { DirectDialState } from '../core/network/direct-connector.ts'
 import type { IceInfo } from '../core/network/ice-path.ts'
 
@@ -43,7 +45,21 @@ function pathNote(ice: IceInfo | undefined): unknown {
     >`
 }
 
-/** Connected peers: transport, direct or relayed, reputation, average response time; live. */
+/**
+ * Package content exchanged with a peer: "↑ 5.0 MiB ↓ 1.2 MiB" (served to it, received from it),
+ * and the blocks it sent that were never asked for.
+ */
+function contentNote(content: PeerTraffic | undefined): unknown {
+  if (content == null) return '–'
+  return html`<span title="served to this peer">↑ ${bytesText(content.sent)}</span>
+    <span title="received from this peer">↓ ${bytesText(content.received)}</span>${
+      content.unwanted > 0
+        ? html`<br /><small class="bad">${content.unwanted} block(s) never asked for</small>`
+        : ''
+    }`
+}
+
+/** Connected peers: transport, direct or relayed, reputation, average response time, content served; live. */
 export class MpPeers extends LitElement {
   static override styles = [
     cardStyles,
@@ -61,6 +77,12 @@ export class MpPeers extends LitElement {
       meter {
         width: 5rem;
       }
+      td.content {
+        white-space: nowrap;
+      }
+      .bad {
+        color: var(--mp-error, #b42318);
+      }
       @media (max-width: 600px) {
         .wide {
           display: none;
@@ -70,6 +92,18 @@ export class MpPeers extends LitElement {
   ]
 
   private readonly ctl = new NodeController(this)
+  /** Content served moves without a node event: the table is redrawn every 2 s while shown. */
+  private refresh?: ReturnType<typeof setInterval>
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.refresh = setInterval(() => this.requestUpdate(), 2_000)
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    clearInterval(this.refresh)
+  }
 
   override render(): unknown {
     const peers = this.ctl.store.node?.peers() ?? []
@@ -86,6 +120,7 @@ export class MpPeers extends LitElement {
                   <th scope="col">Path</th>
                   <th scope="col" class="wide">Reputation</th>
                   <th scope="col" class="wide">Avg response</th>
+                  <th scope="col" class="wide">Content</th>
                 </tr>
               </thead>
               <tbody>
@@ -109,6 +144,7 @@ export class MpPeers extends LitElement {
                         ${p.reputation.toFixed(2)}
                       </td>
                       <td class="wide">${p.avgResponseMs != null ? `${p.avgResponseMs} ms` : '–'}</td>
+                      <td class="wide content">${contentNote(p.content)}</td>
                     </tr>`
                 )}
               </tbody>

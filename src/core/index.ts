@@ -5,6 +5,7 @@
  */
 import type { PackageCatalog, PackageEvent } from './catalog/catalog.ts'
 import type { RuntimeConfig } from './config.ts'
+import type { PeerTraffic } from './content/bitswap-traffic.ts'
 import type { SyncScope } from './marketplace/catalog-sync.ts'
 import type { GossipReplays } from './marketplace/gossip-replays.ts'
 import type { NameProofsInit } from './marketplace/name-proofs.ts'
@@ -44,7 +45,13 @@ export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
 export type { MarketplaceServices } from './network/libp2p-options.ts'
 export { MarketplaceService, marketplaceService } from './marketplace/marketplace-service.ts'
 export type { OperationOptions } from './telemetry/tracing.ts'
-export { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './content/errors.ts'
+export {
+  ContentMismatchError,
+  ContentNotFoundError,
+  ContentTooLargeError,
+  UnwantedBlockError
+} from './content/errors.ts'
+export type { PeerTraffic } from './content/bitswap-traffic.ts'
 export type { ContentInput, ContentProgress, ContentStoreInit } from './content/content-store.ts'
 export type { FetchedContent, FetchContentOptions } from './marketplace/package-content.ts'
 export { SEARCH_PROTOCOL, SYNC_PROTOCOL, PROTOCOL_LIMITS } from './protocols/messages.ts'
@@ -114,6 +121,12 @@ export interface PeerSummary {
    * dials were made, and when the next one is due (epoch ms).
    */
   upgrade?: DirectDialState
+  /**
+   * Package content exchanged with the peer over Bitswap: bytes this node served it (`sent`),
+   * bytes it served this node (`received`), and blocks it sent that were never asked for
+   * (`unwanted`: altered or unsolicited; each costs it reputation). Absent until content moved.
+   */
+  content?: PeerTraffic
 }
 
 export interface PeerChange {

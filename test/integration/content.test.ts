@@ -75,6 +75,11 @@ test('a 5 MiB artifact published with its record is fetched verified by another 
   expect(progress.length).toBeGreaterThan(1)
   expect(progress.map(p => p.bytes)).toEqual([...progress.map(p => p.bytes)].sort((a, b) => a - b))
   expect(progress.at(-1)).toMatchObject({ bytes: 5 * MiB, total: 5 * MiB })
+  // each side counts the bytes served per peer (the root block lists the leaves: a little more)
+  const served = publisher.peers().find(p => p.peerId === fetcher.peerId)?.content
+  const received = fetcher.peers().find(p => p.peerId === publisher.peerId)?.content
+  expect(served?.sent).toBeGreaterThanOrEqual(5 * MiB)
+  expect(received).toMatchObject({ received: served?.sent, unwanted: 0 })
 
   // the relay keeps what it hears of, up to its quota, and says so in /healthz
   await waitUntil('the record to reach the relay', () => relay.catalog.get(id) != null, 20_000)
@@ -104,9 +109,14 @@ test('a 5 MiB artifact published with its record is fetched verified by another 
   const fromRelay = await last.fetchContent(id)
   expect(sha256(fromRelay.bytes)).toBe(sha256(artifact))
   expect(fromRelay.peers).toEqual([relay.peerId])
+  const relayHealth = (await (await fetch(`${relay.httpUrl}/healthz`)).json()) as {
+    content: { served: number; unwantedBlocks: number }
+  }
+  expect(relayHealth.content.served).toBeGreaterThanOrEqual(5 * MiB)
+  expect(relayHealth.content.unwantedBlocks).toBe(0)
 }, 240_000)
 
-test('blocks that do not hash to what the record names are never taken: the fetch ends not found, naming who was asked', async () => {
+test('blocks that do not hash to what the record names are never taken: their sender loses reputation, and the fetch ends not found, naming who was asked', async () => {
   const blockstore = new MemoryBlockstore()
   const liar = await join({ content: { blockstore, stallTimeoutMs: 5_000 } })
   const fetcher = await join()
@@ -125,6 +135,7 @@ test('blocks that do not hash to what the record names are never taken: the fetc
   const stored = (blockstore as unknown as { data: Map<string, Uint8Array[]> }).data
   for (const chunks of stored.values()) if ((chunks[0]?.byteLength ?? 0) > 64 * 1024) chunks[0]![0]! ^= 0xff
   await waitUntil('the record to reach the fetcher', () => fetcher.catalog.get(id) != null, 20_000)
+  const before = fetcher.reputation.score(liar.peerId)
   const failure = await fetcher.fetchContent(id).then(
     () => undefined,
     (err: Error & { peersAsked?: string[] }) => err
@@ -132,6 +143,19 @@ test('blocks that do not hash to what the record names are never taken: the fetc
   expect(failure?.name).toBe('ContentNotFoundError')
   expect(failure?.peersAsked).toContain(liar.peerId)
   expect(failure?.message).toMatch(/no peer sent a block of bafy\w+ for 5 s/)
+  // the altered blocks arrived under names never asked for: counted against the liar, who pays
+  const liarSeen = fetcher.peers().find(p => p.peerId === liar.peerId)
+  expect(liarSeen?.content?.unwanted).toBeGreaterThan(0)
+  expect(liarSeen?.content?.received).toBeGreaterThan(0)
+  expect(fetcher.reputation.get(liar.peerId).failures).toBeGreaterThan(0)
+  expect(fetcher.reputation.score(liar.peerId)).toBeLessThan(before)
+  // the relay, which tried to keep the content too, blamed it as well
+  await waitUntil('the relay to count the altered blocks', async () => {
+    const health = (await (await fetch(`${relay.httpUrl}/healthz`)).json()) as {
+      content: { unwantedBlocks: number }
+    }
+    return health.content.unwantedBlocks > 0
+  })
 }, 240_000)
 
 test('bad input is refused before anything is stored: content over the limit, a manifest that sets content itself, a package without content', async () => {

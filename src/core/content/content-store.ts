@@ -6,7 +6,9 @@ import { createHeliaLight } from 'helia'
 import drain from 'it-drain'
 import createMortice from 'mortice'
 import { CID } from 'multiformats/cid'
+import { BitswapTraffic } from './bitswap-traffic.ts'
 import { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
+import type { BitswapTrafficInit, PeerTraffic } from './bitswap-traffic.ts'
 import type { UnixFS } from '@helia/unixfs'
 import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
@@ -29,6 +31,8 @@ export interface ContentStoreComponents {
   /** Where the pins (what this node keeps and serves) are kept. @default in memory */
   datastore?: Datastore
   log: Logger
+  /** A peer sent blocks this node never asked for (altered or unsolicited): blame it. */
+  onUnwantedBlock?: BitswapTrafficInit['onUnwantedBlock']
 }
 
 export interface ContentStoreInit {
@@ -57,6 +61,8 @@ export class ContentStore {
   private readonly log: Logger
   private readonly maxBytes: number
   private readonly stallTimeoutMs: number
+  private readonly onUnwantedBlock: ContentStoreComponents['onUnwantedBlock']
+  private counter?: BitswapTraffic
   /**
    * Imports and fetches hold it shared while their blocks are not yet pinned; dropping unpinned
    * blocks (garbage collection) holds it alone, so it never takes another import's blocks.
@@ -72,6 +78,7 @@ export class ContentStore {
     this.log = components.log
     this.maxBytes = init.maxBytes ?? 100 * 1024 * 1024
     this.stallTimeoutMs = init.stallTimeoutMs ?? 30_000
+    this.onUnwantedBlock = components.onUnwantedBlock
     this.helia = createHeliaLight({
       blockstore: components.blockstore ?? new MemoryBlockstore(),
       datastore: components.datastore ?? new MemoryDatastore(),
@@ -90,7 +97,18 @@ export class ContentStore {
   ): Promise<ContentStore> {
     const store = new ContentStore(components, init)
     await store.helia.start()
+    store.counter = BitswapTraffic.attach(
+      // Helia keeps its brokers on the instance; its interface does not name them
+      (store.helia as unknown as { blockBrokers?: unknown[] }).blockBrokers ?? [],
+      store.onUnwantedBlock != null ? { onUnwantedBlock: store.onUnwantedBlock } : {},
+      store.log
+    )
     return store
+  }
+
+  /** Content bytes exchanged with each peer over Bitswap (served and received), and unwanted blocks. */
+  traffic(): ReadonlyMap<string, Readonly<PeerTraffic>> {
+    return this.counter?.byPeer() ?? new Map()
   }
 
   async stop(): Promise<void> {

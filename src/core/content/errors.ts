@@ -27,11 +27,26 @@ export class ContentNotFoundError extends Error {
 
 /**
  * Content that is not what its signed record says: another size than the record's. Blocks
- * themselves are checked against their CID as they arrive, so a wrong block is never taken.
+ * themselves are checked against their CID as they arrive, so a wrong block is never taken (its
+ * sender is blamed: `UnwantedBlockError`).
  */
 export class ContentMismatchError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ContentMismatchError'
+  }
+}
+
+/**
+ * A peer sent blocks this node never asked for. Bitswap names a block by the hash of its bytes,
+ * so an altered block arrives under a name nobody asked for and is never taken; its sender is
+ * blamed with this error (and loses reputation).
+ */
+export class UnwantedBlockError extends Error {
+  readonly blocks: number
+  constructor(blocks: number) {
+    super(`sent ${blocks} block(s) this node never asked for (altered or unsolicited)`)
+    this.name = 'UnwantedBlockError'
+    this.blocks = blocks
   }
 }

@@ -15,11 +15,12 @@ import { TRACER_NAME } from '../telemetry/schema.ts'
 import { globalTracer } from '../telemetry/tracing.ts'
 import { marketplaceService } from './marketplace-service.ts'
 import { lazyContentStore } from './package-content.ts'
-import type { FetchContentOptions, FetchedContent } from './package-content.ts'
+import type { FetchContentOptions, FetchedContent, LazyContentStore } from './package-content.ts'
 import { createNodeNetwork } from './node-libp2p.ts'
 import { NameProofs } from './name-proofs.ts'
 import { untilEvent } from './node-state.ts'
 import { NodeStatusMachine } from './node-status.ts'
+import { PeerFeedback } from './peer-feedback.ts'
 import { peerSummaries, watchPeerChanges } from './peer-summaries.ts'
 import { ReputationBook } from './reputation.ts'
 import type { SearchQuery } from '../catalog/catalog.ts'
@@ -65,7 +66,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   private icePaths?: IcePaths
   private iceCheck?: IceSelfCheck
   private stopped = false
-  private content?: ReturnType<typeof lazyContentStore>
+  private content?: LazyContentStore
   private log?: Logger
   private readonly init: MarketplaceNodeInit
   private nameProofs: NameProofs
@@ -94,9 +95,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       status => this.safeDispatchEvent('status', { detail: status })
     )
     this.timings = this.machine.timings
-    init.spanEvents?.addEventListener('span', evt => {
-      this.safeDispatchEvent('span', { detail: (evt as CustomEvent<ReadableSpan>).detail })
-    })
+    const spanOf = (evt: Event): ReadableSpan => (evt as CustomEvent<ReadableSpan>).detail
+    init.spanEvents?.addEventListener('span', evt => this.safeDispatchEvent('span', { detail: spanOf(evt) }))
     this.catalog.addEventListener('package', evt => this.safeDispatchEvent('package', { detail: evt.detail }))
   }
 
@@ -168,7 +168,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
         this.machine.update()
       }
     })
-    this.content = lazyContentStore({ libp2p, datastore }, this.init.content)
+    const feedback = new PeerFeedback({ reputation: this.reputation, tracer: this.tracer })
+    this.content = lazyContentStore({ libp2p, datastore, feedback }, this.init.content)
     this.service = marketplaceService({
       // a tab fills its catalog by sync from its relays only; other tabs reach it by gossip and search
       syncScope: id => (keeper.relayPeerIds.has(id) ? 'all' : 'none'),
@@ -209,7 +210,8 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
       relayIds: this.keeper?.relayPeerIds ?? new Set(),
       upgrades: this.connector?.dialStates() ?? new Map(),
       reputation: this.reputation,
-      iceOf: conn => this.icePaths?.of(conn)
+      iceOf: conn => this.icePaths?.of(conn),
+      traffic: this.content?.traffic() ?? new Map()
     })
   }
 
@@ -225,10 +227,9 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
   }
 
   /**
-   * Publishes a package: validates the manifest (throwing `InvalidManifestError`
-   * naming each bad field), signs it with this node's key, checks namespace
-   * ownership and version order, then stores it locally, in the DHT and
-   * announces it. Nothing is stored when any check fails.
+   * Publishes a package: validates the manifest (`InvalidManifestError` names each bad field), signs
+   * it, checks namespace ownership and version order, stores it here and in the DHT, announces it.
+   * Nothing is stored when any check fails.
    */
   async publish(manifest: PackageManifest, options: PublishOptions = {}): Promise<PublishResult> {
     return await this.running().publish(manifest, options)
@@ -287,8 +288,7 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     this.icePaths?.stop()
     await this.content?.stop()
     await this._libp2p?.stop()
-    // the last status: no connections left
-    this.machine.announce()
+    this.machine.announce() // the last status: no connections left
   }
 }
 

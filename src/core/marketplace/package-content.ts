@@ -1,9 +1,10 @@
-import { ContentNotFoundError } from '../content/errors.ts'
+import { ContentNotFoundError, UnwantedBlockError } from '../content/errors.ts'
 import { MEDIA_TYPE } from '../package/schema.ts'
 import { NamespaceDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { ATTR, EXTRA_SPAN } from '../telemetry/schema.ts'
 import { elapsedMs, inSpan } from '../telemetry/tracing.ts'
+import type { PeerTraffic } from '../content/bitswap-traffic.ts'
 import type {
   ContentInput,
   ContentProgress,
@@ -11,6 +12,7 @@ import type {
   ContentStoreInit
 } from '../content/content-store.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
+import type { PeerFeedback } from './peer-feedback.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Tracer } from '@opentelemetry/api'
@@ -116,6 +118,14 @@ function describeFile(content: ContentInput): Pick<ContentField, 'name' | 'media
   return { ...(name !== '' ? { name } : {}), ...(MEDIA_TYPE.test(type) ? { mediaType: type } : {}) }
 }
 
+/** A content store made on first use (`get`); until then it has exchanged nothing. */
+export interface LazyContentStore {
+  get: () => Promise<ContentStoreLike>
+  /** Content bytes exchanged with each peer (`ContentStore.traffic`). */
+  traffic: () => ReadonlyMap<string, Readonly<PeerTraffic>>
+  stop: () => Promise<void>
+}
+
 /**
  * A content store made on first use: the content code (Helia, Bitswap, UnixFS) is loaded only
  * when a node first publishes or fetches content, so a page that never does loads none of it.
@@ -124,26 +134,38 @@ function describeFile(content: ContentInput): Pick<ContentField, 'name' | 'media
  * once, to serve it.
  */
 export function lazyContentStore(
-  components: { libp2p: Libp2p; datastore: Datastore },
+  components: {
+    libp2p: Libp2p
+    datastore: Datastore
+    /** Blames peers that send blocks never asked for (`UnwantedBlockError`). */
+    feedback?: Pick<PeerFeedback, 'failure'>
+  },
   init: ContentStoreInit & { blockstore?: Blockstore } = {}
-): { get: () => Promise<ContentStoreLike>; stop: () => Promise<void> } {
+): LazyContentStore {
   const { blockstore, ...settings } = init
-  const { libp2p, datastore } = components
+  const { libp2p, datastore, feedback } = components
   let store: Promise<ContentStore> | undefined
+  let started: ContentStore | undefined
   const get = async (): Promise<ContentStore> => {
-    store ??= import('../content/content-store.ts').then(
-      async m =>
-        await m.ContentStore.create(
-          {
-            libp2p,
-            log: libp2p.logger.forComponent('marketplace:content'),
-            ...(blockstore != null
-              ? { blockstore, datastore: new NamespaceDatastore(datastore, new Key('/content')) }
-              : {})
-          },
-          settings
-        )
-    )
+    store ??= import('../content/content-store.ts').then(async m => {
+      started = await m.ContentStore.create(
+        {
+          libp2p,
+          log: libp2p.logger.forComponent('marketplace:content'),
+          ...(feedback != null
+            ? {
+                onUnwantedBlock: (peer: string, blocks: number) =>
+                  feedback.failure(peer, new UnwantedBlockError(blocks))
+              }
+            : {}),
+          ...(blockstore != null
+            ? { blockstore, datastore: new NamespaceDatastore(datastore, new Key('/content')) }
+            : {})
+        },
+        settings
+      )
+      return started
+    })
     return await store
   }
   // a reloaded tab serves what it kept: with persisted pins, the store starts at once
@@ -155,6 +177,7 @@ export function lazyContentStore(
       )
   return {
     get,
+    traffic: () => started?.traffic() ?? new Map(),
     stop: async () => {
       // a store whose creation failed has nothing to stop
       await (await store?.catch(() => undefined))?.stop()

@@ -2,6 +2,7 @@ import { isDirectWebRTC, transportOf } from '../network/connection-info.ts'
 import type { PeerChange, PeerSummary } from '../index.ts'
 import type { ReputationBook } from './reputation.ts'
 import type { DirectDialState } from '../network/direct-connector.ts'
+import type { PeerTraffic } from '../content/bitswap-traffic.ts'
 import type { IceInfo } from '../network/ice-path.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
@@ -13,6 +14,8 @@ export interface PeerSummarySources {
   reputation: Pick<ReputationBook, 'get' | 'score'>
   /** The ICE path of a direct WebRTC connection, once known. */
   iceOf: (conn: Connection) => IceInfo | undefined
+  /** Content bytes exchanged with each peer over Bitswap. */
+  traffic?: ReadonlyMap<string, Readonly<PeerTraffic>>
 }
 
 /**
@@ -34,6 +37,7 @@ export function peerSummaries(connections: Iterable<Connection>, sources: PeerSu
       .filter(c => isDirectWebRTC(c))
       .map(c => sources.iceOf(c))
       .find(i => i != null)
+    const content = sources.traffic?.get(peerId)
     return {
       peerId,
       direct: best?.direct === true,
@@ -42,7 +46,8 @@ export function peerSummaries(connections: Iterable<Connection>, sources: PeerSu
       ...(stats.avgResponseMs != null ? { avgResponseMs: Math.round(stats.avgResponseMs) } : {}),
       relay: sources.relayIds.has(peerId),
       ...(ice != null ? { path: ice.path, ice } : {}),
-      ...(upgrade != null ? { upgrade } : {})
+      ...(upgrade != null ? { upgrade } : {}),
+      ...(content != null ? { content: { ...content } } : {})
     }
   })
 }
