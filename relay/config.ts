@@ -68,8 +68,11 @@ export interface RelayConfig {
    * `Authorization: Bearer <token>` to the collector of a public relay (`COLLECTOR_TOKEN`).
    */
   collectorToken?: string
-  /** Package content the relay keeps: in all, and per artifact, in bytes (`CONTENT_QUOTA`, `CONTENT_MAX_BYTES`). */
-  content: { quota: number; maxBytes: number }
+  /**
+   * Package content the relay keeps, in bytes: in all, per artifact, and per publisher key
+   * (`CONTENT_QUOTA`, `CONTENT_MAX_BYTES`, `CONTENT_QUOTA_PER_PUBLISHER`).
+   */
+  content: { quota: number; maxBytes: number; perPublisher: number }
 }
 
 /** Parses flags and environment into a validated configuration; `undefined` means `--help` was asked. */
@@ -161,7 +164,11 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     ...(collectorToken != null ? { collectorToken } : {}),
     content: {
       quota: parseByteSize('CONTENT_QUOTA (--content-quota)', get('content-quota')),
-      maxBytes: parseByteSize('CONTENT_MAX_BYTES (--content-max-bytes)', get('content-max-bytes'))
+      maxBytes: parseByteSize('CONTENT_MAX_BYTES (--content-max-bytes)', get('content-max-bytes')),
+      perPublisher: parseByteSize(
+        'CONTENT_QUOTA_PER_PUBLISHER (--content-quota-per-publisher)',
+        get('content-quota-per-publisher')
+      )
     }
   }
 }

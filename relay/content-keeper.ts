@@ -17,20 +17,24 @@ export interface ContentKeeperStats {
   /** Artifacts kept, and their bytes. */
   kept: number
   bytes: number
-  /** `CONTENT_QUOTA` and `CONTENT_MAX_BYTES`. */
+  /** `CONTENT_QUOTA`, `CONTENT_MAX_BYTES` and `CONTENT_QUOTA_PER_PUBLISHER`. */
   quota: number
   maxBytes: number
+  perPublisher: number
   /** Waiting to be fetched (one at a time), and their bytes (counted against the quota). */
   pending: number
-  /** Not kept: over `maxBytes`, past the quota (the policy when full: keep what is held, take nothing new), or failed to arrive. */
-  refused: { tooLarge: number; full: number }
+  /**
+   * Not kept: over `maxBytes`, past the quota (the policy when full: keep what is held, take
+   * nothing new), past its publisher's share (`publisherFull`), or failed to arrive.
+   */
+  refused: { tooLarge: number; full: number; publisherFull: number }
   failed: number
   /** Content bytes served to peers over Bitswap, and blocks peers sent that were never asked for. */
   readonly served: number
   readonly unwantedBlocks: number
 }
 
-/** Where the size of each kept artifact is noted: `<prefix>/<cid>` → decimal bytes. */
+/** Where each kept artifact is noted: `<prefix>/<cid>` → `<decimal bytes> <publisher>`. */
 const KEPT = '/content-kept'
 
 /** Artifacts waiting at most: past it, new ones are counted as `full`. */
@@ -54,6 +58,8 @@ export class ContentKeeper {
   private readonly known = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
   private pendingBytes = 0
+  /** Bytes kept or waiting per publisher key. */
+  private readonly byPublisher = new Map<string, number>()
   /** Aborted at stop: a fetch under way gives up at once. */
   private readonly stopping = new AbortController()
 
@@ -66,7 +72,7 @@ export class ContentKeeper {
       /** Blames peers that send blocks the relay never asked for. */
       feedback: Pick<PeerFeedback, 'failure'>
     },
-    init: { quota: number; maxBytes: number }
+    init: { quota: number; maxBytes: number; perPublisher: number }
   ) {
     this.catalog = components.catalog
     this.datastore = components.datastore
@@ -80,8 +86,9 @@ export class ContentKeeper {
       bytes: 0,
       quota: init.quota,
       maxBytes: init.maxBytes,
+      perPublisher: init.perPublisher,
       pending: 0,
-      refused: { tooLarge: 0, full: 0 },
+      refused: { tooLarge: 0, full: 0, publisherFull: 0 },
       failed: 0,
       get served() {
         return traffic().reduce((sum, t) => sum + t.sent, 0)
@@ -109,9 +116,12 @@ export class ContentKeeper {
       { blockstore: this.blockstore, maxBytes: this.stats.maxBytes }
     )
     for await (const { key, value } of this.datastore.query({ prefix: KEPT })) {
+      // `<size> <publisher>`; an entry from before publishers were noted has the size alone
+      const [size = '0', publisher = ''] = new TextDecoder().decode(value).split(' ')
       this.known.add(key.baseNamespace())
       this.stats.kept++
-      this.stats.bytes += Number(new TextDecoder().decode(value))
+      this.stats.bytes += Number(size)
+      this.charge(publisher, Number(size))
     }
     await this.store.get()
     this.catalog.addEventListener('package', this.onPackage)
@@ -150,27 +160,46 @@ export class ContentKeeper {
       this.stats.refused.full++
       return
     }
+    // one key cannot take the whole quota (N keys still can: PROTOCOL.md §10)
+    if ((this.byPublisher.get(record.publisher) ?? 0) + content.size > this.stats.perPublisher) {
+      // a record of another publisher naming the same content may still bring it in
+      this.known.delete(content.cid)
+      this.stats.refused.publisherFull++
+      return
+    }
     this.stats.pending++
     this.pendingBytes += content.size
-    this.queue = this.queue.then(async () => await this.keep(record.id, content.cid, content.size))
+    this.charge(record.publisher, content.size)
+    this.queue = this.queue.then(async () => await this.keep(record, content.cid, content.size))
   }
 
-  private async keep(id: string, cid: string, size: number): Promise<void> {
+  private async keep(record: PackageRecord, cid: string, size: number): Promise<void> {
     try {
       if (this.stopping.signal.aborted) return
       await (await this.contentStore()).keep(cid, { size, signal: this.stopping.signal })
-      await this.datastore.put(new Key(`${KEPT}/${cid}`), new TextEncoder().encode(String(size)))
+      await this.datastore.put(
+        new Key(`${KEPT}/${cid}`),
+        new TextEncoder().encode(`${size} ${record.publisher}`)
+      )
       this.stats.kept++
       this.stats.bytes += size
     } catch (err) {
       if (this.stopping.signal.aborted) return
       // another record naming it, or this one heard again, may try again
       this.known.delete(cid)
+      this.charge(record.publisher, -size)
       this.stats.failed++
-      this.log.error('the content of %s (%s) was not kept - %s', id, cid, describeError(err))
+      this.log.error('the content of %s (%s) was not kept - %s', record.id, cid, describeError(err))
     } finally {
       this.stats.pending--
       this.pendingBytes -= size
     }
+  }
+
+  /** Adds `bytes` (negative: takes them back) to what `publisher` holds here. */
+  private charge(publisher: string, bytes: number): void {
+    const total = (this.byPublisher.get(publisher) ?? 0) + bytes
+    if (total > 0) this.byPublisher.set(publisher, total)
+    else this.byPublisher.delete(publisher)
   }
 }

@@ -112,6 +112,12 @@ export const OPTIONS = {
     default: '10GiB',
     help: 'package content the relay keeps in DATA_DIR/blocks, in all (bytes, or with KiB/MiB/GiB); once full it keeps no new content, what it holds stays'
   },
+  'content-quota-per-publisher': {
+    type: 'string',
+    env: 'CONTENT_QUOTA_PER_PUBLISHER',
+    default: '1GiB',
+    help: "package content the relay keeps per publisher key, in all (bytes, or with KiB/MiB/GiB); past it, that key's new content is left to the peers that have it"
+  },
   'content-max-bytes': {
     type: 'string',
     env: 'CONTENT_MAX_BYTES',

@@ -21,7 +21,7 @@ export async function startTestRelay(
     serviceName: 'p2p-marketplace-relay-test',
     staticDir: join(dataDir, 'no-static'),
     embedOrigins: [],
-    content: { quota: 1024 ** 3, maxBytes: 100 * 1024 ** 2 },
+    content: { quota: 1024 ** 3, maxBytes: 100 * 1024 ** 2, perPublisher: 1024 ** 3 },
     ...overrides
   }
   const relay = await createRelay(config, undefined, hooks)

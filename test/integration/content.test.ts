@@ -3,6 +3,9 @@
  * an artifact with its record and fetch it from each other over Bitswap, verified block by block.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join as joinPath } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryBlockstore } from 'blockstore-core'
 import { MemoryDatastore } from 'datastore-core'
@@ -201,7 +204,7 @@ test('bad input is refused before anything is stored: content over the limit, a 
 
 test('a node started again over the blocks and datastore it kept serves its content at once, before it publishes or fetches anything', async () => {
   // a relay that keeps no content: what the newcomer gets can only come from the restarted node
-  const own = await startTestRelay({ content: { quota: 0, maxBytes: MiB } })
+  const own = await startTestRelay({ content: { quota: 0, maxBytes: MiB, perPublisher: 0 } })
   const datastore = new MemoryDatastore()
   const blockstore = new MemoryBlockstore()
   const privateKey = await generateKeyPair('Ed25519')
@@ -246,5 +249,72 @@ test('a node started again over the blocks and datastore it kept serves its cont
   } finally {
     await Promise.all(started.map(async n => await n.stop()))
     await own.cleanup()
+  }
+}, 180_000)
+
+test("one publisher key takes at most its share of a relay's content quota, also after the relay restarts; other keys still get theirs", async () => {
+  const dataDir = await mkdtemp(joinPath(tmpdir(), 'mp-relay-share-'))
+  const settings = { dataDir, content: { quota: 1024 ** 3, maxBytes: 4 * MiB, perPublisher: 1.5 * MiB } }
+  let own = await startTestRelay(settings)
+  const started: MarketplaceNode[] = []
+  const online = async (
+    privateKey?: Awaited<ReturnType<typeof generateKeyPair>>
+  ): Promise<MarketplaceNode> => {
+    const node = await createMarketplaceNode({
+      configUrl: own.relay.httpUrl,
+      ...(privateKey != null ? { privateKey } : {})
+    })
+    started.push(node)
+    await node.waitFor('online', { signal: AbortSignal.timeout(30_000) })
+    return node
+  }
+  const publishMiB = async (node: MarketplaceNode, name: string): Promise<void> => {
+    await node.publish(
+      {
+        id: `${node.keyNamespace}/${name}`,
+        version: '1.0.0',
+        title: name,
+        description: 'a share',
+        license: 'MIT'
+      },
+      { content: new Uint8Array(randomBytes(MiB)) }
+    )
+  }
+  /** Waits until the relay has kept `kept` artifacts and refused `refused` for their publisher's share. */
+  const relayHas = async (kept: number, refused: number): Promise<void> =>
+    await waitUntil(
+      `the relay to keep ${kept} artifacts and refuse ${refused} past a publisher's share`,
+      async () => {
+        const { content } = (await (await fetch(`${own.relay.httpUrl}/healthz`)).json()) as {
+          content: { kept: number; pending: number; refused: { publisherFull: number } }
+        }
+        return content.kept === kept && content.pending === 0 && content.refused.publisherFull === refused
+      },
+      30_000
+    )
+  try {
+    const key = await generateKeyPair('Ed25519')
+    const greedy = await online(key)
+    const other = await online()
+    await publishMiB(greedy, 'first')
+    await relayHas(1, 0)
+    // a second MiB would put this key past its 1.5 MiB
+    await publishMiB(greedy, 'second')
+    await relayHas(1, 1)
+    await publishMiB(other, 'theirs')
+    await relayHas(2, 1)
+
+    // the relay restarts over its data: what each key holds is counted again (the second
+    // artifact, heard again from the relay's own catalog, is refused again)
+    await Promise.all(started.splice(0).map(async n => await n.stop()))
+    await own.cleanup()
+    own = await startTestRelay(settings)
+    await relayHas(2, 1)
+    await publishMiB(await online(key), 'third')
+    await relayHas(2, 2)
+  } finally {
+    await Promise.all(started.map(async n => await n.stop()))
+    await own.cleanup()
+    await rm(dataDir, { recursive: true, force: true })
   }
 }, 180_000)

@@ -18,12 +18,18 @@ describe('relay configuration', () => {
     expect(config?.otlpTracesEndpoint).toBeUndefined()
   })
 
-  test('content quota and per-artifact limit: bytes or binary units, 10 GiB and 100 MiB by default', () => {
-    expect(parseRelayConfig([], {})?.content).toEqual({ quota: 10 * 1024 ** 3, maxBytes: 100 * 1024 ** 2 })
-    expect(parseRelayConfig(['--content-max-bytes', '512KiB'], { CONTENT_QUOTA: '2 TiB' })?.content).toEqual({
-      quota: 2 * 1024 ** 4,
-      maxBytes: 512 * 1024
+  test('content quota, per-artifact and per-publisher limits: bytes or binary units, 10 GiB, 100 MiB and 1 GiB by default', () => {
+    expect(parseRelayConfig([], {})?.content).toEqual({
+      quota: 10 * 1024 ** 3,
+      maxBytes: 100 * 1024 ** 2,
+      perPublisher: 1024 ** 3
     })
+    expect(
+      parseRelayConfig(['--content-max-bytes', '512KiB'], {
+        CONTENT_QUOTA: '2 TiB',
+        CONTENT_QUOTA_PER_PUBLISHER: '3MiB'
+      })?.content
+    ).toEqual({ quota: 2 * 1024 ** 4, maxBytes: 512 * 1024, perPublisher: 3 * 1024 ** 2 })
     expect(parseRelayConfig([], { CONTENT_QUOTA: '1048576' })?.content.quota).toBe(1048576)
     for (const bad of ['10GB', '-1', '1.5GiB', 'lots'])
       expect(() => parseRelayConfig([], { CONTENT_QUOTA: bad })).toThrow(
