@@ -195,6 +195,11 @@ test('bad input is refused before anything is stored: content over the limit, a 
   expect([failed.status, published.status]).toEqual(['rejected', 'fulfilled'])
   const own = await node.fetchContent(`${node.keyNamespace}/beside`)
   expect(sha256(own.bytes)).toBe(sha256(kept))
+  expect(own.peers).toEqual([])
+  // the same bytes published again with another package are kept once, and served from here
+  await node.publish({ ...manifest, id: `${node.keyNamespace}/twin` }, { content: kept })
+  const twin = await node.fetchContent(`${node.keyNamespace}/twin`)
+  expect([twin.cid, twin.peers]).toEqual([own.cid, []])
   await node.publish({ ...manifest, id: `${node.keyNamespace}/plain` })
   await expect(node.fetchContent(`${node.keyNamespace}/plain`)).rejects.toMatchObject({
     name: 'ContentNotFoundError',
@@ -202,7 +207,7 @@ test('bad input is refused before anything is stored: content over the limit, a 
   })
 }, 120_000)
 
-test('a node started again over the blocks and datastore it kept serves its content at once, before it publishes or fetches anything', async () => {
+test('a node that fetched content, started again over the blocks and datastore it kept, serves it at once, before it publishes or fetches anything', async () => {
   // a relay that keeps no content: what the newcomer gets can only come from the restarted node
   const own = await startTestRelay({ content: { quota: 0, maxBytes: MiB, perPublisher: 0 } })
   const datastore = new MemoryDatastore()
@@ -222,15 +227,24 @@ test('a node started again over the blocks and datastore it kept serves its cont
     return node
   }
   try {
-    const kept = { datastore, privateKey, content: { blockstore, stallTimeoutMs: 10_000 } }
-    const first = await start(kept)
+    // the publisher leaves once a node that keeps its blocks and datastore fetched the content
+    const publisher = await start()
     const artifact = new Uint8Array(randomBytes(MiB / 2))
-    const id = `${first.keyNamespace}/kept`
-    await first.publish(
+    const id = `${publisher.keyNamespace}/kept`
+    await publisher.publish(
       { id, version: '1.0.0', title: 'Kept', description: 'served again after a restart', license: 'MIT' },
       { content: artifact }
     )
-    await first.stop()
+    const kept = { datastore, privateKey, content: { blockstore, stallTimeoutMs: 10_000 } }
+    const first = await start(kept)
+    await waitUntil(
+      'the fetcher to be direct with the publisher',
+      () => first.status().directPeers >= 1,
+      60_000
+    )
+    await waitUntil('the record to reach the fetcher', () => first.catalog.get(id) != null, 30_000)
+    expect(sha256((await first.fetchContent(id)).bytes)).toBe(sha256(artifact))
+    await Promise.all([publisher.stop(), first.stop()])
     const again = await start(kept)
     const newcomer = await start()
     await waitUntil(
@@ -245,7 +259,7 @@ test('a node started again over the blocks and datastore it kept serves its cont
     const health = (await (await fetch(`${own.relay.httpUrl}/healthz`)).json()) as {
       content: Record<string, unknown>
     }
-    expect(health.content).toMatchObject({ kept: 0, refused: { tooLarge: 0, full: 1 } })
+    expect(health.content).toMatchObject({ kept: 0, refused: { tooLarge: 0, full: 1, publisherFull: 0 } })
   } finally {
     await Promise.all(started.map(async n => await n.stop()))
     await own.cleanup()

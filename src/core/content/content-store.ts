@@ -7,15 +7,16 @@ import drain from 'it-drain'
 import createMortice from 'mortice'
 import { CID } from 'multiformats/cid'
 import { BitswapTraffic } from './bitswap-traffic.ts'
+import { bitswapPeers, knownSize, limitedChunks } from './content-input.ts'
 import { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
 import type { BitswapTrafficInit, PeerTraffic } from './bitswap-traffic.ts'
+import type { ContentInput } from './content-input.ts'
 import type { UnixFS } from '@helia/unixfs'
 import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 
-/** What `publish(…, { content })` takes. */
-export type ContentInput = Blob | Uint8Array | ReadableStream<Uint8Array>
+export type { ContentInput } from './content-input.ts'
 
 /** How a fetch is going: bytes so far, of `total`, and the peers that sent blocks. */
 export interface ContentProgress {
@@ -42,11 +43,10 @@ export interface ContentStoreInit {
   stallTimeoutMs?: number
 }
 
+type HeliaLight = ReturnType<typeof createHeliaLight>
+
 /** Stores made in this process: each names its own mutex. */
 let storeCount = 0
-
-/** The Bitswap protocols whose speakers are asked for content. */
-const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0', '/ipfs/bitswap/1.0.0']
 
 /**
  * Package content in a content-addressed store, shared peer to peer: Helia with Bitswap on the
@@ -55,7 +55,7 @@ const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0', '/ipfs/
  * as it arrives (Bitswap names a block by the hash of its bytes), so a wrong block is never taken.
  */
 export class ContentStore {
-  private readonly helia: ReturnType<typeof createHeliaLight>
+  private readonly helia: HeliaLight
   private readonly fs: UnixFS
   private readonly libp2p: Libp2p
   private readonly log: Logger
@@ -116,20 +116,26 @@ export class ContentStore {
   }
 
   /**
-   * Imports `content`, keeps (pins) it and returns its CID and size. Over `maxBytes` it throws
+   * Imports `content`, keeps (pins) it and returns its CID and size, and whether it is newly kept
+   * (`fresh`: false when the same bytes were kept already). Over `maxBytes` it throws
    * `ContentTooLargeError` and keeps nothing of it.
    */
-  async add(content: ContentInput, options: AbortOptions = {}): Promise<{ cid: string; size: number }> {
-    const known =
-      content instanceof Uint8Array ? content.byteLength : content instanceof Blob ? content.size : undefined
+  async add(
+    content: ContentInput,
+    options: AbortOptions = {}
+  ): Promise<{ cid: string; size: number; fresh: boolean }> {
+    const known = knownSize(content)
     if (known != null && known > this.maxBytes) throw new ContentTooLargeError(this.maxBytes, known)
     const counter = { size: 0 }
     const release = await this.pinning.readLock()
     let cid: CID
+    let fresh: boolean
     try {
-      cid = await this.fs.addByteStream(this.limited(content, counter, options), { signal: options.signal })
+      cid = await this.fs.addByteStream(limitedChunks(content, counter, this.maxBytes, options), {
+        signal: options.signal
+      })
       // kept (pinned) and served from here on
-      await drain(this.helia.pins.add(cid, { signal: options.signal }))
+      fresh = await this.pin(cid, { signal: options.signal })
     } catch (err) {
       release()
       // blocks written before the failure belong to nothing pinned: drop them
@@ -139,7 +145,7 @@ export class ContentStore {
       throw err
     }
     release()
-    return { cid: cid.toString(), size: counter.size }
+    return { cid: cid.toString(), size: counter.size, fresh }
   }
 
   /**
@@ -161,6 +167,7 @@ export class ContentStore {
     const started = performance.now()
     const bytes = new Uint8Array(options.size)
     let received = 0
+    let failure: { err: unknown } | undefined
     const release = await this.pinning.readLock()
     try {
       const signal = AbortSignal.any([stall.signal, ...(options.signal != null ? [options.signal] : [])])
@@ -183,22 +190,30 @@ export class ContentStore {
         timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
         options.onProgress?.({ bytes: received, total: options.size, peers: [...peers] })
       }
+      if (received !== options.size)
+        throw new ContentMismatchError(`${cid} is ${received} bytes; its record says ${options.size}`)
+      // kept (pinned) and served from here on
+      if (source === 'peer') await this.pin(root, { signal: options.signal })
     } catch (err) {
+      failure = { err }
+    } finally {
+      clearTimeout(timer)
+      release()
+    }
+    if (failure != null) {
+      // the blocks of a fetch that failed belong to nothing kept: nothing half-fetched stays
+      if (source === 'peer')
+        await this.collectGarbage().catch((gcErr: unknown) =>
+          this.log.error('dropping a failed fetch failed - %e', gcErr)
+        )
       if (stall.signal.aborted && options.signal?.aborted !== true) {
-        const asked = await this.bitswapPeers()
+        const asked = await bitswapPeers(this.libp2p)
         throw new ContentNotFoundError(
           `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s (${received} of ${options.size} bytes after ${Math.round(performance.now() - started)} ms; asked: ${asked.length > 0 ? asked.join(', ') : 'no peer speaks Bitswap'})`,
           asked
         )
       }
-      throw err
-      if (received !== options.size)
-        throw new ContentMismatchError(`${cid} is ${received} bytes; its record says ${options.size}`)
-      // kept (pinned) and served from here on
-      await drain(this.helia.pins.add(root, { signal: options.signal }))
-    } finally {
-      clearTimeout(timer)
-      release()
+      throw failure.err
     }
     return { bytes, peers: [...peers], source }
   }
@@ -218,14 +233,12 @@ export class ContentStore {
     const release = await this.pinning.readLock()
     try {
       // a peer may stall on any block: each one that arrives gives the rest another stall period
-      await drain(
-        this.helia.pins.add(root, {
-          signal,
-          onProgress: evt => {
-            if ((evt.type as string) === 'bitswap:block') timer.refresh()
-          }
-        })
-      )
+      await this.pin(root, {
+        signal,
+        onProgress: evt => {
+          if ((evt.type as string) === 'bitswap:block') timer.refresh()
+        }
+      })
       const stats = await this.fs.stat(root, { signal })
       if (stats.type === 'directory' || stats.size !== BigInt(options.size))
         throw new ContentMismatchError(
@@ -240,12 +253,26 @@ export class ContentStore {
       if (stall.signal.aborted && options.signal?.aborted !== true)
         throw new ContentNotFoundError(
           `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s`,
-          await this.bitswapPeers()
+          await bitswapPeers(this.libp2p)
         )
       throw err
     }
     clearTimeout(timer)
     release()
+  }
+
+  /**
+   * Keeps (pins) `root` and every block under it, fetching those not here; returns false when it
+   * was kept already (the same bytes published twice, or two fetches at once).
+   */
+  private async pin(root: CID, options: Parameters<HeliaLight['pins']['add']>[1]): Promise<boolean> {
+    try {
+      await drain(this.helia.pins.add(root, options))
+      return true
+    } catch (err) {
+      if ((err as Error).name === 'AlreadyPinnedError') return false
+      throw err
+    }
   }
 
   /** Stops keeping `cid` (content imported for a publish that then failed) and drops its blocks. */
@@ -263,51 +290,5 @@ export class ContentStore {
     } finally {
       release()
     }
-  }
-
-  /** The chunks of `content`, counted into `counter`; throws past `maxBytes`. */
-  private async *limited(
-    content: ContentInput,
-    counter: { size: number },
-    options: AbortOptions
-  ): AsyncGenerator<Uint8Array> {
-    for await (const chunk of chunksOf(content)) {
-      options.signal?.throwIfAborted()
-      counter.size += chunk.byteLength
-      if (counter.size > this.maxBytes) throw new ContentTooLargeError(this.maxBytes)
-      yield chunk
-    }
-  }
-
-  /** Connected peers that speak Bitswap. */
-  private async bitswapPeers(): Promise<string[]> {
-    const peers = new Map(this.libp2p.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
-    const speaking = await Promise.all(
-      [...peers.values()].map(async peer => {
-        // a peer forgotten meanwhile was not asked
-        const info = await this.libp2p.peerStore.get(peer).catch(() => undefined)
-        return info?.protocols.some(p => BITSWAP_PROTOCOLS.includes(p)) === true ? peer.toString() : undefined
-      })
-    )
-    return speaking.filter(p => p != null)
-  }
-}
-
-/** The bytes of `content`, chunk by chunk. */
-async function* chunksOf(content: ContentInput): AsyncGenerator<Uint8Array> {
-  if (content instanceof Uint8Array) {
-    yield content
-    return
-  }
-  const stream = content instanceof Blob ? content.stream() : content
-  const reader = stream.getReader()
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      yield value
-    }
-  } finally {
-    reader.releaseLock()
   }
 }

@@ -96,6 +96,7 @@ export class MarketplaceService {
           if (content != null)
             record = await this.signChecked(parseManifest({ ...valid, content }), key, options)
           await this.catalog.add(record, 'local')
+          if (content != null) this.parts.contents.kept(content)
         } catch (err) {
           if (content != null)
             await this.parts.contents

@@ -50,6 +50,8 @@ export interface PackageContentComponents {
  */
 export class PackageContent {
   private readonly components: PackageContentComponents
+  /** Content newly kept by a publish still under way: dropped if that publish fails. */
+  private readonly fresh = new Set<string>()
 
   constructor(components: PackageContentComponents) {
     this.components = components
@@ -60,15 +62,24 @@ export class PackageContent {
     return await inSpan(this.components.tracer, EXTRA_SPAN.storeContent, {}, options.parent, async span => {
       const start = performance.now()
       const store = await this.components.store()
-      const { cid, size } = await store.add(content, options)
+      const { cid, size, fresh } = await store.add(content, options)
+      if (fresh) this.fresh.add(cid)
       span.setAttributes({ [ATTR.cid]: cid, [ATTR.bytes]: size, [ATTR.latencyMs]: elapsedMs(start) })
       return { cid, size, ...describeFile(content) }
     })
   }
 
-  /** Forgets content imported for a publish that then failed. */
+  /**
+   * Forgets content imported for a publish that then failed, unless it was kept before (the same
+   * bytes published with another package or version).
+   */
   async drop(field: ContentField): Promise<void> {
-    await (await this.components.store()).drop(field.cid)
+    if (this.fresh.delete(field.cid)) await (await this.components.store()).drop(field.cid)
+  }
+
+  /** The publish that stored it succeeded: its content stays whatever later publishes do. */
+  kept(field: ContentField): void {
+    this.fresh.delete(field.cid)
   }
 
   /** The content of `record`, verified, from here or from the peers that have it. */

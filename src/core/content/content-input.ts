@@ -1,0 +1,64 @@
+import { ContentTooLargeError } from './errors.ts'
+import type { AbortOptions, Libp2p } from '@libp2p/interface'
+
+/** What `publish(…, { content })` takes. */
+export type ContentInput = Blob | Uint8Array | ReadableStream<Uint8Array>
+
+/** The Bitswap protocols whose speakers are asked for content. */
+const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0', '/ipfs/bitswap/1.0.0']
+
+/** The size of `content` when known before reading it. */
+export function knownSize(content: ContentInput): number | undefined {
+  return content instanceof Uint8Array
+    ? content.byteLength
+    : content instanceof Blob
+      ? content.size
+      : undefined
+}
+
+/** The chunks of `content`, counted into `counter`; throws `ContentTooLargeError` past `maxBytes`. */
+export async function* limitedChunks(
+  content: ContentInput,
+  counter: { size: number },
+  maxBytes: number,
+  options: AbortOptions
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunksOf(content)) {
+    options.signal?.throwIfAborted()
+    counter.size += chunk.byteLength
+    if (counter.size > maxBytes) throw new ContentTooLargeError(maxBytes)
+    yield chunk
+  }
+}
+
+/** The bytes of `content`, chunk by chunk. */
+async function* chunksOf(content: ContentInput): AsyncGenerator<Uint8Array> {
+  if (content instanceof Uint8Array) {
+    yield content
+    return
+  }
+  const stream = content instanceof Blob ? content.stream() : content
+  const reader = stream.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}
+
+/** Connected peers that speak Bitswap: those a fetch asked. */
+export async function bitswapPeers(libp2p: Libp2p): Promise<string[]> {
+  const peers = new Map(libp2p.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
+  const speaking = await Promise.all(
+    [...peers.values()].map(async peer => {
+      // a peer forgotten meanwhile was not asked
+      const info = await libp2p.peerStore.get(peer).catch(() => undefined)
+      return info?.protocols.some(p => BITSWAP_PROTOCOLS.includes(p)) === true ? peer.toString() : undefined
+    })
+  )
+  return speaking.filter(p => p != null)
+}
