@@ -70,6 +70,10 @@ test('a 5 MiB artifact published with its record is fetched verified by another 
   expect(record?.content?.cid).toMatch(/^bafy/)
 
   await waitUntil('the record to reach the fetcher', () => fetcher.catalog.get(id) != null, 20_000)
+  // a fetch its caller gave up on ends as aborted
+  await expect(fetcher.fetchContent(id, undefined, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    name: 'AbortError'
+  })
   const progress: ContentProgress[] = []
   const fetched = await fetcher.fetchContent(id, undefined, { onProgress: p => progress.push(p) })
   expect(sha256(fetched.bytes)).toBe(sha256(artifact))
@@ -141,10 +145,12 @@ test('blocks that do not hash to what the record names are never taken: their se
   const before = fetcher.reputation.score(liar.peerId)
   const failure = await fetcher.fetchContent(id).then(
     () => undefined,
-    (err: Error & { peersAsked?: string[] }) => err
+    (err: Error & { peersAsked?: string[]; corruptedBy?: string[] }) => err
   )
   expect(failure?.name).toBe('ContentNotFoundError')
   expect(failure?.peersAsked).toContain(liar.peerId)
+  expect(failure?.corruptedBy).toEqual([liar.peerId])
+  expect(failure?.message).toContain(`sent blocks that hash to nothing asked for (altered): ${liar.peerId}`)
   expect(failure?.message).toMatch(/no peer sent a block of bafy\w+ for 5 s/)
   // the altered blocks arrived under names never asked for: counted against the liar, who pays
   const liarSeen = fetcher.peers().find(p => p.peerId === liar.peerId)

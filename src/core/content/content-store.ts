@@ -165,6 +165,7 @@ export class ContentStore {
     const stall = new AbortController()
     let timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
     const started = performance.now()
+    const unwantedBefore = new Map([...this.traffic()].map(([peer, t]) => [peer, t.unwanted]))
     const bytes = new Uint8Array(options.size)
     let received = 0
     let failure: { err: unknown } | undefined
@@ -208,9 +209,14 @@ export class ContentStore {
         )
       if (stall.signal.aborted && options.signal?.aborted !== true) {
         const asked = await bitswapPeers(this.libp2p)
+        // peers that sent blocks never asked for meanwhile: altered blocks, most likely these
+        const corrupting = [...this.traffic()]
+          .filter(([peer, t]) => t.unwanted > (unwantedBefore.get(peer) ?? 0))
+          .map(([peer]) => peer)
         throw new ContentNotFoundError(
-          `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s (${received} of ${options.size} bytes after ${Math.round(performance.now() - started)} ms; asked: ${asked.length > 0 ? asked.join(', ') : 'no peer speaks Bitswap'})`,
-          asked
+          `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s (${received} of ${options.size} bytes after ${Math.round(performance.now() - started)} ms; asked: ${asked.length > 0 ? asked.join(', ') : 'no peer speaks Bitswap'}${corrupting.length > 0 ? `; sent blocks that hash to nothing asked for (altered): ${corrupting.join(', ')}` : ''})`,
+          asked,
+          corrupting
         )
       }
       throw failure.err

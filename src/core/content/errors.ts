@@ -18,10 +18,13 @@ export class ContentTooLargeError extends Error {
 export class ContentNotFoundError extends Error {
   /** Peers asked for it (those speaking Bitswap while the fetch ran). */
   readonly peersAsked: string[]
-  constructor(message: string, peersAsked: string[] = []) {
+  /** Peers that sent blocks never asked for while the fetch ran: altered content, most likely. */
+  readonly corruptedBy: string[]
+  constructor(message: string, peersAsked: string[] = [], corruptedBy: string[] = []) {
     super(message)
     this.name = 'ContentNotFoundError'
     this.peersAsked = peersAsked
+    this.corruptedBy = corruptedBy
   }
 }
 
