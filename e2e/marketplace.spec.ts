@@ -45,6 +45,16 @@ test('a package published in one tab is found by text, tag and category in other
   await expect
     .poll(async () => await searchIds(late, { text: 'colour' }), { timeout: 15_000 })
     .toContain(manifest.id)
+  // the same search as it goes: this tab's results first, then one batch per answering peer
+  const batches = await late.page.evaluate(async () => {
+    const steps: Array<{ source: string; from?: string; ids: string[] }> = []
+    for await (const batch of window.p2pMarketplace!.searchStream({ text: 'colour' }))
+      steps.push({ source: batch.source, from: batch.from, ids: batch.packages.map(p => p.id) })
+    return steps
+  })
+  expect(batches[0]).toMatchObject({ source: 'local', ids: [manifest.id] })
+  expect(batches.slice(1).every(b => b.source === 'peer' && b.from != null)).toBe(true)
+  expect(batches.length).toBeGreaterThan(1)
 
   await a.page.reload()
   expect(await a.waitOnline()).toBe(idA)

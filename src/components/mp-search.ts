@@ -96,6 +96,8 @@ export class MpSearch extends LitElement {
   @state() private hits: SearchHit[] = []
   @state() private summary = ''
   @state() private busy = false
+  /** The search under way, stopped by a new one or when the element leaves the page. */
+  private running?: AbortController
   @state() private error?: string
   @state() private detail?: { record: PackageRecord; versions: string[] }
 
@@ -232,25 +234,45 @@ export class MpSearch extends LitElement {
     })
   }
 
-  /** Runs a search across the network and shows its results (kept live as packages arrive). */
+  /**
+   * Runs a search across the network and shows its results as they come: this node's at once,
+   * then each peer's answer merged in place (and kept live as packages arrive). A new search
+   * stops the one under way.
+   */
   search(query: SearchQuery): void {
     const node = this.ctl.store.node
     if (node == null) return
+    this.running?.abort()
+    const running = (this.running = new AbortController())
     this.busy = true
     this.error = undefined
-    node
-      .search(query)
-      .then(result => {
-        this.query = query
-        this.hits = result.packages
-        this.summary = `${result.packages.length} result(s): ${result.localResults} already here, ${result.dhtResults} from the network; ${result.peersQueried} peer(s) asked.`
-      })
-      .catch((err: unknown) => {
-        this.error = describeError(err)
-      })
-      .finally(() => {
-        this.busy = false
-      })
+    this.query = query
+    this.hits = []
+    const answered = new Set<string>()
+    const count = (): string => {
+      const network = this.hits.filter(h => h.source !== 'local').length
+      return `${this.hits.length} result(s): ${this.hits.length - network} already here, ${network} from the network`
+    }
+    void (async () => {
+      try {
+        for await (const batch of node.searchStream(query, { signal: running.signal })) {
+          const known = new Set(this.hits.map(h => h.id))
+          this.hits = [...this.hits, ...batch.packages.filter(p => !known.has(p.id))]
+          if (batch.from != null) answered.add(batch.from)
+          this.summary = `${count()}; ${answered.size} peer(s) answered so far…`
+        }
+        this.summary = `${count()}; ${answered.size} peer(s) answered.`
+      } catch (err) {
+        if (!running.signal.aborted) this.error = describeError(err)
+      } finally {
+        if (this.running === running) this.busy = false
+      }
+    })()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.running?.abort()
   }
 
   private open(hit: SearchHit): void {

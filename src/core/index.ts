@@ -216,6 +216,17 @@ export type SearchHit = PackageRecord & {
   name: NameStanding
 }
 
+/** `searchStream`'s steps, until every source answered or timed out. */
+export type SearchStream = AsyncGenerator<SearchBatch, void, undefined>
+
+/** One step of `searchStream`: the local results, or what one peer's answer (or the DHT) brought. */
+export interface SearchBatch {
+  packages: SearchHit[]
+  source: 'local' | 'peer' | 'dht'
+  /** The peer that answered (for `peer` and `dht`). */
+  from?: string
+}
+
 export interface SearchResult {
   packages: SearchHit[]
   /** Results this node already had. */

@@ -1,5 +1,4 @@
 import { MemoryDatastore } from 'datastore-core'
-import { TypedEventEmitter } from 'main-event'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PackageCatalog } from '../catalog/catalog.ts'
 import { fetchRuntimeConfig } from '../config.ts'
@@ -14,8 +13,9 @@ import { EventSpans } from '../telemetry/event-spans.ts'
 import { TRACER_NAME } from '../telemetry/schema.ts'
 import { globalTracer } from '../telemetry/tracing.ts'
 import { marketplaceService } from './marketplace-service.ts'
+import { NodeOperations } from './node-operations.ts'
 import { lazyContentStore } from './package-content.ts'
-import type { FetchContentOptions, FetchedContent, LazyContentStore } from './package-content.ts'
+import type { LazyContentStore } from './package-content.ts'
 import { createNodeNetwork } from './node-libp2p.ts'
 import { NameProofs } from './name-proofs.ts'
 import { untilEvent } from './node-state.ts'
@@ -23,35 +23,28 @@ import { NodeStatusMachine } from './node-status.ts'
 import { PeerFeedback } from './peer-feedback.ts'
 import { peerSummaries, watchPeerChanges } from './peer-summaries.ts'
 import { ReputationBook } from './reputation.ts'
-import type { SearchQuery } from '../catalog/catalog.ts'
 import type { DirectConnector, DirectDialStats } from '../network/direct-connector.ts'
 import type { MarketplaceServices } from '../network/libp2p-options.ts'
 import type { RelayKeeper } from '../network/relay-keeper.ts'
-import type { PackageManifest, PackageRecord } from '../package/schema.ts'
-import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { MarketplaceService } from './marketplace-service.ts'
 import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { Tracer } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { Datastore } from 'interface-datastore'
 import type {
-  MarketplaceEvents,
   MarketplaceNodeInit,
   NodeState,
   NodeStatus,
   NodeTimings,
   PeerChange,
-  PeerSummary,
-  PublishOptions,
-  PublishResult,
-  SearchResult
+  PeerSummary
 } from '../index.ts'
 
 /**
  * A marketplace peer: a libp2p node that keeps its relay connection and
  * reservation, upgrades other tabs to direct WebRTC, and reports its state.
  */
-export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
+export class MarketplaceNode extends NodeOperations {
   readonly timings: NodeTimings
   readonly reputation: ReputationBook
   readonly catalog: PackageCatalog
@@ -131,11 +124,14 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
 
   private async startUp(): Promise<void> {
     const datastore = this.datastore
-    const privateKey = this.init.privateKey ?? (await loadOrCreateIdentity(datastore))
-    this.machine.setProgress('loading the catalog')
-    await Promise.all([this.catalog.load(), this.reputation.load()])
-    this.machine.setProgress('fetching runtime config')
-    const config = this.init.config ?? (await fetchRuntimeConfig(this.init.configUrl ?? ''))
+    // nothing of these depends on another: the identity, the stored catalog and the runtime config
+    this.machine.setProgress('loading the catalog, fetching runtime config')
+    const [privateKey, config] = await Promise.all([
+      this.init.privateKey ?? loadOrCreateIdentity(datastore),
+      this.init.config ?? fetchRuntimeConfig(this.init.configUrl ?? ''),
+      this.catalog.load(),
+      this.reputation.load()
+    ])
     // an https page given only ws:// relays fails now, with a reason, not at every dial
     refuseBlockedRelays(config.relays, globalThis.location?.protocol)
     const relays = config.relays.map(r => multiaddr(r))
@@ -226,48 +222,11 @@ export class MarketplaceNode extends TypedEventEmitter<MarketplaceEvents> {
     await untilEvent(this, 'status', evt => (evt as CustomEvent<NodeStatus>).detail.state === state, options)
   }
 
-  /**
-   * Publishes a package: validates the manifest (`InvalidManifestError` names each bad field), signs
-   * it, checks namespace ownership and version order, stores it here and in the DHT, announces it.
-   * Nothing is stored when any check fails.
-   */
-  async publish(manifest: PackageManifest, options: PublishOptions = {}): Promise<PublishResult> {
-    return await this.running().publish(manifest, options)
-  }
-
-  /** Ranked search: local index, a parallel fan-out to reputable peers, and the DHT for an exact id. */
-  async search(query: SearchQuery, options: OperationOptions = {}): Promise<SearchResult> {
-    return await this.running().search(query, options)
-  }
-
-  /** One version of a package (the latest when `version` is omitted), from here, the DHT or peers. */
-  async getPackage(
-    id: string,
-    version?: string,
-    options: OperationOptions = {}
-  ): Promise<PackageRecord | undefined> {
-    return await this.running().getPackage(id, version, options)
-  }
-
-  /** Every version of a package known here or to peers, highest first. */
-  async listVersions(id: string, options: OperationOptions = {}): Promise<string[]> {
-    return await this.running().listVersions(id, options)
-  }
-
-  /** A package's content (its latest version unless `version`), verified, from here or from peers. */
-  async fetchContent(
-    id: string,
-    version?: string,
-    options: FetchContentOptions = {}
-  ): Promise<FetchedContent> {
-    return await this.running().fetchContent(id, version, options)
-  }
-
   private peerEvent(peerId: string, change: PeerChange['change']): void {
     this.safeDispatchEvent('peer', { detail: { peerId, change } })
   }
 
-  private running(): MarketplaceService {
+  protected running(): MarketplaceService {
     if (this.stopped) throw new NodeStoppedError()
     if (this.service == null) throw new NodeStoppedError('the marketplace node has not started yet')
     return this.service

@@ -1,12 +1,12 @@
+import { PackageSearch } from './package-search.ts'
 import { serviceParts } from './service-parts.ts'
 import type { ServiceParts } from './service-parts.ts'
 import { ContentNotFoundError } from '../content/errors.ts'
 import { latestKey, versionKey } from './dht-records.ts'
 import { signRecord } from '../package/record.ts'
-import { PACKAGE_ID, describeIssues, parseManifest } from '../package/schema.ts'
+import { PACKAGE_ID, parseManifest } from '../package/schema.ts'
 import { NotAPublisherError } from '../errors.ts'
 import { InvalidQueryError } from '../protocols/errors.ts'
-import { searchQuerySchema } from '../protocols/messages.ts'
 import { InvalidManifestError } from '../package/errors.ts'
 import type { FetchContentOptions, FetchedContent } from './package-content.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
@@ -14,15 +14,14 @@ import { elapsedMs, globalTracer, inSpan } from '../telemetry/tracing.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
 import type { PackageCatalog, SearchQuery } from '../catalog/catalog.ts'
 import type { PackageManifest, PackageRecord } from '../package/schema.ts'
-import type { OnRecordsAdded } from './record-intake.ts'
 import type { ReputationBook } from './reputation.ts'
 import type {
   MarketplaceServiceComponents,
   MarketplaceServiceInit,
   PublishOptions,
   PublishResult,
-  SearchHit,
-  SearchResult
+  SearchResult,
+  SearchStream
 } from '../index.ts'
 import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import { ROOT_CONTEXT } from '@opentelemetry/api'
@@ -43,6 +42,7 @@ export class MarketplaceService {
   private readonly privateKey?: PrivateKey
   private readonly tracer: Tracer
   private readonly parts: ServiceParts
+  private readonly searcher: PackageSearch
   private readonly log: Logger
 
   constructor(components: MarketplaceServiceComponents, init: MarketplaceServiceInit = {}) {
@@ -55,6 +55,7 @@ export class MarketplaceService {
     this.tracer = tracer
     this.log = log
     this.parts = serviceParts({ ...components, tracer }, init)
+    this.searcher = new PackageSearch({ catalog, fanOut: this.parts.fanOut, dht: this.parts.dht, tracer })
   }
 
   async start(): Promise<void> {
@@ -156,69 +157,14 @@ export class MarketplaceService {
 
   // ---------------------------------------------------------------- search
 
+  /** Ranked search: local index, a parallel fan-out to reputable peers, and the DHT for an exact id. */
   async search(query: SearchQuery, options: OperationOptions = {}): Promise<SearchResult> {
-    const parsed = searchQuerySchema.safeParse(query)
-    if (!parsed.success) throw new InvalidQueryError(`invalid search query: ${describeIssues(parsed.error)}`)
-    const q = parsed.data
-    const attributes = {
-      [ATTR.operation]: OPERATION.p2pSearch,
-      [ATTR.queryText]: q.text,
-      [ATTR.queryLimit]: q.limit ?? 20,
-      [ATTR.categoryCount]: q.categories?.length ?? 0,
-      [ATTR.tagCount]: q.tags?.length ?? 0
-    }
-    return await inSpan(this.tracer, SPAN.search, attributes, options.parent, async (span, parent) => {
-      const start = performance.now()
-      // records this search brings in are remembered with where they came from;
-      // everything else in the final ranking was already here
-      const sources = new Map<string, { source: SearchHit['source']; from?: string }>()
-      const remember: OnRecordsAdded = (records, source, from) => {
-        for (const r of records) if (!sources.has(r.id)) sources.set(r.id, { source, from })
-      }
+    return await this.searcher.search(query, options)
+  }
 
-      const { available, peers } = await this.parts.fanOut.choosePeers()
-      span.setAttributes({ [ATTR.peerCount]: available, [ATTR.fanOut]: peers.length })
-      const id = q.text.trim()
-      // an exact id is also looked up in the DHT, unless this node or the
-      // fan-out already has it (the DHT is the slowest source by far)
-      const exact = PACKAGE_ID.test(id) && this.catalog.get(id) == null
-      const dhtCancel = new AbortController()
-      const dht = exact
-        ? this.parts.dht.lookup(latestKey(id), {
-            signal: AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
-            onAdded: remember
-          })
-        : undefined
-      await this.parts.fanOut.query({ type: 'search', query: q }, peers, {
-        parent,
-        signal: options.signal,
-        onAdded: remember
-      })
-      if (exact && this.catalog.get(id) != null) dhtCancel.abort()
-      await dht
-
-      const { records } = this.catalog.search(q)
-      const packages = records.map(record => ({
-        ...record,
-        ...(sources.get(record.id) ?? { source: 'local' as const }),
-        name: this.catalog.standing(record)
-      }))
-      const localResults = packages.filter(p => p.source === 'local').length
-      const result: SearchResult = {
-        packages,
-        localResults,
-        dhtResults: packages.length - localResults,
-        peersQueried: peers.length,
-        traceId: span.spanContext().traceId
-      }
-      span.setAttributes({
-        [ATTR.localResults]: localResults,
-        [ATTR.dhtResults]: result.dhtResults,
-        [ATTR.totalResults]: packages.length,
-        [ATTR.latencyMs]: elapsedMs(start)
-      })
-      return result
-    })
+  /** The same search as it goes: local results at once, then one batch per answering source. */
+  searchStream(query: SearchQuery, options: OperationOptions = {}): SearchStream {
+    return this.searcher.stream(query, options)
   }
 
   // ------------------------------------------------------ getPackage / listVersions
