@@ -8,7 +8,7 @@ import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createTracedMarketplaceNode } from '../../src/otel/traced-node.ts'
-import { ATTR, EXTRA_SPAN, OPERATION, SPAN } from '../../src/core/telemetry/schema.ts'
+import { ATTR, BOOTSTRAP_PHASE, EXTRA_SPAN, OPERATION, SPAN } from '../../src/core/telemetry/schema.ts'
 import { startTestRelay, waitUntil } from '../helpers/relay.ts'
 import type { MarketplaceNode, PublishResult, SearchResult } from '../../src/core/index.ts'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
@@ -114,6 +114,16 @@ describe('p2p OpenTelemetry instrumentation', () => {
       expect(span!.attributes[ATTR.connectedPeers] as number).toBeGreaterThanOrEqual(1)
       expect(span!.attributes[ATTR.error]).toBeUndefined()
       expect(span!.resource.attributes['service.instance.id']).toBe(node.peerId)
+      // one event per start-up phase: the three loads (in any order, they run at once), then libp2p and the relay
+      const phases = span!.events.map(e => e.name)
+      expect(phases.slice(0, 3).sort()).toEqual(
+        [BOOTSTRAP_PHASE.identity, BOOTSTRAP_PHASE.catalog, BOOTSTRAP_PHASE.config].sort()
+      )
+      expect(phases.slice(3)).toEqual([
+        BOOTSTRAP_PHASE.libp2p,
+        BOOTSTRAP_PHASE.relayConnected,
+        BOOTSTRAP_PHASE.reserved
+      ])
     }
   })
 

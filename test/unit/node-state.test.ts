@@ -3,7 +3,7 @@ import { SpanStatusCode } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { nodeStateFrom, untilEvent } from '../../src/core/marketplace/node-state.ts'
 import { NodeStatusMachine } from '../../src/core/marketplace/node-status.ts'
-import { ATTR, SPAN } from '../../src/core/telemetry/schema.ts'
+import { ATTR, BOOTSTRAP_PHASE, SPAN } from '../../src/core/telemetry/schema.ts'
 import type { NodeStatus } from '../../src/core/index.ts'
 import type { RelayState } from '../../src/core/network/relay-keeper.ts'
 
@@ -75,6 +75,7 @@ describe("the node's status machine", () => {
     machine.update() // before libp2p runs nothing is derived from the relays
     expect(machine.state).toBe('starting')
     machine.setProgress('fetching runtime config')
+    machine.phase(BOOTSTRAP_PHASE.config)
     machine.started('12D3KooWJqmtzD9UE9vNBcy6jcnUD6Dfso6RWu21YX6yteWqXAuR', 1)
     expect(machine.state).toBe('bootstrapping')
     relays[0] = relay({ connected: true, reserved: true, attempts: 1 })
@@ -90,6 +91,15 @@ describe("the node's status machine", () => {
     expect(span?.name).toBe(SPAN.bootstrap)
     expect(span?.attributes[ATTR.connectedPeers]).toBe(1)
     expect(span?.status.code).not.toBe(SpanStatusCode.ERROR)
+    // the first bootstrap span starts at the node's creation; each phase is an event, in order
+    expect(span?.events.map(e => e.name)).toEqual([
+      BOOTSTRAP_PHASE.config,
+      BOOTSTRAP_PHASE.libp2p,
+      BOOTSTRAP_PHASE.relayConnected,
+      BOOTSTRAP_PHASE.reserved
+    ])
+    const ms = (t: [number, number]): number => t[0] * 1e3 + t[1] / 1e6
+    expect(ms(span!.startTime)).toBeCloseTo(performance.timeOrigin + machine.timings.createdAt, -1)
   })
 
   test('a node stopped before going online ends its bootstrap span failed, and stays offline', () => {

@@ -10,7 +10,7 @@ import { IcePaths } from '../network/ice-path.ts'
 import { refuseBlockedRelays } from '../network/relay-addrs.ts'
 import { keyNamespaceOf } from '../package/names.ts'
 import { EventSpans } from '../telemetry/event-spans.ts'
-import { TRACER_NAME } from '../telemetry/schema.ts'
+import { BOOTSTRAP_PHASE, TRACER_NAME } from '../telemetry/schema.ts'
 import { globalTracer } from '../telemetry/tracing.ts'
 import { marketplaceService } from './marketplace-service.ts'
 import { NodeOperations } from './node-operations.ts'
@@ -126,11 +126,15 @@ export class MarketplaceNode extends NodeOperations {
     const datastore = this.datastore
     // nothing of these depends on another: the identity, the stored catalog and the runtime config
     this.machine.setProgress('loading the catalog, fetching runtime config')
+    const phase = async <T>(name: string, step: T | Promise<T>): Promise<T> => {
+      const done = await step
+      this.machine.phase(name)
+      return done
+    }
     const [privateKey, config] = await Promise.all([
-      this.init.privateKey ?? loadOrCreateIdentity(datastore),
-      this.init.config ?? fetchRuntimeConfig(this.init.configUrl ?? ''),
-      this.catalog.load(),
-      this.reputation.load()
+      phase(BOOTSTRAP_PHASE.identity, this.init.privateKey ?? loadOrCreateIdentity(datastore)),
+      phase(BOOTSTRAP_PHASE.config, this.init.config ?? fetchRuntimeConfig(this.init.configUrl ?? '')),
+      phase(BOOTSTRAP_PHASE.catalog, Promise.all([this.catalog.load(), this.reputation.load()]))
     ])
     // an https page given only ws:// relays fails now, with a reason, not at every dial
     refuseBlockedRelays(config.relays, globalThis.location?.protocol)

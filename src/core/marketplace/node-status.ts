@@ -1,4 +1,6 @@
+import { BOOTSTRAP_PHASE } from '../telemetry/schema.ts'
 import { BootstrapSpan } from './bootstrap-span.ts'
+import type { Phase } from './bootstrap-span.ts'
 import { nodeStateFrom } from './node-state.ts'
 import type { IceCheck } from '../network/ice-check.ts'
 import type { RelayState } from '../network/relay-keeper.ts'
@@ -27,6 +29,8 @@ export class NodeStatusMachine {
   private running = false
   private peerId = ''
   private relayCount = 0
+  /** Start-up phases that ended before the first `bootstrap` span opened. */
+  private phases: Phase[] | undefined = []
   private readonly bootstrap: BootstrapSpan
   private readonly sources: StatusSources
   private readonly onChange: (status: NodeStatus) => void
@@ -62,14 +66,25 @@ export class NodeStatusMachine {
     this.announce()
   }
 
-  /** libp2p runs and the relays are being dialed: bootstrapping, under a `bootstrap` span. */
+  /** A start-up phase ended (`BOOTSTRAP_PHASE`): an event of the `bootstrap` span. */
+  phase(name: string): void {
+    if (this.phases != null) this.phases.push({ name, at: performance.now() })
+    else this.bootstrap.phase(name)
+  }
+
+  /**
+   * libp2p runs and the relays are being dialed: bootstrapping, under a `bootstrap` span. The
+   * first one starts at the node's creation, with the phases so far as its events.
+   */
   started(peerId: string, relayCount: number): void {
     this.peerId = peerId
     this.relayCount = relayCount
     this.running = true
     this.timings.startedAt = performance.now()
     this.current = 'bootstrapping'
-    this.bootstrap.begin(peerId, relayCount)
+    this.phases?.push({ name: BOOTSTRAP_PHASE.libp2p, at: this.timings.startedAt })
+    this.bootstrap.begin(peerId, relayCount, { at: this.timings.createdAt, phases: this.phases ?? [] })
+    this.phases = undefined
     this.setProgress('dialing relay')
   }
 
@@ -82,9 +97,14 @@ export class NodeStatusMachine {
   update(): void {
     if (!this.running) return
     const next = nodeStateFrom(this.sources.relayStates(), this.timings.onlineAt != null)
-    if (next.connected && this.timings.relayConnectedAt == null)
+    if (next.connected && this.timings.relayConnectedAt == null) {
       this.timings.relayConnectedAt = performance.now()
-    if (next.reserved && this.timings.onlineAt == null) this.timings.onlineAt = performance.now()
+      this.phase(BOOTSTRAP_PHASE.relayConnected)
+    }
+    if (next.reserved && this.timings.onlineAt == null) {
+      this.timings.onlineAt = performance.now()
+      this.phase(BOOTSTRAP_PHASE.reserved)
+    }
     this.current = next.state
     this.progress = next.progress
     // the bootstrap span: open while a relay is connected and reserving, ended online or offline

@@ -29,6 +29,19 @@ export type SpanName = (typeof SPAN)[keyof typeof SPAN]
  * child through the W3C trace context carried in the request;
  * `receive_package_announcement` links to the publisher's `announce_package`.
  */
+/**
+ * Ours: events of the `bootstrap` span, one per start-up phase as it ends, so a trace shows where
+ * the time went. The first `bootstrap` span of a node starts when the node is created.
+ */
+export const BOOTSTRAP_PHASE = {
+  identity: 'identity_loaded',
+  catalog: 'catalog_loaded',
+  config: 'runtime_config_fetched',
+  libp2p: 'libp2p_started',
+  relayConnected: 'relay_connected',
+  reserved: 'relay_reserved'
+} as const
+
 export const EXTRA_SPAN = {
   handlePeerQuery: 'handle_peer_query',
   receiveAnnouncement: 'receive_package_announcement',
