@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { defineConfig } from 'vite'
+import type { Plugin } from 'vite'
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -8,7 +9,42 @@ const { version } = JSON.parse(readFileSync(new URL('./package.json', import.met
 /** The relay serves the built app; `npm run dev` proxies the relay's endpoints. */
 const relayHttp = process.env.RELAY_HTTP ?? 'http://127.0.0.1:8080'
 
+/**
+ * The page's shell loads the node (libp2p, the `boot` chunk) lazily so the first paint stays
+ * small; a `modulepreload` link lets the browser fetch that chunk alongside the shell instead of
+ * after it ran, and a `preload` of `config.json` fetches the runtime config meanwhile (the node's
+ * own fetch of it then takes the preloaded response).
+ */
+function preloadBoot(): Plugin {
+  return {
+    name: 'p2p-marketplace:preload-boot',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler: (_html, ctx) => {
+        const boot = Object.values(ctx.bundle ?? {}).find(
+          chunk => chunk.type === 'chunk' && chunk.facadeModuleId?.endsWith('/src/app/boot.ts') === true
+        )
+        if (boot == null) throw new Error('preload-boot: no chunk for src/app/boot.ts in the build')
+        return [
+          {
+            tag: 'link',
+            attrs: { rel: 'modulepreload', crossorigin: true, href: `./${boot.fileName}` },
+            injectTo: 'head'
+          },
+          {
+            tag: 'link',
+            attrs: { rel: 'preload', href: './config.json', as: 'fetch', crossorigin: 'anonymous' },
+            injectTo: 'head'
+          }
+        ]
+      }
+    }
+  }
+}
+
 export default defineConfig({
+  plugins: [preloadBoot()],
   root: 'src',
   // relative URLs between chunks: the widget's chunks load from the relay even on another site's page
   base: './',
