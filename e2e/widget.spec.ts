@@ -34,12 +34,22 @@ test.beforeAll(async () => {
     '/': demo.replace(tag('../widget/p2p-marketplace.js'), tag(script)),
     // the same page before any widget script ran: the host's own styles, untouched
     '/no-widget': demo.replace(tag('../widget/p2p-marketplace.js'), ''),
+    // the widget pinned to its version, with its SRI hash (filled in below)
+    '/pinned': '',
     // the script twice, and a second copy of it (another URL: another module instance)
     '/twice': demo.replace(
       tag('../widget/p2p-marketplace.js'),
       tag(script) + tag(script) + tag(`${script}?copy=2`)
     )
   }
+  const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string }
+  const integrity = (
+    (await (await fetch(`${relay.url}/widget/${version}/integrity.json`)).json()) as Record<string, string>
+  )['p2p-marketplace.js']
+  pages['/pinned'] = demo.replace(
+    tag('../widget/p2p-marketplace.js'),
+    `<script type="module" src="${relay.url}/widget/${version}/p2p-marketplace.js" integrity="${integrity}" crossorigin="anonymous"></script>`
+  )
   host = createServer((req, res) => {
     const page = pages[new URL(req.url ?? '/', hostUrl).pathname]
     if (page == null) return res.writeHead(404).end()
@@ -234,6 +244,14 @@ test("the host's CSS does not reach into the widget, and the widget's CSS does n
       .filter(v => v.impact === 'serious' || v.impact === 'critical')
       .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)
   ).toEqual([])
+  await page.context().close()
+})
+
+test('a site pins the widget to its version with its SRI hash: it loads and goes online', async ({
+  browser
+}) => {
+  const page = await openHost(browser, '/pinned')
+  await online(page, 'main-widget')
   await page.context().close()
 })
 

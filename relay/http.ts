@@ -70,6 +70,9 @@ export const APP_CSP = [
   "frame-ancestors 'self'"
 ].join('; ')
 
+/** Files that never change once built: hashed chunks, and a version of the widget. */
+const IMMUTABLE = /^\/(assets\/|widget\/[^/]+\/)/
+
 /** Headers of the app's pages (not of the widget's files, loaded by other sites). */
 function setPageHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', APP_CSP)
@@ -91,7 +94,7 @@ export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
         dev: false,
         setHeaders: (res, path) => {
           // the widget's script and chunks are loaded by other sites' pages (module scripts need CORS);
-          // hashed chunks never change, the widget's stable URL is revalidated
+          // hashed chunks and versioned widgets never change, the widget's stable URL is revalidated
           if (path.startsWith('/widget/') || path.startsWith('/assets/')) {
             res.setHeader('Access-Control-Allow-Origin', '*')
             res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin')
@@ -101,7 +104,7 @@ export function createHttpServer(init: HttpServerInit): Server | HttpsServer {
           else if (!path.startsWith('/demo/')) setPageHeaders(res)
           res.setHeader(
             'Cache-Control',
-            path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
+            IMMUTABLE.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache'
           )
         }
       })

@@ -21,7 +21,8 @@ beforeAll(async () => {
   const files: Record<string, string> = {
     'index.html': '<!doctype html><script type="module" src="./assets/app-abc.js"></script>',
     'assets/app-abc.js': 'export {}',
-    'widget/p2p-marketplace.js': 'export {}',
+    'widget/p2p-marketplace.js': "export * from './1.2.3/p2p-marketplace.js'",
+    'widget/1.2.3/p2p-marketplace.js': 'export {}',
     'demo/index.html': "<!doctype html><script>/* the embedding site's own script */</script>"
   }
   for (const [path, body] of Object.entries(files)) {
@@ -55,7 +56,11 @@ describe('security headers', () => {
   })
 
   test("the widget's files and chunks stay loadable from other sites, and are not pages", async () => {
-    for (const path of ['/widget/p2p-marketplace.js', '/assets/app-abc.js']) {
+    for (const path of [
+      '/widget/p2p-marketplace.js',
+      '/widget/1.2.3/p2p-marketplace.js',
+      '/assets/app-abc.js'
+    ]) {
       const res = await get(path)
       expect(res.status, path).toBe(200)
       expect(res.headers.get('access-control-allow-origin'), path).toBe('*')
@@ -64,6 +69,12 @@ describe('security headers', () => {
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
       expect(res.headers.get('content-type'), path).toMatch(/javascript/)
     }
+  })
+
+  test('hashed chunks and a version of the widget are cached for good; the stable widget URL is revalidated', async () => {
+    for (const path of ['/assets/app-abc.js', '/widget/1.2.3/p2p-marketplace.js'])
+      expect((await get(path)).headers.get('cache-control'), path).toBe('public, max-age=31536000, immutable')
+    expect((await get('/widget/p2p-marketplace.js')).headers.get('cache-control')).toBe('no-cache')
   })
 
   test("the demo page stands for another site: not the app's policy", async () => {
