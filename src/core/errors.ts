@@ -69,3 +69,19 @@ export function describeError(err: unknown): string {
   }
   return String(err)
 }
+
+/** Text that is not an identity file (`importIdentity`), or one whose parts disagree. */
+export class InvalidIdentityFileError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidIdentityFileError'
+  }
+}
+
+/** A passphrase that does not open an identity file, or is too short to export one with. */
+export class WrongPassphraseError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'WrongPassphraseError'
+  }
+}

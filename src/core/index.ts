@@ -36,10 +36,13 @@ export {
   InsecureRelayError,
   InvalidConfigError,
   InvalidIdentityError,
+  InvalidIdentityFileError,
+  WrongPassphraseError,
   NodeStoppedError,
   NotAPublisherError
 } from './errors.ts'
 export { loadOrCreateIdentity } from './identity.ts'
+export { exportIdentity, importIdentity, MIN_PASSPHRASE_LENGTH } from './identity-file.ts'
 export { DHT_PROTOCOL, DISCOVERY_TOPIC, PACKAGES_TOPIC, RUNTIME_CONFIG_PATH } from './constants.ts'
 export { reputationScore, ReputationBook } from './marketplace/reputation.ts'
 export type { MarketplaceServices } from './network/libp2p-options.ts'
