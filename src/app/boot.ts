@@ -36,11 +36,16 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
   try {
     // the page's own relay uses the default profile; any other relay one of its own
     const relayOrigin = originOf(options.relay)
+    // the runtime config comes over the network while storage opens and the identity loads
+    const configFetch = fetchRuntimeConfig(options.relay)
     const { datastore, blockstore, persistent } = await openBrowserStorage(
       relayOrigin === location.origin ? undefined : relayOrigin
-    )
-    const privateKey = await loadOrCreateIdentity(datastore)
-    const config = await fetchRuntimeConfig(options.relay)
+    ).catch(async (err: unknown) => {
+      // one failure is reported; the other's rejection is not left unhandled
+      await configFetch.catch(() => undefined)
+      throw err
+    })
+    const [privateKey, config] = await Promise.all([loadOrCreateIdentity(datastore), configFetch])
     const endpoint = options.otlp ?? config.otlpTracesEndpoint
     // the web SDK: batch processor that flushes when the page is hidden, bounded queue
     const { provider, spanEvents } = createTracerProvider(
@@ -56,6 +61,8 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
       config,
       datastore,
       privateKey,
+      // a second tab of this browser runs on a temporary key: it publishes only when told so
+      temporaryKey: !persistent,
       tracerProvider: provider,
       spanEvents,
       ...(blockstore != null ? { content: { blockstore } } : {})
@@ -71,7 +78,10 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
     })
   } catch (err) {
     // its message is written for the person running the relay; the class name adds nothing
-    store.setError(err instanceof InsecureRelayError ? err.message : describeError(err))
+    store.setError(
+      err instanceof InsecureRelayError ? err.message : describeError(err),
+      err instanceof Error ? err.name : 'Error'
+    )
   }
 }
 

@@ -85,3 +85,11 @@ export class WrongPassphraseError extends Error {
     this.name = 'WrongPassphraseError'
   }
 }
+
+/** A node on a temporary key asked to publish without `temporaryKey: true`. */
+export class TemporaryKeyError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TemporaryKeyError'
+  }
+}

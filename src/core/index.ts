@@ -39,6 +39,7 @@ export {
   InvalidIdentityFileError,
   WrongPassphraseError,
   NodeStoppedError,
+  TemporaryKeyError,
   NotAPublisherError
 } from './errors.ts'
 export { loadOrCreateIdentity } from './identity.ts'
@@ -170,6 +171,12 @@ export interface MarketplaceNodeInit {
   datastore?: Datastore
   /** Identity to use instead of the one stored in `datastore`. */
   privateKey?: PrivateKey
+  /**
+   * The key is a temporary one (a second tab: another holds this browser's identity). Such a node
+   * publishes only with `publish(…, { temporaryKey: true })`, so a throwaway key never takes a
+   * name by accident. @default false
+   */
+  temporaryKey?: boolean
   /** Discovery announcement interval (ms). @default 1000 */
   discoveryIntervalMs?: number
   /** Search fan-out, timeouts and sync pacing. */
@@ -262,6 +269,8 @@ export interface MarketplaceServiceInit {
 export interface PublishOptions extends OperationOptions {
   /** The artifact: imported into the content store and described (CID, size) in the signed record. */
   content?: ContentInput
+  /** Publish although the node runs on a temporary key (`MarketplaceNodeInit.temporaryKey`). */
+  temporaryKey?: boolean
 }
 
 export interface MarketplaceServiceComponents {

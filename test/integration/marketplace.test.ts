@@ -184,6 +184,19 @@ describe('publishing and finding packages across a relay and five nodes', () => 
     }
   })
 
+  test('a node on a temporary key publishes only when told so: a throwaway key takes no name by accident', async () => {
+    const temporary = await createMarketplaceNode({ configUrl: relay.httpUrl, temporaryKey: true })
+    try {
+      await temporary.waitFor('online', { signal: AbortSignal.timeout(30_000) })
+      const id = `${temporary.keyNamespace}/throwaway`
+      await expect(temporary.publish(manifest({ id }))).rejects.toMatchObject({ name: 'TemporaryKeyError' })
+      expect(temporary.catalog.get(id)).toBeUndefined()
+      await expect(temporary.publish(manifest({ id }), { temporaryKey: true })).resolves.toMatchObject({ id })
+    } finally {
+      await temporary.stop()
+    }
+  })
+
   test('forged, tampered, malformed, oversized and backwards gossip is rejected, lowers the sender, and never reaches search', async () => {
     const [alice, mallory, receiver] = nodes
     const malloryId = mallory!.peerId

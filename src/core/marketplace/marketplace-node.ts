@@ -46,6 +46,7 @@ import type {
  */
 export class MarketplaceNode extends NodeOperations {
   readonly timings: NodeTimings
+  readonly temporaryKey: boolean
   readonly reputation: ReputationBook
   readonly catalog: PackageCatalog
   private readonly datastore: Datastore
@@ -69,6 +70,7 @@ export class MarketplaceNode extends NodeOperations {
     this.init = init
     if (init.config == null && init.configUrl == null)
       throw new InvalidConfigError('createMarketplaceNode: pass either `config` or `configUrl`')
+    this.temporaryKey = init.temporaryKey === true
     this.datastore = init.datastore ?? new MemoryDatastore()
     this.nameProofs = new NameProofs(init.nameProofs)
     // the lists are read with the runtime config's template, known once the node starts

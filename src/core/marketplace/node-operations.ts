@@ -1,4 +1,5 @@
 import { TypedEventEmitter } from 'main-event'
+import { TemporaryKeyError } from '../errors.ts'
 import type { SearchQuery } from '../catalog/catalog.ts'
 import type {
   MarketplaceEvents,
@@ -20,13 +21,20 @@ import type { FetchContentOptions, FetchedContent } from './package-content.ts'
 export abstract class NodeOperations extends TypedEventEmitter<MarketplaceEvents> {
   /** The service once started; throws `NodeStoppedError` before and after. */
   protected abstract running(): MarketplaceService
+  /** The node runs on a temporary key: it publishes only when told so. */
+  abstract readonly temporaryKey: boolean
 
   /**
    * Publishes a package: validates the manifest (`InvalidManifestError` names each bad field), signs
    * it, checks namespace ownership and version order, stores it here and in the DHT, announces it.
-   * Nothing is stored when any check fails.
+   * Nothing is stored when any check fails. A node on a temporary key refuses
+   * (`TemporaryKeyError`) unless `options.temporaryKey`.
    */
   async publish(manifest: PackageManifest, options: PublishOptions = {}): Promise<PublishResult> {
+    if (this.temporaryKey && options.temporaryKey !== true)
+      throw new TemporaryKeyError(
+        "this node runs on a temporary key (another tab holds this browser's identity): publish from that tab, import your key, or publish with this temporary key on purpose"
+      )
     return await this.running().publish(manifest, options)
   }
 
