@@ -244,7 +244,9 @@ describe('catalog rules, search and sync cursor', () => {
     ])
     expect(catalog.search({ text: '', tags: ['STRING'] }).total).toBe(2)
     expect(catalog.search({ text: 'pad', limit: 1, offset: 1 }).records).toHaveLength(1)
+    // exact words first; a typo, or a word still being typed, falls back to fuzzy and prefix matching
     expect(catalog.search({ text: 'hashng' }).records.map(r => r.id)).toEqual(['acme/crypto'])
+    expect(catalog.search({ text: 'pads righ' }).records.map(r => r.id)).toEqual(['acme/right-pad'])
 
     const page1 = catalog.since(0, 2)
     expect(page1.records).toHaveLength(2)

@@ -91,11 +91,16 @@ export class CatalogSearch {
       }
       return { records: top.slice(offset, wanted), total: all.length }
     }
+    const filter =
+      categories.length + tags.length > 0
+        ? { filter: (hit: { id: unknown }) => matches(this.held.get(hit.id as string)) }
+        : {}
+    // exact words first; typo-tolerant and prefix matching (many times slower on a large index)
+    // only when the exact words do not fill the page
+    let hits = this.index.search(query.text, { ...filter, fuzzy: false, prefix: false })
+    if (hits.length < wanted) hits = this.index.search(query.text, filter)
     const relevant: PackageRecord[] = []
-    for (const hit of this.index.search(
-      query.text,
-      categories.length + tags.length > 0 ? { filter: hit => matches(this.held.get(hit.id as string)) } : {}
-    )) {
+    for (const hit of hits) {
       const record = this.held.get(hit.id as string)
       if (record != null) relevant.push(record)
     }
