@@ -7,14 +7,17 @@ import { parseAnnounceAddrs, parsePublicOrigins } from './config/addresses.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { parseIceSettings } from './config/ice-servers.ts'
 import { OPTIONS, helpText } from './config/options.ts'
+import { parseOtelSettings } from './config/otel.ts'
 import type { IceSettings } from './config/ice-servers.ts'
 import type { OptionName } from './config/options.ts'
-import { checkUpstreamHeaders } from './collector/forwarder.ts'
+import type { OtlpSignalsUpstream } from './config/otel.ts'
+import type { OtlpCompression, OtlpHttpProtocol } from './collector/forwarder.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseByteSize } from './config/sizes.ts'
 
 export { InvalidRelayConfigError } from './config/errors.ts'
 export { helpText } from './config/options.ts'
+export { parseHeaders } from './config/otel.ts'
 
 /** Configuration of the relay, from the environment and command-line flags (flags win). */
 export interface RelayConfig {
@@ -49,8 +52,20 @@ export interface RelayConfig {
   relayPeers?: string[]
   /** Upstream OTLP/HTTP traces endpoint (full URL), if any. */
   otlpTracesEndpoint?: string
-  /** Headers for the upstream collector; never sent to browsers. */
+  /** Headers for the upstream traces endpoint (general and traces-specific, merged); never sent to browsers. */
   otlpHeaders: Record<string, string>
+  /** How spans go upstream (`OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`). @default 'http/protobuf' */
+  otlpProtocol?: OtlpHttpProtocol
+  /** `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`. @default 'none' */
+  otlpCompression?: OtlpCompression
+  /** Time the upstream has to answer one export, in ms (`OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`). @default 10000 */
+  otlpTimeoutMs?: number
+  /** Where `/v1/metrics` and `/v1/logs` are passed on (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset, they get 404. */
+  otlpSignals?: OtlpSignalsUpstream
+  /** Added to the relay's resource (`OTEL_RESOURCE_ATTRIBUTES`); its own identity attributes win. */
+  resourceAttributes?: Record<string, string>
+  /** `OTEL_SDK_DISABLED`: no spans of its own, nothing upstream; the collector still works. @default false */
+  sdkDisabled?: boolean
   serviceName: string
   /** Directory of the built web app. */
   staticDir: string
@@ -95,14 +110,15 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   }
   if (values.help === true) return undefined
 
-  const get = (name: OptionName): string | undefined => {
+  /** A flag, else its variable, else (unless `defaults` is false) the table's default. */
+  const get = (name: OptionName, defaults = true): string | undefined => {
     const spec = OPTIONS[name]
     const flag = values[name]
     if (typeof flag === 'string') return flag
     if (flag === true) return 'true'
     const fromEnv = 'env' in spec ? env[spec.env] : undefined
     if (fromEnv != null && fromEnv !== '') return fromEnv
-    return 'default' in spec ? spec.default : undefined
+    return defaults && 'default' in spec ? spec.default : undefined
   }
 
   const port = parsePort('PORT (--port)', get('port'))
@@ -113,19 +129,6 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   const host = get('host') ?? '127.0.0.1'
   if (!/^[\w.:-]+$/.test(host)) {
     throw new InvalidRelayConfigError(`HOST (--host) "${host}" is not a host name or IP address`)
-  }
-
-  let otlpTracesEndpoint: string | undefined
-  const tracesEndpoint = get('otel-traces-endpoint')
-  const baseEndpoint = get('otel-endpoint')
-  if (tracesEndpoint != null) {
-    otlpTracesEndpoint = parseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
-  } else if (baseEndpoint != null) {
-    // standard OTLP semantics: the base endpoint gets the signal path appended
-    otlpTracesEndpoint = parseUrl(
-      'OTEL_EXPORTER_OTLP_ENDPOINT',
-      baseEndpoint.replace(/\/+$/, '') + '/v1/traces'
-    )
   }
 
   const tls = parseTls(get('tls-cert'), get('tls-key'))
@@ -154,9 +157,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     ice: parseIceSettings(get('ice-servers'), get('turn-secret'), get('turn-ttl')),
     dataDir: resolve(get('data-dir') ?? './.data'),
     relayPeers: parseRelayPeers(get('relay-peers')),
-    ...(otlpTracesEndpoint != null ? { otlpTracesEndpoint } : {}),
-    otlpHeaders: parseHeaders(get('otel-headers')),
-    serviceName: get('service-name') ?? 'p2p-marketplace-relay',
+    ...parseOtelSettings(get),
     staticDir: resolve(get('static-dir') ?? './dist'),
     embedOrigins: parseOrigins(get('embed-origins')),
     ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
@@ -255,33 +256,6 @@ export function parseRelayPeers(value: string | undefined): string[] {
     }
     return ma.toString()
   })
-}
-
-/**
- * `OTEL_EXPORTER_OTLP_HEADERS` format: comma-separated `key=value`, values
- * URL-encoded. Values are credentials: no message quotes one.
- */
-export function parseHeaders(value: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (value == null || value.trim() === '') return headers
-  const bad = (why: string): InvalidRelayConfigError =>
-    new InvalidRelayConfigError(`OTEL_EXPORTER_OTLP_HEADERS: ${why}`)
-  value.split(',').forEach((pair, i) => {
-    const at = pair.indexOf('=')
-    if (at <= 0) throw bad(`entry ${i + 1} is not key=value (entry not shown: it may hold a credential)`)
-    const key = pair.slice(0, at).trim()
-    try {
-      headers[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim())
-    } catch {
-      throw bad(`the value of "${key}" is not valid URL encoding (value not shown)`)
-    }
-  })
-  try {
-    checkUpstreamHeaders(headers)
-  } catch (err) {
-    throw bad((err as Error).message)
-  }
-  return headers
 }
 
 function parseOrigins(value: string | undefined): string[] {

@@ -9,7 +9,6 @@ import { PeerFeedback } from '../src/core/marketplace/peer-feedback.ts'
 import { marketplaceService } from '../src/core/marketplace/marketplace-service.ts'
 import { NameProofs } from '../src/core/marketplace/name-proofs.ts'
 import { ReputationBook } from '../src/core/marketplace/reputation.ts'
-import { CollectorExporter } from './collector/collector-exporter.ts'
 import { createHttpServer } from './http.ts'
 import { EventSpans } from '../src/core/telemetry/event-spans.ts'
 import { createTracerProvider } from '../src/otel/tracer-provider.ts'
@@ -18,7 +17,7 @@ import { loadRelayIdentity } from './identity.ts'
 import { freeReservationsOnDisconnect, relayLibp2pOptions } from './libp2p-options.ts'
 import { DhtMirror } from './dht-mirror.ts'
 import { ContentKeeper } from './content-keeper.ts'
-import { createEmbeddedCollector } from './collector/embedded.ts'
+import { createEmbeddedCollector, relayTracing } from './collector/embedded.ts'
 import { openRelayDatastore } from './datastore.ts'
 import { publicOnlyFetch } from './name-proof-fetch.ts'
 import { connectionGate, reservationGate } from './reservation-gate.ts'
@@ -165,12 +164,7 @@ export async function createRelay(
   // the relay traces its own side (connections, the requests it answers) into the same collector
   const tracing = createTracerProvider(
     libp2p.peerId.toString(),
-    {
-      exporter: new CollectorExporter(collector),
-      batch: true,
-      serviceName: config.serviceName,
-      serviceVersion: version
-    },
+    relayTracing(config, collector, version),
     NodeTracerProvider
   )
   const tracer = tracing.provider.getTracer(TRACER_NAME)

@@ -1,6 +1,7 @@
 /**
  * The collector's HTTP plumbing: what a request asks for (its body's encoding, its query
- * parameters) and the JSON answers, errors included, with the status each named error calls for.
+ * parameters) and the answers, errors included, with the status each named error calls for:
+ * JSON for the query API, the request's own encoding for OTLP exports (OTLP/HTTP).
  */
 import {
   BodyTooLargeError,
@@ -9,25 +10,37 @@ import {
   InvalidEncodingError,
   OtlpFormatError
 } from './errors.ts'
+import { CONTENT_TYPES, encodeStatus } from './otlp-proto.ts'
 import type { networkHealth } from './network-health.ts'
+import type { OtlpEncoding } from './otlp-proto.ts'
 import type { SpanStore } from './span-store.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-/** How an OTLP export's body is encoded; refuses (415) anything but OTLP/HTTP JSON, plain or gzip. */
-export function exportEncoding(req: IncomingMessage): 'gzip' | 'identity' {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
-  if (type === 'application/x-protobuf') {
+const mediaType = (req: IncomingMessage): string =>
+  (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+
+/** The encoding an OTLP request is answered in: protobuf for a protobuf body, JSON otherwise. */
+export function answerEncoding(req: IncomingMessage): OtlpEncoding {
+  return mediaType(req) === CONTENT_TYPES.protobuf ? 'protobuf' : 'json'
+}
+
+/**
+ * How an OTLP export's body is encoded and whether it is gzipped; refuses (415) anything but
+ * OTLP/HTTP protobuf or JSON, plain or gzip.
+ */
+export function exportEncoding(req: IncomingMessage): { encoding: OtlpEncoding; gzip: boolean } {
+  const type = mediaType(req)
+  const encoding =
+    type === CONTENT_TYPES.json ? 'json' : type === CONTENT_TYPES.protobuf ? 'protobuf' : undefined
+  if (encoding == null)
     throw new HttpError(
       415,
-      'this collector accepts OTLP/HTTP JSON (application/json); configure the exporter for JSON'
+      `Content-Type must be application/x-protobuf or application/json (OTLP/HTTP), not ${type === '' ? 'none' : type}`
     )
-  }
-  if (type !== 'application/json')
-    throw new HttpError(415, 'Content-Type must be application/json (OTLP/HTTP JSON)')
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
-  if (encoding !== 'gzip' && encoding !== 'identity')
-    throw new HttpError(415, `Content-Encoding ${encoding} is not supported (gzip or none)`)
-  return encoding === 'gzip' ? 'gzip' : 'identity'
+  const contentEncoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase()
+  if (contentEncoding !== 'gzip' && contentEncoding !== 'identity')
+    throw new HttpError(415, `Content-Encoding ${contentEncoding} is not supported (gzip or none)`)
+  return { encoding, gzip: contentEncoding === 'gzip' }
 }
 
 /** The `windowMs` and `bucketMs` of `GET /api/network-health`, each refused (400) out of its range. */
@@ -67,17 +80,60 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(JSON.stringify(body))
 }
 
-/** Answers a failed request with the status its error calls for; 500 for anything unnamed. */
-export function sendError(res: ServerResponse, err: unknown): void {
-  if (err instanceof HttpError) sendJson(res, err.status, { error: err.message })
+/** Answers an OTLP request with `body`, already in `encoding`. */
+export function sendOtlp(
+  res: ServerResponse,
+  status: number,
+  body: Uint8Array,
+  encoding: OtlpEncoding
+): void {
+  if (res.headersSent) return
+  res.writeHead(status, {
+    'Content-Type': encoding === 'json' ? 'application/json; charset=utf-8' : CONTENT_TYPES.protobuf
+  })
+  res.end(body)
+}
+
+/** google.rpc.Code for each status answered (OTLP clients record it; the HTTP status decides). */
+const RPC_CODES: Record<number, number> = {
+  400: 3, // INVALID_ARGUMENT
+  401: 16, // UNAUTHENTICATED
+  403: 7, // PERMISSION_DENIED
+  404: 5, // NOT_FOUND
+  405: 12, // UNIMPLEMENTED
+  413: 8, // RESOURCE_EXHAUSTED
+  415: 3,
+  429: 8,
+  502: 14, // UNAVAILABLE
+  503: 14,
+  504: 4 // DEADLINE_EXCEEDED
+}
+
+/** A refusal's answer: `{ "error": … }` for the query API; for an OTLP request (`encoding`), a Status in its encoding. */
+export function sendRefusal(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  encoding?: OtlpEncoding
+): void {
+  if (encoding == null) sendJson(res, status, { error: message })
+  else sendOtlp(res, status, encodeStatus(encoding, RPC_CODES[status] ?? 13, message), encoding)
+}
+
+/**
+ * Answers a failed request with the status its error calls for (500 for anything unnamed), as
+ * `sendRefusal` says: 503 (full) carries `Retry-After`, as OTLP/HTTP throttling asks.
+ */
+export function sendError(res: ServerResponse, err: unknown, encoding?: OtlpEncoding): void {
+  if (err instanceof HttpError) sendRefusal(res, err.status, err.message, encoding)
   else if (err instanceof OtlpFormatError || err instanceof InvalidEncodingError)
-    sendJson(res, 400, { error: err.message })
+    sendRefusal(res, 400, err.message, encoding)
   else if (err instanceof BodyTooLargeError) {
     // what the client may still be sending is not worth reading
     res.shouldKeepAlive = false
-    sendJson(res, 413, { error: err.message })
+    sendRefusal(res, 413, err.message, encoding)
   } else if (err instanceof CollectorBusyError) {
     res.setHeader('Retry-After', String(err.retryAfterSeconds))
-    sendJson(res, 503, { error: err.message })
-  } else sendJson(res, 500, { error: 'collector failure' })
+    sendRefusal(res, 503, err.message, encoding)
+  } else sendRefusal(res, 500, 'collector failure', encoding)
 }

@@ -1,25 +1,42 @@
 import { describeError } from '../../src/core/errors.ts'
 import { CollectorAccess } from './collector-access.ts'
-import { exportEncoding, parseQuery, parseWindow, sendError, sendJson } from './collector-http.ts'
+import {
+  answerEncoding,
+  exportEncoding,
+  parseQuery,
+  parseWindow,
+  sendError,
+  sendJson,
+  sendOtlp,
+  sendRefusal
+} from './collector-http.ts'
 import { BodyTooLargeError, CollectorBusyError, HttpError } from './errors.ts'
 import { DEFAULT_REQUEST_LIMITS } from './limits.ts'
 import { networkHealth } from './network-health.ts'
 import { readOtlpJson, selectSpans } from './otlp-json.ts'
 import { OtlpParser } from './otlp-parser.ts'
+import { encodeTraceRequest, encodeTraceResponse } from './otlp-proto.ts'
 import { readBody } from './read-body.ts'
 import { TraceStream } from './trace-stream.ts'
 import type { CollectorAccessInit } from './collector-access.ts'
 import type { UpstreamForwarder } from './forwarder.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
 import type { ParsedBody } from './otlp-parser.ts'
+import type { OtlpEncoding } from './otlp-proto.ts'
+import type { OtlpSignal, SignalProxy } from './signal-proxy.ts'
 import type { SpanStore, SpanStoreStats } from './span-store.ts'
 import type { TraceStreamInit, TraceStreamStats } from './trace-stream.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
+/** Where what the store takes goes next: bodies in its `encoding` (JSON when it names none). */
+export type SpanSink = Pick<UpstreamForwarder, 'enqueue'> & { readonly encoding?: OtlpEncoding }
+
 export interface CollectorInit extends CollectorAccessInit {
   store: SpanStore
   /** Where what the store takes goes next (`UpstreamForwarder`). */
-  forwarder?: Pick<UpstreamForwarder, 'enqueue'>
+  forwarder?: SpanSink
+  /** Where `POST /v1/metrics` and `/v1/logs` go (upstream); without it they get 404. */
+  signals?: Pick<SignalProxy, 'forward'>
   /** What one request may carry; defaults in `DEFAULT_REQUEST_LIMITS` (`limits.ts`). */
   limits?: Partial<RequestLimits>
   /** How much the body parser (a worker thread) may use; defaults in `DEFAULT_PARSER_LIMITS`. */
@@ -50,7 +67,8 @@ export interface CollectorStats {
 }
 
 /**
- * The relay's embedded OTLP/HTTP collector: `POST /v1/traces` (JSON, gzip),
+ * The relay's embedded OTLP/HTTP collector: `POST /v1/traces` (protobuf or JSON, gzip or not,
+ * answered in the request's encoding), `/v1/metrics` and `/v1/logs` passed upstream or 404,
  * CORS for the app and embedding sites, a query API over the stored spans
  * (`GET /api/traces`, `/api/traces/:traceId`), a live stream
  * (`GET /api/traces/stream`, server-sent events) and aggregates of the
@@ -58,7 +76,8 @@ export interface CollectorStats {
  */
 export class Collector {
   readonly store: SpanStore
-  private readonly forwarder?: Pick<UpstreamForwarder, 'enqueue'>
+  private readonly forwarder?: SpanSink
+  private readonly signals?: Pick<SignalProxy, 'forward'>
   private readonly access: CollectorAccess
   private readonly limits: RequestLimits
   private readonly parser: OtlpParser
@@ -69,6 +88,7 @@ export class Collector {
   constructor(init: CollectorInit) {
     this.store = init.store
     this.forwarder = init.forwarder
+    this.signals = init.signals
     this.access = new CollectorAccess(init)
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...init.limits }
     this.parser = new OtlpParser({
@@ -84,16 +104,23 @@ export class Collector {
 
   /**
    * Stores (and forwards upstream) one OTLP/JSON request already parsed as
-   * JSON, on this thread: for the relay's own spans, which it trusts.
+   * JSON (`raw`: its bytes), on this thread: for the relay's own spans, which it trusts.
    */
   ingest(body: unknown, raw?: Uint8Array): IngestResult {
     const { kept, ...parsed } = readOtlpJson(body, this.limits)
     return this.accept(parsed, (forwarder, added) => {
       const all = added.length === parsed.spans.length
+      const request = all ? kept : selectSpans(kept, added)
+      if (forwarder.encoding === 'protobuf') {
+        try {
+          forwarder.enqueue(encodeTraceRequest(request))
+        } catch (err) {
+          console.error(`collector: spans not forwarded upstream: ${describeError(err)}`)
+        }
+        return
+      }
       forwarder.enqueue(
-        all && parsed.rejected === 0 && raw != null
-          ? raw
-          : new TextEncoder().encode(JSON.stringify(all ? kept : selectSpans(kept, added)))
+        all && parsed.rejected === 0 && raw != null ? raw : new TextEncoder().encode(JSON.stringify(request))
       )
     })
   }
@@ -136,29 +163,26 @@ export class Collector {
   /** Handles the collector's routes; false when the request is not for it. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname
-    if (
-      path !== '/v1/traces' &&
-      path !== '/api/traces' &&
-      path !== HEALTH_PATH &&
-      !path.startsWith('/api/traces/')
-    )
+    const otlp = path.startsWith('/v1/')
+    if (!otlp && path !== '/api/traces' && path !== HEALTH_PATH && !path.startsWith('/api/traces/'))
       return false
+    // OTLP requests are answered in their own encoding (a google.rpc.Status for a failure)
+    const encoding = otlp ? answerEncoding(req) : undefined
     const refused = this.access.refusal(req, res)
     if (refused != null) {
-      sendJson(res, refused.status, { error: refused.error })
+      sendRefusal(res, refused.status, refused.error, encoding)
       return true
     }
     if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', path === '/v1/traces' ? 'POST, OPTIONS' : 'GET, OPTIONS')
+      res.setHeader('Access-Control-Allow-Methods', otlp ? 'POST, OPTIONS' : 'GET, OPTIONS')
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Content-Encoding')
       res.setHeader('Access-Control-Max-Age', '600')
       res.writeHead(204).end()
       return true
     }
     try {
-      if (path === '/v1/traces') {
-        if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/JSON to /v1/traces')
-        await this.receive(req, res)
+      if (otlp) {
+        await this.export(req, res, path)
       } else if (req.method !== 'GET') {
         throw new HttpError(405, 'the query API is read-only (GET)')
       } else if (path === HEALTH_PATH) {
@@ -176,23 +200,41 @@ export class Collector {
     } catch (err) {
       if (err instanceof BodyTooLargeError) this.counters.tooLarge++
       else if (err instanceof CollectorBusyError) this.counters.busy++
-      sendError(res, err)
+      sendError(res, err, encoding)
     }
     return true
   }
 
+  /** `POST /v1/traces`, kept here; `/v1/metrics` and `/v1/logs`, passed upstream when there is one. */
+  private async export(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const signal = path.slice('/v1/'.length)
+    if (signal !== 'traces' && signal !== 'metrics' && signal !== 'logs')
+      throw new HttpError(404, `no such OTLP/HTTP path: ${path} (this collector takes POST /v1/traces)`)
+    if (req.method !== 'POST') throw new HttpError(405, `POST OTLP (protobuf or JSON) to /v1/${signal}`)
+    if (signal === 'traces') await this.receive(req, res)
+    else if (this.signals != null) await this.signals.forward(req, res, signal satisfies OtlpSignal)
+    else
+      throw new HttpError(
+        404,
+        `this collector keeps traces only (POST /v1/traces); ${signal} are not collected here: set OTEL_EXPORTER_OTLP_ENDPOINT on the relay to forward them to an upstream collector`
+      )
+  }
+
   private async receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const encoding = exportEncoding(req)
-    const raw = await readBody(req, this.limits.maxBodyBytes, encoding === 'gzip')
-    const parsed = await this.parser.parse(raw, this.forwarder != null)
+    const { encoding, gzip } = exportEncoding(req)
+    const raw = await readBody(req, this.limits.maxBodyBytes, gzip)
+    const upstream = this.forwarder?.encoding ?? 'json'
+    const parsed = await this.parser.parse(raw, encoding, this.forwarder != null ? upstream : undefined)
     const result = this.accept(parsed, (forwarder, added) => {
+      if (parsed.forwardError != null)
+        console.error(`collector: spans not forwarded upstream: ${parsed.forwardError}`)
       if (parsed.forward == null) return
       if (added.length === parsed.spans.length) {
         forwarder.enqueue(parsed.forward)
         return
       }
-      // cutting the body down means parsing it again: the worker does it
-      this.parser.select(parsed.forward, added).then(
+      // cutting the body down means reading it again: the worker does it
+      this.parser.select(parsed.forward, upstream, added).then(
         body => forwarder.enqueue(body),
         (err: unknown) => {
           if (!this.stopping) console.error(`collector: spans not forwarded upstream: ${describeError(err)}`)
@@ -200,13 +242,11 @@ export class Collector {
       )
     })
     // ExportTraceServiceResponse: an empty partial success means everything was accepted
-    sendJson(
-      res,
-      200,
+    const partial =
       result.errorMessage != null
-        ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: result.errorMessage } }
-        : {}
-    )
+        ? { rejectedSpans: result.rejected, errorMessage: result.errorMessage }
+        : undefined
+    sendOtlp(res, 200, encodeTraceResponse(encoding, partial), encoding)
   }
 }
 

@@ -1,8 +1,19 @@
-/** The body is not an OTLP/JSON traces request; the message says where. Answered with 400. */
+/** The body is not an OTLP traces request (JSON or protobuf); the message says where or why. Answered with 400. */
 export class OtlpFormatError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'OtlpFormatError'
+  }
+}
+
+/**
+ * Spans the collector accepted could not be put in the encoding the upstream takes (an OTLP/JSON
+ * body holding what protobuf cannot): they are stored, not forwarded, and the relay logs why.
+ */
+export class OtlpEncodingError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'OtlpEncodingError'
   }
 }
 
@@ -22,7 +33,10 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** The collector has more work queued than it accepts. Answered with 503 and Retry-After. */
+/**
+ * The collector has more work queued than it accepts. Answered with 503 and Retry-After, which
+ * OTLP exporters honour before retrying (OTLP/HTTP throttling).
+ */
 export class CollectorBusyError extends Error {
   /** Seconds after which a retry is worth it. */
   readonly retryAfterSeconds: number
@@ -52,7 +66,7 @@ export class ParserExitedError extends Error {
   }
 }
 
-/** An upstream header (OTEL_EXPORTER_OTLP_HEADERS) cannot be sent; the message names it, never its value. */
+/** An upstream header (OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TRACES_HEADERS) cannot be sent; the message names it, never its value. */
 export class InvalidUpstreamHeaderError extends Error {
   constructor(message: string) {
     super(message)
@@ -62,7 +76,7 @@ export class InvalidUpstreamHeaderError extends Error {
 
 /** A request the collector refuses for what it asks (method, path, headers, parameters); answered with `status`. */
 export class HttpError extends Error {
-  /** The HTTP status answered: 400, 404, 405 or 415. */
+  /** The HTTP status answered: 400, 404, 405, 415, or 502/504 for an upstream that failed a forwarded request. */
   readonly status: number
   constructor(status: number, message: string) {
     super(message)

@@ -1,23 +1,28 @@
 import { Worker } from 'node:worker_threads'
 import { BodyTooLargeError, CollectorBusyError, OtlpFormatError, ParserExitedError } from './errors.ts'
 import { DEFAULT_PARSER_LIMITS, DEFAULT_REQUEST_LIMITS } from './limits.ts'
+import { owned } from './otlp-proto.ts'
 import type { ParsedRequest } from './otlp-json.ts'
+import type { OtlpEncoding } from './otlp-proto.ts'
 import type { ParserLimits, RequestLimits } from './limits.ts'
 
 /** A body sent to the worker to parse (transferred, not copied). */
 export interface ParseJob {
   id: number
   body: Uint8Array<ArrayBuffer>
+  /** What the body is: OTLP/JSON or protobuf. */
+  encoding: OtlpEncoding
   limits: RequestLimits
   receivedAt: number
-  /** Send the body back as `forward` (for the upstream) when every span was kept. */
-  forward: boolean
+  /** Send back what to forward upstream (the kept spans), in this encoding. */
+  forward?: OtlpEncoding
 }
 
 /** A `forward` body sent back to the worker, to keep only the spans at `indices` (the ones the store took). */
 export interface SelectJob {
   id: number
   body: Uint8Array<ArrayBuffer>
+  encoding: OtlpEncoding
   indices: number[]
 }
 
@@ -25,10 +30,10 @@ export type WorkerJob = ParseJob | SelectJob
 
 /** The worker's answer to a `ParseJob`. */
 export type ParseReply =
-  | ({ id: number; ok: true; forward?: Uint8Array } & Omit<ParsedRequest, 'kept'>)
+  | ({ id: number; ok: true; forward?: Uint8Array; forwardError?: string } & Omit<ParsedRequest, 'kept'>)
   | { id: number; ok: false; message: string; tooLarge?: boolean }
 
-/** The worker's answer to a `SelectJob`: the OTLP/JSON request to forward. */
+/** The worker's answer to a `SelectJob`: the request to forward, in the encoding it came in. */
 export interface SelectReply {
   id: number
   ok: true
@@ -40,6 +45,8 @@ export type WorkerReply = ParseReply | SelectReply
 /** A parsed request: what to store and, when asked for, what to forward upstream (the kept spans). */
 export interface ParsedBody extends Omit<ParsedRequest, 'kept'> {
   forward?: Uint8Array
+  /** Why there is no `forward` although it was asked for (`OtlpEncodingError`'s message). */
+  forwardError?: string
 }
 
 export interface OtlpParserInit {
@@ -53,7 +60,7 @@ interface Pending {
 }
 
 /**
- * Parses OTLP/JSON bodies on a worker thread, one at a time, so that no body,
+ * Parses OTLP bodies (JSON or protobuf) on a worker thread, one at a time, so that no body,
  * however crafted, stalls the relay: a body that takes longer than
  * `maxParseMs` fails alone (413) and a new worker takes over; more than
  * `maxPending` waiting bodies get 503.
@@ -76,9 +83,9 @@ export class OtlpParser {
 
   /**
    * Parses `body`, which is handed over to the worker (the caller must not use
-   * it afterwards); with `forward`, the result carries what to send upstream.
+   * it afterwards); with `forward`, the result carries what to send upstream, in that encoding.
    */
-  async parse(body: Uint8Array, forward = false): Promise<ParsedBody> {
+  async parse(body: Uint8Array, encoding: OtlpEncoding, forward?: OtlpEncoding): Promise<ParsedBody> {
     if (this.stopped) throw new CollectorBusyError('the collector is stopping')
     if (this.jobs.size >= this.parserLimits.maxPending)
       throw new CollectorBusyError(`${this.jobs.size} requests are being parsed; retry in a second`)
@@ -86,29 +93,36 @@ export class OtlpParser {
     const reply = (await this.post({
       id: this.nextId++,
       body: own,
+      encoding,
       limits: this.limits,
       receivedAt: Date.now(),
-      forward
+      ...(forward != null ? { forward } : {})
     })) as Extract<ParseReply, { ok: true }>
     return {
       spans: reply.spans,
       lines: reply.lines,
       rejected: reply.rejected,
       warnings: reply.warnings,
-      ...(reply.forward != null ? { forward: reply.forward } : {})
+      ...(reply.forward != null ? { forward: reply.forward } : {}),
+      ...(reply.forwardError != null ? { forwardError: reply.forwardError } : {})
     }
   }
 
   /**
-   * `body`, a `forward` this parser returned, with only the spans at `indices`
+   * `body`, a `forward` this parser returned in `encoding`, with only the spans at `indices`
    * (handed over to the worker like a body to parse, and parsed there again:
    * never on the event loop). Not held to `maxPending`: a parsed body asks for
    * at most one, as soon as its own job has left the queue, so the jobs waiting
    * never outnumber that bound.
    */
-  async select(body: Uint8Array, indices: number[]): Promise<Uint8Array> {
+  async select(body: Uint8Array, encoding: OtlpEncoding, indices: number[]): Promise<Uint8Array> {
     if (this.stopped) throw new CollectorBusyError('the collector is stopping')
-    const reply = (await this.post({ id: this.nextId++, body: owned(body), indices })) as SelectReply
+    const reply = (await this.post({
+      id: this.nextId++,
+      body: owned(body),
+      encoding,
+      indices
+    })) as SelectReply
     return reply.selected
   }
 
@@ -184,13 +198,4 @@ export class OtlpParser {
     }
     this.jobs.clear()
   }
-}
-
-/** `body` over an ArrayBuffer of its own, which can be transferred: a small Buffer shares its memory with others. */
-function owned(body: Uint8Array): Uint8Array<ArrayBuffer> {
-  return body.byteOffset === 0 &&
-    body.byteLength === body.buffer.byteLength &&
-    body.buffer instanceof ArrayBuffer
-    ? (body as Uint8Array<ArrayBuffer>)
-    : new Uint8Array(body)
 }

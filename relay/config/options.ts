@@ -79,11 +79,59 @@ export const OPTIONS = {
     env: 'OTEL_EXPORTER_OTLP_HEADERS',
     help: 'headers for the upstream collector, "key=value,key2=value2"; never sent to browsers'
   },
+  'otel-traces-headers': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+    help: 'headers for the upstream traces endpoint, same format; each wins over the same header of OTEL_EXPORTER_OTLP_HEADERS'
+  },
+  'otel-protocol': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    default: 'http/protobuf',
+    help: 'how spans go upstream: http/protobuf or http/json (grpc is not supported)'
+  },
+  'otel-traces-protocol': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    help: 'the same for traces, over OTEL_EXPORTER_OTLP_PROTOCOL'
+  },
+  'otel-compression': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_COMPRESSION',
+    default: 'none',
+    help: 'compression of what goes upstream: gzip or none'
+  },
+  'otel-traces-compression': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+    help: 'the same for traces, over OTEL_EXPORTER_OTLP_COMPRESSION'
+  },
+  'otel-timeout': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TIMEOUT',
+    default: '10000',
+    help: 'milliseconds the upstream has to answer one export (1 to 600000)'
+  },
+  'otel-traces-timeout': {
+    type: 'string',
+    env: 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+    help: 'the same for traces, over OTEL_EXPORTER_OTLP_TIMEOUT'
+  },
   'service-name': {
     type: 'string',
     env: 'OTEL_SERVICE_NAME',
     default: 'p2p-marketplace-relay',
-    help: "service name of the relay's spans"
+    help: "service name of the relay's spans (wins over service.name in OTEL_RESOURCE_ATTRIBUTES)"
+  },
+  'otel-resource-attributes': {
+    type: 'string',
+    env: 'OTEL_RESOURCE_ATTRIBUTES',
+    help: 'attributes added to the relay\'s resource, "key=value,key2=value2" (percent-encoded)'
+  },
+  'otel-sdk-disabled': {
+    type: 'boolean',
+    env: 'OTEL_SDK_DISABLED',
+    help: "true: the relay records no spans of its own and sends nothing upstream; its collector still takes and shows browsers' spans"
   },
   'static-dir': {
     type: 'string',
@@ -145,7 +193,7 @@ export function helpText(): string {
   for (const [name, spec] of Object.entries(OPTIONS)) {
     const env = 'env' in spec ? spec.env : ''
     const def = 'default' in spec ? ` (default: ${spec.default})` : ''
-    lines.push(`  --${name.padEnd(22)} ${env.padEnd(36)} ${spec.help}${def}`)
+    lines.push(`  --${name.padEnd(24)} ${env.padEnd(37)} ${spec.help}${def}`)
   }
   return lines.join('\n')
 }

@@ -1,6 +1,11 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SimpleSpanProcessor
+} from '@opentelemetry/sdk-trace-base'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import type { Context, TracerProvider } from '@opentelemetry/api'
 import type { SpanSource } from '../core/index.ts'
@@ -25,9 +30,16 @@ export interface TracingInit {
   exporter?: SpanExporter
   /** Batch what goes to `exporter` (the relay's own spans). @default false */
   batch?: boolean
-  /** @default 'p2p-marketplace-node' */
+  /** @default `resourceAttributes['service.name']`, else 'p2p-marketplace-node' */
   serviceName?: string
   serviceVersion?: string
+  /**
+   * More resource attributes (`OTEL_RESOURCE_ATTRIBUTES`, parsed by the caller): `serviceName`
+   * and `serviceVersion` win over theirs; `service.instance.id` is always the peer id.
+   */
+  resourceAttributes?: Record<string, string>
+  /** `OTEL_SDK_DISABLED`: record no span (they are all non-recording), export nothing. @default false */
+  disabled?: boolean
   /** Spans kept while the collector is unreachable; beyond it new spans are dropped. @default 2048 */
   maxQueueSize?: number
 }
@@ -64,9 +76,10 @@ export interface TracerProviderHandle {
 
 /**
  * Assembles the SDK for one node: resource (`service.name`, `service.version`,
- * `service.instance.id` = peer id), a bounded batch processor posting OTLP/JSON
- * to `endpoint` and/or an exporter of the caller's, and the span-event
- * processor. `Provider` lets the browser use `WebTracerProvider`.
+ * `service.instance.id` = peer id, and `resourceAttributes`), a bounded batch
+ * processor posting OTLP/JSON to `endpoint` and/or an exporter of the caller's,
+ * and the span-event processor; when `disabled`, a provider that records nothing.
+ * `Provider` lets the browser use `WebTracerProvider`.
  */
 export function createTracerProvider(
   peerId: string,
@@ -74,6 +87,16 @@ export function createTracerProvider(
   Provider: new (config: TracerConfig) => SdkTracerProvider = BasicTracerProvider
 ): TracerProviderHandle {
   const spanEvents = new SpanEventProcessor()
+  const resource = resourceFromAttributes({
+    ...init.resourceAttributes,
+    [ATTR_SERVICE_NAME]:
+      init.serviceName ?? init.resourceAttributes?.[ATTR_SERVICE_NAME] ?? 'p2p-marketplace-node',
+    [ATTR_SERVICE_VERSION]: init.serviceVersion ?? init.resourceAttributes?.[ATTR_SERVICE_VERSION] ?? '0.0.0',
+    [ATTR_SERVICE_INSTANCE_ID]: peerId
+  })
+  if (init.disabled === true) {
+    return { provider: new Provider({ resource, sampler: new AlwaysOffSampler() }), spanEvents }
+  }
   const processors: SpanProcessor[] = []
   if (init.endpoint != null) {
     const exporter = new OTLPTraceExporter({
@@ -101,13 +124,6 @@ export function createTracerProvider(
     )
   }
   processors.push(spanEvents)
-  const provider = new Provider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: init.serviceName ?? 'p2p-marketplace-node',
-      [ATTR_SERVICE_VERSION]: init.serviceVersion ?? '0.0.0',
-      [ATTR_SERVICE_INSTANCE_ID]: peerId
-    }),
-    spanProcessors: processors
-  })
+  const provider = new Provider({ resource, spanProcessors: processors })
   return { provider, spanEvents }
 }

@@ -2,24 +2,42 @@ import { createServer } from 'node:http'
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import { parseOtlpJson } from '../../relay/collector/otlp-json.ts'
+import { decodeTraceRequest, encodeTraceResponse } from '../../relay/collector/otlp-proto.ts'
 import type { StoredSpan } from '../../src/core/telemetry/collector-api.ts'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
 
 const gunzipAsync = promisify(gunzip)
 
+/** One request as it arrived: path, headers, body as sent (before gunzip). */
+export interface ReceivedRequest {
+  path: string
+  headers: IncomingHttpHeaders
+  body: Buffer
+  /** When its headers arrived (epoch ms). */
+  at: number
+  /** For a request held unanswered (`hold`): ms until the client gave up on it. */
+  abandonedAfterMs?: number
+}
+
 /**
- * A plain OTLP/HTTP JSON traces receiver on 127.0.0.1, standing in for an
- * external collector (Jaeger, an OpenTelemetry Collector) that tests can take
- * down and bring back: `POST /v1/traces` from any origin (CORS, as a collector
- * browsers export to must allow), everything it received kept in `spans`.
- * `stop()` closes the port (exporters get "connection refused"); `start()`
- * listens again on the same port, so the URL the exporters were given stays valid.
+ * A plain OTLP/HTTP traces receiver on 127.0.0.1, standing in for an external
+ * collector (Jaeger, an OpenTelemetry Collector) that tests can take down and
+ * bring back: `POST /v1/traces` in protobuf or JSON, gzip or not, from any
+ * origin (CORS, as a collector browsers export to must allow), everything it
+ * received kept in `spans`, and every request as it came in `received`
+ * (`/v1/metrics` and `/v1/logs` too, kept there only). `stop()` closes the port
+ * (exporters get "connection refused"); `start()` listens again on the same
+ * port, so the URL the exporters were given stays valid.
  */
 export class OtlpReceiver {
   /** Every span received, in order of arrival (kept across stop/start). */
   readonly spans: StoredSpan[] = []
+  /** Every request, in order of arrival. */
+  readonly received: ReceivedRequest[] = []
   /** Export requests accepted. */
   requests = 0
+  /** Requests to leave unanswered until their client gives up (a time-out). */
+  hold = 0
   private server?: Server
   private _port = 0
 
@@ -84,7 +102,7 @@ export class OtlpReceiver {
     res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*')
     res.setHeader('Vary', 'Origin')
     const path = new URL(req.url ?? '/', 'http://receiver').pathname
-    if (path !== '/v1/traces') {
+    if (!['/v1/traces', '/v1/metrics', '/v1/logs'].includes(path)) {
       res.writeHead(404).end()
       return
     }
@@ -98,13 +116,25 @@ export class OtlpReceiver {
       res.writeHead(405).end()
       return
     }
+    const at = Date.now()
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    let raw: Buffer = Buffer.concat(chunks)
-    if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') raw = await gunzipAsync(raw)
-    const spans = parseOtlpJson(JSON.parse(raw.toString('utf8')))
-    this.spans.push(...spans)
-    this.requests++
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}')
+    const request: ReceivedRequest = { path, headers: req.headers, body: Buffer.concat(chunks), at }
+    this.received.push(request)
+    if (this.hold > 0) {
+      this.hold--
+      res.once('close', () => (request.abandonedAfterMs = Date.now() - at))
+      return
+    }
+    const protobuf = (req.headers['content-type'] ?? '').startsWith('application/x-protobuf')
+    if (path === '/v1/traces') {
+      let raw = request.body
+      if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') raw = await gunzipAsync(raw)
+      this.spans.push(...parseOtlpJson(protobuf ? decodeTraceRequest(raw) : JSON.parse(raw.toString('utf8'))))
+      this.requests++
+    }
+    res
+      .writeHead(200, { 'Content-Type': protobuf ? 'application/x-protobuf' : 'application/json' })
+      .end(encodeTraceResponse(protobuf ? 'protobuf' : 'json'))
   }
 }
