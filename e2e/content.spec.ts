@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { expect, submitPublishForm, test } from './fixtures.ts'
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
-test('a file published through the form in one tab is downloaded through the page in another: verified, and byte for byte the same', async ({
-  peer
+test('a file published through the form in one tab is downloaded through the page in another and by the command-line client: verified, and byte for byte the same', async ({
+  peer,
+  relay
 }) => {
   const [a, b] = [await peer(), await peer()]
   await Promise.all([a.waitOnline(), b.waitOnline()])
@@ -46,4 +51,19 @@ test('a file published through the form in one tab is downloaded through the pag
   await expect.poll(async () => await total(b, 'received')).toBeGreaterThanOrEqual(artifact.length)
   await expect.poll(async () => await total(a, 'sent')).toBeGreaterThan(0)
   await expect(b.page.locator('mp-peers td.content', { hasText: /↓ \d+\.\d MiB/ }).first()).toBeVisible()
+
+  // someone in a terminal fetches what the tab published
+  const dir = await mkdtemp(join(tmpdir(), 'mp-e2e-cli-'))
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['src/cli/main.ts', 'fetch', id, '-o', dir, '--relay', relay.url, '--json', '--quiet'],
+      { timeout: 120_000 }
+    )
+    const result = JSON.parse(stdout) as { path: string; sha256: string }
+    expect(result.sha256).toBe(sha256(artifact))
+    expect(sha256(await readFile(result.path))).toBe(sha256(artifact))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
