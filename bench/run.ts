@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.ts'
+import { benchContent, contentMiB } from './content.ts'
 import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNat } from './nat.ts'
@@ -19,6 +20,7 @@ import { benchSimulation } from './simulation.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
 import { benchUi } from './ui.ts'
 import type { UiFigures } from './ui.ts'
+import type { ContentFigures } from './content.ts'
 import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NatResult } from './nat.ts'
@@ -40,6 +42,7 @@ const BENCHMARKS = [
   'nat',
   'relayRestart',
   'marketplace',
+  'content',
   'localSearch',
   'tracing',
   'simulation'
@@ -69,6 +72,7 @@ const scale = smoke
       relayRestart: { tabs: 2, restarts: 1 },
       tabs: 2,
       publishes: 2,
+      content: { mib: contentMiB(1), rounds: 1 },
       lateJoiners: 1,
       catalogs: [1_000],
       queries: 20,
@@ -86,6 +90,8 @@ const scale = smoke
       relayRestart: { tabs: 6, restarts: 5 },
       tabs: 6,
       publishes: 12,
+      // BENCH_CONTENT_MIB sets the size of each artifact
+      content: { mib: contentMiB(16), rounds: 3 },
       lateJoiners: 3,
       catalogs: [10_000, 100_000],
       queries: 300,
@@ -106,6 +112,7 @@ let meshStress: NetworkFigures | undefined = selected('meshStress') ? undefined 
 let nat: NatResult
 let relayRestart: RelayRestartFigures
 let marketplace: MarketplaceFigures
+let content: ContentFigures
 let ui: UiFigures
 try {
   if (selected('ui')) {
@@ -136,6 +143,11 @@ try {
     )
     marketplace = await benchMarketplace(browser, scale.tabs, scale.publishes, scale.lateJoiners)
   } else marketplace = kept('marketplace')
+  if (selected('content')) {
+    const { mib, rounds } = scale.content
+    console.log(`bench: content transfer, ${mib} MiB × ${rounds} rounds each way, beside raw ceilings`)
+    content = await benchContent(browser, mib, rounds)
+  } else content = kept('content')
 } finally {
   await browser.close()
 }
@@ -179,6 +191,7 @@ const result = {
   nat,
   relayRestart,
   marketplace,
+  content,
   localSearch,
   tracing,
   simulation
@@ -236,6 +249,7 @@ const lines = [
   `- publish() call: ${fmt(marketplace.publishCallMs)}`,
   `- late joiner's first search: ${fmt(marketplace.lateJoinerSearchMs)} (found ${marketplace.lateJoinerFound}/${marketplace.lateJoiners})`,
   '',
+  ...contentSummary(content),
   '### Local search (ms, median / p95)',
   '',
   ...localSearch.map(
@@ -263,6 +277,22 @@ function cpuCheckMs(): number {
   let digest = Buffer.alloc(32)
   for (let i = 0; i < 300_000; i++) digest = createHash('sha256').update(digest).digest()
   return Math.round(performance.now() - start)
+}
+
+/** The content benchmark's section of summary.md. */
+function contentSummary(c: ContentFigures): string[] {
+  const each = (mbps: number[]): string => mbps.join(', ')
+  const b = c.bundle
+  return [
+    `### Package content transfer (${c.mib} MiB artifacts, ${c.rounds} rounds each; MB/s = 10^6 bytes/s, median (each round); load average ${c.loadAverage.start} → ${c.loadAverage.end})`,
+    '',
+    `- tab → tab over direct WebRTC (Bitswap, all from the publisher; the relay kept none): ${c.webrtc.MBps.median} MB/s (${each(c.webrtc.roundsMBps)}); first block after ${c.webrtc.firstByteMs.join(', ')} ms; the publisher's publish() ${fmt(c.webrtc.publishMs)} ms`,
+    `- its ceiling, a raw RTCDataChannel between two pages (64 KiB messages, backpressure): ${c.ceilings.rtcDataChannel.MBps.median} MB/s (${each(c.ceilings.rtcDataChannel.roundsMBps)}) → libp2p at ${c.ratios.webrtcToRtcDataChannel} of it`,
+    `- relay → tab over WebSockets (publisher gone, all from the relay): ${c.websockets.MBps.median} MB/s (${each(c.websockets.roundsMBps)}); first block after ${c.websockets.firstByteMs.join(', ')} ms; the relay had kept each (fetched from the publishing tab) ${c.websockets.relayKeepMs.join(', ')} ms after its publish()`,
+    `- its ceiling, a raw WebSocket from Node on 127.0.0.1 to a page (64 KiB frames): ${c.ceilings.webSocket.MBps.median} MB/s (${each(c.ceilings.webSocket.roundsMBps)}) → libp2p at ${c.ratios.websocketsToWebSocket} of it`,
+    `- content code lazy: Helia/Bitswap only in its own chunk: ${b.heliaOnlyInContentChunk ? 'yes' : `NO (found in ${b.heliaFoundIn.join(', ')})`}; content modules in the initial JS: ${b.contentModulesInInitial.length === 0 ? 'none' : b.contentModulesInInitial.join(', ')}; initial JS ${b.appInitialGzipKB} KB app, ${b.widgetInitialGzipKB} KB widget (gzip); the content chunk ${b.contentChunk.gzipKB} KB gzip (${b.contentChunk.KB} KB), loaded on a node's first publish or fetch with content`,
+    ''
+  ]
 }
 
 /** The simulation's section of summary.md. */
