@@ -27,8 +27,26 @@ export async function* limitedChunks(
     options.signal?.throwIfAborted()
     counter.size += chunk.byteLength
     if (counter.size > maxBytes) throw new ContentTooLargeError(maxBytes)
-    yield chunk
+    yield* ownPieces(chunk)
   }
+}
+
+/** The size of a UnixFS leaf (PROTOCOL.md §6a): the importer cuts the content in such pieces. */
+const LEAF_BYTES = 1024 * 1024
+
+/**
+ * `chunk` in pieces that own their bytes. The importer cuts a leaf out of a large chunk as a view
+ * of it, and a block that is a view is stored with its whole buffer: IndexedDB clones the buffer
+ * behind a view, so a 16 MiB upload stored 16 MiB per 1 MiB block, and read it back as slowly.
+ * A chunk that is a view, or larger than a leaf, is copied a leaf at a time.
+ */
+function* ownPieces(chunk: Uint8Array): Generator<Uint8Array> {
+  const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+  if (owned && chunk.byteLength <= LEAF_BYTES) {
+    yield chunk
+    return
+  }
+  for (let at = 0; at < chunk.byteLength; at += LEAF_BYTES) yield chunk.slice(at, at + LEAF_BYTES)
 }
 
 /** The bytes of `content`, chunk by chunk. */
