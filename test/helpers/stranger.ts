@@ -1,3 +1,4 @@
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
@@ -15,15 +16,19 @@ import type { Ping } from '@libp2p/ping'
 /**
  * A plain js-libp2p node as PROTOCOL.md §1 and §8 describe one (WebSockets, Noise, Yamux; identify
  * and ping), none of our node's code: the stranger of the hostile-peer tests, given the
- * services each needs on top.
+ * services each needs on top. `circuits`: `dial` adds the circuit relay transport (it can dial
+ * tabs through the relay), `reserve` also listens on `/p2p-circuit`, so it holds a reservation on
+ * the relay it connects to and tabs can reach it (PROTOCOL.md §8).
  */
 export async function createStranger<S extends ServiceMap>(
   services: ServiceFactoryMap<S>,
-  privateKey?: PrivateKey
+  privateKey?: PrivateKey,
+  options: { circuits?: 'dial' | 'reserve' } = {}
 ): Promise<Libp2p<S & { identify: Identify; identifyPush: IdentifyPush; ping: Ping }>> {
   return await createLibp2p({
     privateKey: privateKey ?? (await generateKeyPair('Ed25519')),
-    transports: [webSockets()],
+    ...(options.circuits === 'reserve' ? { addresses: { listen: ['/p2p-circuit'] } } : {}),
+    transports: options.circuits != null ? [webSockets(), circuitRelayTransport()] : [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {

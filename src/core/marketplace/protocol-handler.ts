@@ -2,7 +2,13 @@ import { RateLimiter } from '@libp2p/utils'
 import { describeIssues } from '../package/schema.ts'
 import { ProtocolError } from '../protocols/errors.ts'
 import { handleJson } from '../protocols/json-stream.ts'
-import { PROTOCOL_LIMITS, SEARCH_PROTOCOL, SYNC_PROTOCOL, requestSchema } from '../protocols/messages.ts'
+import {
+  PROTOCOL_LIMITS,
+  SEARCH_PROTOCOL,
+  SYNC_PROTOCOL,
+  requestOverLimit,
+  requestSchema
+} from '../protocols/messages.ts'
 import { ATTR, EXTRA_SPAN } from '../telemetry/schema.ts'
 import { contextFrom } from '../telemetry/tracing.ts'
 import type { PackageCatalog } from '../catalog/catalog.ts'
@@ -60,6 +66,9 @@ export class ProtocolHandler {
   }
 
   private answer(request: unknown, from: PeerId): Promise<unknown> {
+    // fields past their limits first: each named with its limit, answered `too-large`
+    const over = requestOverLimit(request)
+    if (over.length > 0) throw new ProtocolError('too-large', over.join('; '))
     const parsed = requestSchema.safeParse(request)
     if (!parsed.success) throw new ProtocolError('bad-request', describeIssues(parsed.error))
     const req = parsed.data

@@ -46,12 +46,22 @@ export function utf8Length(text: string): number {
 /** `namespace/name`: lowercase letters, digits, `-`, `_`, `.`; each part starts with a letter or digit. */
 export const PACKAGE_ID = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/
 
-const text = (max: number, what: string): z.ZodString =>
-  z
-    .string({ error: `${what} must be a string` })
-    .trim()
+/**
+ * A text field: 1–`max` characters, no white space at either end. A manifest's is trimmed first
+ * (what a publisher types); a record's must come trimmed (`exact`), since records are validated as
+ * sent and the signature covers what was sent: a padded value is refused, never normalised.
+ */
+const text = (max: number, what: string, exact = false): z.ZodString => {
+  const string = z.string({ error: `${what} must be a string` })
+  const bounded = (exact ? string : string.trim())
     .min(1, { error: `${what} is required` })
     .max(max, { error: `${what} must be at most ${max} characters` })
+  return exact
+    ? bounded.refine(value => value.trim() === value, {
+        error: `${what} must not start or end with white space (a record is signed as sent)`
+      })
+    : bounded
+}
 
 const packageId = z
   .string({ error: 'must be a string like "namespace/name"' })
@@ -133,9 +143,12 @@ function isContentCid(value: string): boolean {
   }
 }
 
-/** The manifest a publisher writes (contract §2). Unknown fields are refused, not dropped. */
-export const manifestSchema = z.strictObject(
-  {
+/**
+ * The fields of a manifest; `exact` for a record's, whose text fields must come trimmed (see
+ * {@link text}). Nothing else is normalised: every other field is valid as written or refused.
+ */
+const manifestShape = (exact: boolean) =>
+  ({
     id: packageId,
     version: z
       .string({ error: 'must be a semantic version string' })
@@ -143,8 +156,8 @@ export const manifestSchema = z.strictObject(
       .refine(v => semver.valid(v) === v, {
         error: 'must be a semantic version such as 1.2.3 (no "v" prefix, no spaces)'
       }),
-    title: text(LIMITS.titleLength, 'title'),
-    description: text(LIMITS.descriptionLength, 'description'),
+    title: text(LIMITS.titleLength, 'title', exact),
+    description: text(LIMITS.descriptionLength, 'description', exact),
     license: z
       .string({ error: 'must be an SPDX license expression' })
       .max(128, { error: 'must be at most 128 characters' })
@@ -165,8 +178,8 @@ export const manifestSchema = z.strictObject(
         error: 'each category is lowercase letters, digits and "-", at most 32 characters'
       })
     ).optional(),
-    tags: list('tags', text(LIMITS.itemLength, 'a tag')).optional(),
-    authors: list('authors', text(LIMITS.itemLength * 2, 'an author')).optional(),
+    tags: list('tags', text(LIMITS.itemLength, 'a tag', exact)).optional(),
+    authors: list('authors', text(LIMITS.itemLength * 2, 'an author', exact)).optional(),
     homepage: httpUrl.optional(),
     repository: httpUrl.optional(),
     dependencies: z
@@ -185,24 +198,39 @@ export const manifestSchema = z.strictObject(
       .regex(/^sha256-[0-9a-f]{64}$/, { error: 'must be "sha256-" followed by 64 lowercase hex digits' })
       .optional(),
     content: contentSchema.optional()
-  },
-  {
-    error: issue =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.join(', ')}`
-        : 'the manifest must be an object'
-  }
-)
+  }) as const
+
+const objectError = (what: string) => ({
+  error: (issue: { code: string; keys?: string[] }) =>
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${(issue.keys ?? []).join(', ')}`
+      : `the ${what} must be an object`
+})
+
+/**
+ * The manifest a publisher writes (contract §2), its text fields trimmed. Unknown fields are
+ * refused, not dropped.
+ */
+export const manifestSchema = z.strictObject(manifestShape(false), objectError('manifest'))
 
 /** What a publisher writes. */
 export type PackageManifest = z.infer<typeof manifestSchema>
 
-/** A signed record: the manifest plus who published it, when, and the signature (contract §2). */
-export const recordSchema = manifestSchema.extend({
-  publisher: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, { error: 'must be an Ed25519 peer id' }),
-  publishedAt: z.iso.datetime({ error: 'must be an ISO 8601 UTC time' }),
-  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, { error: 'must be a base64url Ed25519 signature' })
-})
+/**
+ * A signed record: the manifest plus who published it, when, and the signature (contract §2),
+ * validated as sent: nothing is trimmed or otherwise normalised (PROTOCOL.md §3).
+ */
+export const recordSchema = z.strictObject(
+  {
+    ...manifestShape(true),
+    publisher: z
+      .string()
+      .regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, { error: 'must be an Ed25519 peer id' }),
+    publishedAt: z.iso.datetime({ error: 'must be an ISO 8601 UTC time' }),
+    signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, { error: 'must be a base64url Ed25519 signature' })
+  },
+  objectError('record')
+)
 
 export type PackageRecord = z.infer<typeof recordSchema>
 
@@ -214,10 +242,12 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   }))
 }
 
-/** zod's issues in one line: `field: message; field: message`. */
+/** zod's issues in one line: `field: message; field: message` (an issue of the whole value: its message alone). */
 export function describeIssues(error: z.ZodError): string {
-  return fieldIssues(error)
-    .map(i => `${i.field}: ${i.message}`)
+  return error.issues
+    .map(issue =>
+      issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')}: ${issue.message}`
+    )
     .join('; ')
 }
 
