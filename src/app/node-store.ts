@@ -1,3 +1,4 @@
+import type { PackageEvent } from '../core/catalog/catalog.ts'
 import type { RuntimeConfig } from '../core/config.ts'
 import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 
@@ -11,6 +12,13 @@ export class NodeStore extends EventTarget {
   config?: RuntimeConfig
   /** A fatal start-up error (bad runtime config, storage refused, …). */
   error?: string
+  /** The class name of that error (`InvalidConfigError`, …), for `mp-error`. */
+  errorName?: string
+  /**
+   * How each package version that arrived while this page was open got here (`id@version` →
+   * source and peer): what the UI says of its provenance. Bounded: the oldest go first.
+   */
+  readonly arrivals = new Map<string, Omit<PackageEvent, 'record'>>()
   /** Whether the identity is persisted (false when another tab of this browser owns it). */
   persistentIdentity = true
   /** A collector a link (`?otlp=`) asks to send spans to, until the person answers. */
@@ -36,12 +44,18 @@ export class NodeStore extends EventTarget {
     this.persistentIdentity = persistentIdentity
     node.addEventListener('status', () => this.changed())
     node.addEventListener('peer', () => this.changed())
-    node.addEventListener('package', () => this.changed())
+    node.addEventListener('package', evt => {
+      const { record, source, from } = evt.detail
+      this.arrivals.set(`${record.id}@${record.version}`, from != null ? { source, from } : { source })
+      if (this.arrivals.size > MAX_ARRIVALS) this.arrivals.delete(this.arrivals.keys().next().value ?? '')
+      this.changed()
+    })
     this.changed()
   }
 
-  setError(error: string): void {
+  setError(error: string, name = 'Error'): void {
     this.error = error
+    this.errorName = name
     this.changed()
   }
 
@@ -49,5 +63,8 @@ export class NodeStore extends EventTarget {
     this.dispatchEvent(new Event('change'))
   }
 }
+
+/** Arrivals remembered (a catalog holds at most 50 000 records; the newest matter most). */
+const MAX_ARRIVALS = 10_000
 
 export const nodeStore = new NodeStore()

@@ -2,6 +2,8 @@ import { LitElement, css, html } from 'lit'
 import type { PropertyValues } from 'lit'
 import { property } from 'lit/decorators.js'
 import type uPlot from 'uplot'
+import { onThemeChange } from '../app/theme-preference.ts'
+import { v } from './theme.ts'
 
 export interface ChartSeries {
   label: string
@@ -60,7 +62,7 @@ export class MpChart extends LitElement {
       flex-wrap: wrap;
       gap: 0.25rem 0.75rem;
       font-size: 0.8em;
-      color: var(--mp-muted, #5b6474);
+      color: ${v('muted')};
     }
     .swatch {
       display: inline-block;
@@ -78,6 +80,16 @@ export class MpChart extends LitElement {
   private plot?: uPlot
   private resize?: ResizeObserver
   private shape = ''
+  private stopThemeWatch?: () => void
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    // the axes are drawn on a canvas in the theme's colours of the moment: a new theme redraws them
+    this.stopThemeWatch = onThemeChange(() => {
+      this.shape = ''
+      this.draw().catch((err: unknown) => console.warn(`mp-chart: could not redraw ${this.label}`, err))
+    })
+  }
 
   override updated(changed: PropertyValues<this>): void {
     if (changed.has('data'))
@@ -86,6 +98,7 @@ export class MpChart extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
+    this.stopThemeWatch?.()
     this.resize?.disconnect()
     this.plot?.destroy()
     this.plot = undefined
@@ -133,6 +146,13 @@ export class MpChart extends LitElement {
     }
     this.plot?.destroy()
     this.shape = shape
+    // a canvas takes colours, not custom properties: the ones in effect where the chart is
+    const ink = getComputedStyle(this).color
+    const axis = {
+      stroke: ink,
+      grid: { stroke: 'rgba(128, 128, 128, 0.25)' },
+      ticks: { stroke: 'rgba(128, 128, 128, 0.4)' }
+    }
     this.plot = new UPlot(
       {
         width: Math.max(160, target.clientWidth),
@@ -141,8 +161,8 @@ export class MpChart extends LitElement {
         cursor: { show: false },
         scales: { x: { time: true }, ...(data.range != null ? { y: { range: data.range } } : {}) },
         axes: [
-          { size: 28 },
-          { size: 60, values: (_u, ticks) => ticks.map(t => `${format(t)}${data.unit ?? ''}`) }
+          { size: 28, ...axis },
+          { size: 60, ...axis, values: (_u, ticks) => ticks.map(t => `${format(t)}${data.unit ?? ''}`) }
         ],
         series: [
           {},

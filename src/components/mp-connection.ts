@@ -2,7 +2,9 @@ import { LitElement, css, html, nothing } from 'lit'
 import { state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { allowOtlp, collectorOrigin } from '../app/otlp-consent.ts'
+import { peerCounts, peersSentence } from './provenance.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
 import { iceCheckFailed } from '../core/network/ice-check.ts'
 import type { IceCheck } from '../core/network/ice-check.ts'
 import type { NodeState } from '../core/index.ts'
@@ -32,15 +34,13 @@ export class MpConnection extends LitElement {
         padding: 0.1rem 0.6rem;
         border-radius: 999px;
         font-weight: 600;
-        background: #e8ebf1;
+        background: ${v('neutral-bg')};
       }
       .state[data-state='online'] {
-        background: #d7f5df;
-        color: #135c2a;
+        background: ${v('ok-bg')};
       }
       .state[data-state='offline'] {
-        background: #fde2e1;
-        color: #8a1c17;
+        background: ${v('error-bg')};
       }
       ol.steps {
         display: flex;
@@ -52,11 +52,12 @@ export class MpConnection extends LitElement {
       ol.steps li {
         padding: 0.1rem 0.5rem;
         border-radius: 4px;
-        border: 1px solid var(--mp-border, #d9dee8);
+        border: 1px solid ${v('border')};
+        white-space: nowrap;
       }
       ol.steps li[data-done] {
-        background: #eef7f0;
-        border-color: #9ed4ad;
+        background: ${v('ok-bg')};
+        border-color: ${v('ok')};
       }
       dl {
         display: grid;
@@ -71,11 +72,11 @@ export class MpConnection extends LitElement {
         margin: 0;
       }
       .ice-problem {
-        color: #8a1c17;
+        color: ${v('error')};
       }
       .otlp-question {
-        border: 1px solid #d9a400;
-        background: #fff8e1;
+        border: 1px solid ${v('warn')};
+        background: ${v('warn-bg')};
         border-radius: 6px;
         padding: 0.5rem 0.75rem;
         margin-bottom: 0.75rem;
@@ -115,7 +116,7 @@ export class MpConnection extends LitElement {
         <span class="state" data-state=${state} role="status" aria-live="polite" data-testid="node-state"
           >${STATE_LABEL[state]}</span
         >
-        <span class="muted">${status?.progress ?? 'loading the peer-to-peer node'}</span>
+        ${this.progress(state, status?.progress)}
         ${state === 'offline' ? html`<button @click=${() => node?.retry()}>Retry now</button>` : nothing}
       </p>
       <ol class="steps" aria-label="Bootstrap progress">
@@ -147,7 +148,7 @@ export class MpConnection extends LitElement {
           }
         </dd>
         <dt>Peers</dt>
-        <dd>${status?.peers ?? 0} connected, ${status?.directPeers ?? 0} direct</dd>
+        <dd data-testid="peer-counts">${peersSentence(peerCounts(node?.peers() ?? []))}</dd>
         ${
           status?.ice != null
             ? html`<dt>STUN/TURN</dt>
@@ -156,6 +157,13 @@ export class MpConnection extends LitElement {
         }
       </dl>
     </section>`
+  }
+
+  /** What the node is doing, unless the state already says it ("Online", not "Online online"). */
+  private progress(state: NodeState, progress: string | undefined): unknown {
+    const text = progress ?? 'loading the peer-to-peer node'
+    if (text.toLowerCase() === STATE_LABEL[state].toLowerCase()) return nothing
+    return html`<span class="muted">${text}</span>`
   }
 
   /** Asks before spans go to the collector a link named (`?otlp=`); until then they stay with the relay. */

@@ -4,6 +4,7 @@ import { defaultRelayUrl } from '../app/collector-client.ts'
 import { CollectorController } from '../app/collector-controller.ts'
 import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
 import './mp-chart.ts'
 import type { ChartData } from './mp-chart.ts'
@@ -36,7 +37,7 @@ export class MpHealth extends LitElement {
         margin: 0 0 1rem;
       }
       .figures > div {
-        border: 1px solid var(--mp-border, #d9dee8);
+        border: 1px solid ${v('border')};
         border-radius: 6px;
         padding: 0.5rem 0.75rem;
       }
@@ -63,7 +64,7 @@ export class MpHealth extends LitElement {
       td {
         text-align: left;
         padding: 0.2rem 0.5rem;
-        border-bottom: 1px solid var(--mp-border, #d9dee8);
+        border-bottom: 1px solid ${v('border')};
       }
       .header {
         display: flex;
@@ -198,31 +199,33 @@ export class MpHealth extends LitElement {
       ${
         h.peers.length === 0
           ? nothing
-          : html`<table aria-label="Per-peer query latency and reputation">
-              <thead>
-                <tr>
-                  <th scope="col">Peer</th>
-                  <th scope="col">Queries</th>
-                  <th scope="col">Failures</th>
-                  <th scope="col">Avg latency</th>
-                  <th scope="col">p95 latency</th>
-                  <th scope="col">Reputation</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${h.peers.map(
-                  peer =>
-                    html`<tr>
-                      <td><code title=${peer.peerId}>…${peer.peerId.slice(-10)}</code></td>
-                      <td>${peer.queries}</td>
-                      <td>${peer.failures}</td>
-                      <td>${ms(peer.avgLatencyMs)}</td>
-                      <td>${ms(peer.p95LatencyMs)}</td>
-                      <td>${peer.reputation?.toFixed(2) ?? '–'}</td>
-                    </tr>`
-                )}
-              </tbody>
-            </table>`
+          : html`<div class="table-scroll" tabindex="0" role="region" aria-label="Per-peer figures">
+              <table aria-label="Per-peer query latency and reputation">
+                <thead>
+                  <tr>
+                    <th scope="col">Peer</th>
+                    <th scope="col">Queries</th>
+                    <th scope="col">Failures</th>
+                    <th scope="col">Avg latency</th>
+                    <th scope="col">p95 latency</th>
+                    <th scope="col">Reputation</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${h.peers.map(
+                    peer =>
+                      html`<tr>
+                        <td><code title=${peer.peerId}>…${peer.peerId.slice(-10)}</code></td>
+                        <td>${peer.queries}</td>
+                        <td>${peer.failures}</td>
+                        <td>${ms(peer.avgLatencyMs)}</td>
+                        <td>${ms(peer.p95LatencyMs)}</td>
+                        <td>${peer.reputation?.toFixed(2) ?? '–'}</td>
+                      </tr>`
+                  )}
+                </tbody>
+              </table>
+            </div>`
       }`
   }
 

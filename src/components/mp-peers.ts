@@ -1,6 +1,8 @@
-import { LitElement, css, html } from 'lit'
+import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
+import { peerCounts, peersSentence } from './provenance.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
 import { bytesText } from './format.ts'
 import type { PeerTraffic } from '../core/index.ts'
@@ -72,7 +74,7 @@ export class MpPeers extends LitElement {
       td {
         text-align: left;
         padding: 0.3rem 0.5rem;
-        border-bottom: 1px solid var(--mp-border, #d9dee8);
+        border-bottom: 1px solid ${v('border')};
       }
       meter {
         width: 5rem;
@@ -81,7 +83,11 @@ export class MpPeers extends LitElement {
         white-space: nowrap;
       }
       .bad {
-        color: var(--mp-error, #b42318);
+        color: ${v('error')};
+      }
+      /* the notes under a path wrap at spaces; the table scrolls inside its box when they cannot */
+      td small {
+        white-space: normal;
       }
       @media (max-width: 600px) {
         .wide {
@@ -107,48 +113,63 @@ export class MpPeers extends LitElement {
 
   override render(): unknown {
     const peers = this.ctl.store.node?.peers() ?? []
+    const counts = peerCounts(peers)
     return html`<section aria-labelledby="peers-title">
-      <h2 id="peers-title">Peers (${peers.length})</h2>
+      <h2 id="peers-title">Peers (${counts.peers})</h2>
+      <p class="muted" data-testid="peer-counts">${peersSentence(counts)}</p>
+      ${
+        counts.peers === 0
+          ? html`<div class="empty" data-empty="peers">
+              <p><strong>No other tabs yet.</strong></p>
+              <p>
+                Open this page in another window, or send its address to someone: each tab that opens it
+                connects here, first through the relay, then directly.
+              </p>
+            </div>`
+          : nothing
+      }
       ${
         peers.length === 0
-          ? html`<p class="muted">No peers yet.</p>`
-          : html`<table>
-              <thead>
-                <tr>
-                  <th scope="col">Peer</th>
-                  <th scope="col">Transport</th>
-                  <th scope="col">Path</th>
-                  <th scope="col" class="wide">Reputation</th>
-                  <th scope="col" class="wide">Avg response</th>
-                  <th scope="col" class="wide">Content</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${peers.map(
-                  p =>
-                    html`<tr data-peer-id=${p.peerId}>
-                      <td>
-                        <code title=${p.peerId}>…${p.peerId.slice(-10)}</code>${p.relay ? ' (relay)' : ''}
-                      </td>
-                      <td>${p.transport}</td>
-                      <td>
-                        ${p.direct ? html`direct${pathNote(p.ice)}` : html`relayed${upgradeNote(p.upgrade)}`}
-                      </td>
-                      <td class="wide">
-                        <meter
-                          min="0"
-                          max="1"
-                          value=${p.reputation}
-                          aria-label="Reputation of …${p.peerId.slice(-10)}"
-                        ></meter>
-                        ${p.reputation.toFixed(2)}
-                      </td>
-                      <td class="wide">${p.avgResponseMs != null ? `${p.avgResponseMs} ms` : '–'}</td>
-                      <td class="wide content">${contentNote(p.content)}</td>
-                    </tr>`
-                )}
-              </tbody>
-            </table>`
+          ? nothing
+          : html`<div class="table-scroll" tabindex="0" role="region" aria-label="Connected peers">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Peer</th>
+                    <th scope="col">Transport</th>
+                    <th scope="col">Path</th>
+                    <th scope="col" class="wide">Reputation</th>
+                    <th scope="col" class="wide">Avg response</th>
+                    <th scope="col" class="wide">Content</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${peers.map(
+                    p =>
+                      html`<tr data-peer-id=${p.peerId}>
+                        <td>
+                          <code title=${p.peerId}>…${p.peerId.slice(-10)}</code>${p.relay ? ' (relay)' : ''}
+                        </td>
+                        <td>${p.transport}</td>
+                        <td>
+                          ${p.direct ? html`direct${pathNote(p.ice)}` : html`relayed${upgradeNote(p.upgrade)}`}
+                        </td>
+                        <td class="wide">
+                          <meter
+                            min="0"
+                            max="1"
+                            value=${p.reputation}
+                            aria-label="Reputation of …${p.peerId.slice(-10)}"
+                          ></meter>
+                          ${p.reputation.toFixed(2)}
+                        </td>
+                        <td class="wide">${p.avgResponseMs != null ? `${p.avgResponseMs} ms` : '–'}</td>
+                        <td class="wide content">${contentNote(p.content)}</td>
+                      </tr>`
+                  )}
+                </tbody>
+              </table>
+            </div>`
       }
     </section>`
   }

@@ -1,8 +1,9 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
-import { describeError } from '../core/errors.ts'
+import { emitError } from './events.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
 import type { PublishResult } from '../core/index.ts'
 
 const FIELDS = [
@@ -41,17 +42,16 @@ export class MpPublish extends LitElement {
         font: inherit;
         font-weight: normal;
         padding: 0.35rem 0.5rem;
-        border: 1px solid var(--mp-border, #d9dee8);
         border-radius: 6px;
         /* a file input's own width would push a phone-wide page sideways */
         min-width: 0;
         max-width: 100%;
       }
       [aria-invalid='true'] {
-        border-color: #b3261e;
+        border-color: ${v('error')};
       }
       .error {
-        color: #b3261e;
+        color: ${v('error')};
         font-weight: normal;
         font-size: 0.9em;
       }
@@ -61,7 +61,7 @@ export class MpPublish extends LitElement {
       .hint {
         font-weight: normal;
         font-size: 0.85em;
-        color: var(--mp-muted, #5b6474);
+        color: ${v('muted')};
         overflow-wrap: anywhere;
       }
     `
@@ -137,6 +137,13 @@ export class MpPublish extends LitElement {
                   : nothing
               }.
               <a
+                href=${`${this.traceBase}#/pkg/${this.result.id}@${this.result.version}`}
+                target=${this.traceBase === '' ? '_self' : '_blank'}
+                rel="noopener"
+                >See its page</a
+              >
+              ·
+              <a
                 href=${`${this.traceBase}#trace=${this.result.traceId}`}
                 target=${this.traceBase === '' ? '_self' : '_blank'}
                 rel="noopener"
@@ -171,7 +178,7 @@ export class MpPublish extends LitElement {
     import('../core/package/schema.ts')
       .then(schema => this.validateAndPublish(form, schema))
       .catch((err: unknown) => {
-        this.failure = describeError(err)
+        this.failure = emitError(this, err)
       })
   }
 
@@ -205,7 +212,7 @@ export class MpPublish extends LitElement {
         this.dispatchEvent(new CustomEvent('mp-published', { detail: result, bubbles: true, composed: true }))
       })
       .catch((err: unknown) => {
-        this.failure = describeError(err)
+        this.failure = emitError(this, err)
       })
       .finally(() => {
         this.busy = false

@@ -1,28 +1,28 @@
 import { LitElement, css, html, nothing } from 'lit'
+import type { PropertyValues } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
-import { describeError } from '../core/errors.ts'
-import './mp-download.ts'
-import { nameBadges } from './name-badges.ts'
+import { MemoryRouter, routeHash } from '../app/router.ts'
+import type { Route, RouteQuery, Router } from '../app/router.ts'
+import { emitError } from './events.ts'
+import { provenance } from './provenance.ts'
+import { fillForm, noPackagesYet, noResults, queryOfForm, resultCard } from './search-parts.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
 import type { SearchQuery } from '../core/catalog/catalog.ts'
 import type { SearchHit } from '../core/index.ts'
-import type { PackageRecord } from '../core/package/schema.ts'
 
-const short = (peerId: string): string => `…${peerId.slice(-8)}`
+/** The package page, loaded the first time one is opened (it brings the download button along). */
+let packagePage: Promise<unknown> | undefined
 
-const textOf = (value: FormDataEntryValue | null): string => (typeof value === 'string' ? value : '')
-const list = (value: FormDataEntryValue | null): string[] =>
-  textOf(value)
-    .split(',')
-    .map(s => s.trim())
-    .filter(s => s !== '')
+/** How many of the newest packages the start view lists. */
+const NEWEST = 10
 
 /**
- * Search across the network: text with category and tag filters, results with
- * where they came from and who signed them, a detail view with every version,
- * and packages announced while the query is open appearing live. Every field
- * is rendered as text (Lit escapes interpolations), never as HTML.
+ * Search across the network, at a URL: text with category and tag filters, results with where
+ * they came from and who signed them, packages announced while the query is open appearing live,
+ * and each package's page (`mp-package`). The view follows `router` (the app's URL, or the
+ * widget's own history); before any search it lists the newest packages this node holds.
  */
 export class MpSearch extends LitElement {
   static override styles = [
@@ -43,8 +43,9 @@ export class MpSearch extends LitElement {
         font: inherit;
         font-weight: normal;
         padding: 0.35rem 0.5rem;
-        border: 1px solid var(--mp-border, #d9dee8);
         border-radius: 6px;
+        min-width: 0;
+        max-width: 100%;
       }
       ul {
         list-style: none;
@@ -53,7 +54,7 @@ export class MpSearch extends LitElement {
         gap: 0.6rem;
       }
       article {
-        border: 1px solid var(--mp-border, #d9dee8);
+        border: 1px solid ${v('border')};
         border-radius: 6px;
         padding: 0.6rem 0.8rem;
       }
@@ -61,61 +62,40 @@ export class MpSearch extends LitElement {
         margin: 0 0 0.25rem;
         font-size: 1rem;
       }
-      .badge {
-        display: inline-block;
-        font-size: 0.8em;
-        padding: 0 0.4rem;
-        border-radius: 4px;
-        background: #e7f0ff;
-        margin-right: 0.3rem;
-      }
-      .verified {
-        background: #d7f5df;
-        color: #135c2a;
-      }
-      .unverified {
-        background: #eef0f4;
-        color: #4a5263;
-      }
-      .lookalike {
-        background: #fff1c2;
-        color: #6b4a00;
-        font-weight: 600;
-      }
-      .summary {
-        color: var(--mp-muted, #5b6474);
+      .provenance {
+        margin-bottom: 0.4rem;
       }
     `
   ]
 
-  /** Text searched for as soon as the node is online (the widget's `query` attribute); set before connecting. */
-  @property({ attribute: 'initial-query' }) initialQuery = ''
-  private initialDone = false
+  /** Where the person is; the app passes its URL's router, the widget one of its own. */
+  @property({ attribute: false }) router: Router = new MemoryRouter(location.href)
+  /** The relay's HTTP origin, for the package page's snippets. @default this page's origin */
+  @property() relay = location.origin
   private readonly ctl = new NodeController(this)
-  @state() private query?: SearchQuery
   @state() private hits: SearchHit[] = []
   @state() private summary = ''
   @state() private busy = false
+  @state() private error?: string
+  /** The search route that ran (its hash), so each runs once however often the page redraws. */
+  private ran?: string
+  /** The route whose query the form shows. */
+  private filled?: string
+  private query?: SearchQuery
   /** The search under way, stopped by a new one or when the element leaves the page. */
   private running?: AbortController
-  @state() private error?: string
-  @state() private detail?: { record: PackageRecord; versions: string[] }
+  private listening?: Router
+  private newest?: { cursor: number; hits: SearchHit[] }
 
   override render(): unknown {
     const node = this.ctl.store.node
     const ready = node != null && node.status().state !== 'starting'
+    const route = this.router.route
     return html`<section aria-labelledby="search-title">
       <h2 id="search-title">Find packages</h2>
       <form @submit=${this.submit} role="search" part="search-form">
         <label for="search-text"
-          >Search text
-          <input
-            id="search-text"
-            name="text"
-            type="search"
-            placeholder="left pad"
-            part="input"
-            .value=${this.initialQuery}
+          >Search text <input id="search-text" name="text" type="search" placeholder="left pad" part="input"
         /></label>
         <label for="search-categories"
           >Categories <input id="search-categories" name="categories" placeholder="text, ui" part="input"
@@ -127,81 +107,57 @@ export class MpSearch extends LitElement {
           ${this.busy ? 'Searching…' : 'Search'}
         </button>
       </form>
-      ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
-      <p class="summary" role="status">${this.summary}</p>
-      <ul aria-label="Search results">
-        ${this.liveHits().map(
-          hit =>
-            html`<li>
-              <article aria-label=${hit.title} part="result">
-                <h3>${hit.title}</h3>
-                <div><code>${hit.id}</code> ${hit.version} ${nameBadges(hit)}</div>
-                <p>${hit.description}</p>
-                <div>
-                  ${(hit.tags ?? []).map(t => html`<span class="badge">${t}</span>`)}
-                  ${(hit.categories ?? []).map(c => html`<span class="badge">${c}</span>`)}
-                </div>
-                <div class="summary">
-                  <span class="badge verified" title=${`signature verified against ${hit.publisher}`}
-                    >✓ signed by ${short(hit.publisher)}</span
-                  >
-                  from
-                  ${hit.source === 'local' ? 'this node' : hit.source === 'dht' ? 'the DHT' : `peer ${short(hit.from ?? '')}`}
-                </div>
-                <button @click=${() => this.open(hit)} aria-label=${`Details of ${hit.id}`} part="button">
-                  Details
-                </button>
-              </article>
-            </li>`
-        )}
-      </ul>
-      ${this.detail != null ? this.renderDetail(this.detail.record, this.detail.versions) : nothing}
+      ${this.error != null ? html`<p role="alert" class="error">${this.error}</p>` : nothing}
+      ${
+        route.view === 'pkg'
+          ? html`<mp-package
+              exportparts="details, link, snippet, button"
+              .router=${this.router}
+              .relay=${this.relay}
+              .packageId=${route.id}
+              .version=${route.version}
+            ></mp-package>`
+          : route.view === 'search'
+            ? this.renderResults(route.query)
+            : this.renderNewest()
+      }
     </section>`
   }
 
-  private renderDetail(record: PackageRecord, versions: string[]): unknown {
-    const rows: Array<[string, string]> = [
-      ['Id', record.id],
-      ['Version', record.version],
-      ['Title', record.title],
-      ['Description', record.description],
-      ['License', record.license],
-      ['Categories', (record.categories ?? []).join(', ')],
-      ['Tags', (record.tags ?? []).join(', ')],
-      ['Authors', (record.authors ?? []).join(', ')],
-      ['Homepage', record.homepage ?? ''],
-      ['Repository', record.repository ?? ''],
-      [
-        'Dependencies',
-        Object.entries(record.dependencies ?? {})
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ')
-      ],
-      ['Content hash', record.contentHash ?? ''],
-      [
-        'File',
-        record.content != null
-          ? `${record.content.name ?? '(unnamed)'}, ${record.content.size} bytes, ${record.content.cid}`
-          : ''
-      ],
-      ['Publisher', record.publisher],
-      ['Published', record.publishedAt],
-      ['All versions', versions.join(', ')]
-    ]
-    return html`<div role="region" aria-label="Package details" part="details">
-      <h3>${record.title}</h3>
-      <dl>
-        ${rows
-          .filter(([, v]) => v !== '')
-          .map(
-            ([k, v]) =>
-              html`<dt>${k}</dt>
-                <dd>${v}</dd>`
-          )}
-      </dl>
-      ${record.content != null ? html`<mp-download .record=${record}></mp-download>` : nothing}
-      <button @click=${() => this.close()}>Close details</button>
-    </div>`
+  private renderResults(query: RouteQuery): unknown {
+    const hits = this.liveHits()
+    return html`<p class="muted" role="status">${this.summary}</p>
+      <ul aria-label="Search results">
+        ${hits.map(hit => resultCard(hit, provenance(this.ctl.store, hit, hit), () => this.open(hit)))}
+      </ul>
+      ${
+        hits.length === 0 && !this.busy && this.error == null && this.ran === routeHash(this.router.route)
+          ? noResults(query)
+          : nothing
+      }`
+  }
+
+  /** Before any search: the newest packages this node holds, or how to find some. */
+  private renderNewest(): unknown {
+    const node = this.ctl.store.node
+    if (node == null || node.status().state === 'starting')
+      return html`<p class="muted">Starting the peer-to-peer node…</p>`
+    if (this.newest?.cursor !== node.catalog.cursor) {
+      const records = node.catalog.search({ text: '', limit: NEWEST }).records
+      this.newest = {
+        cursor: node.catalog.cursor,
+        hits: records.map(r => ({ ...r, source: 'local', name: node.catalog.standing(r) }))
+      }
+    }
+    const hits = this.newest.hits
+    return html`<h3 id="newest-title">Newest packages here</h3>
+      ${
+        hits.length === 0
+          ? noPackagesYet()
+          : html`<ul aria-labelledby="newest-title">
+              ${hits.map(hit => resultCard(hit, provenance(this.ctl.store, hit), () => this.open(hit)))}
+            </ul>`
+      }`
   }
 
   /** The last results, plus packages that arrived since and match the query (live). */
@@ -216,22 +172,74 @@ export class MpSearch extends LitElement {
     }))
   }
 
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('router') || this.listening == null) this.listen()
+    if (this.router.route.view === 'pkg')
+      packagePage ??= import('./mp-package.ts').catch((err: unknown) => {
+        packagePage = undefined
+        this.error = emitError(this, err)
+      })
+  }
+
   override updated(): void {
-    if (this.initialDone || this.initialQuery === '') return
-    if (this.ctl.store.node?.status().state !== 'online') return
-    this.initialDone = true
-    this.search({ text: this.initialQuery, limit: 50 })
+    const route = this.router.route
+    const key = routeHash(route)
+    if (route.view === 'search' && this.filled !== key) {
+      this.filled = key
+      fillForm(this.renderRoot, route.query)
+    }
+    // a search from the URL runs once the node can ask the network (a reload waits for it)
+    const state = this.ctl.store.node?.status().state
+    if (route.view === 'search' && this.ran !== key && (state === 'online' || state === 'offline')) {
+      this.ran = key
+      this.search({
+        text: route.query.text,
+        categories: route.query.categories,
+        tags: route.query.tags,
+        limit: 50
+      })
+    }
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.listen()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.listening?.removeEventListener('change', this.onRoute)
+    this.listening = undefined
+    this.running?.abort()
+  }
+
+  private listen(): void {
+    if (this.listening === this.router) return
+    this.listening?.removeEventListener('change', this.onRoute)
+    this.listening = this.router
+    this.router.addEventListener('change', this.onRoute)
+  }
+
+  private readonly onRoute = (): void => {
+    this.error = undefined
+    if (this.router.route.view === 'search' && routeHash(this.router.route) !== this.ran) {
+      // another search: the last one's results go, and it stops
+      this.running?.abort()
+      this.query = undefined
+      this.hits = []
+      this.busy = false
+      this.summary = 'Waiting for the network…'
+    }
+    this.requestUpdate()
   }
 
   private readonly submit = (event: SubmitEvent): void => {
     event.preventDefault()
-    const data = new FormData(event.target as HTMLFormElement)
-    this.search({
-      text: textOf(data.get('text')),
-      categories: list(data.get('categories')),
-      tags: list(data.get('tags')),
-      limit: 50
-    })
+    const route: Route = { view: 'search', query: queryOfForm(event.target as HTMLFormElement) }
+    // the same search again runs again; a new one is a new place in the history
+    if (routeHash(route) === routeHash(this.router.route)) this.ran = undefined
+    this.router.navigate(route)
+    this.requestUpdate()
   }
 
   /**
@@ -248,6 +256,7 @@ export class MpSearch extends LitElement {
     this.error = undefined
     this.query = query
     this.hits = []
+    this.summary = 'Searching…'
     const answered = new Set<string>()
     const count = (): string => {
       const network = this.hits.filter(h => h.source !== 'local').length
@@ -263,41 +272,19 @@ export class MpSearch extends LitElement {
         }
         this.summary = `${count()}; ${answered.size} peer(s) answered.`
       } catch (err) {
-        if (!running.signal.aborted) this.error = describeError(err)
+        if (!running.signal.aborted) {
+          this.error = emitError(this, err)
+          this.summary = ''
+          this.query = undefined
+        }
       } finally {
         if (this.running === running) this.busy = false
       }
     })()
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.running?.abort()
-  }
-
   private open(hit: SearchHit): void {
-    const node = this.ctl.store.node
-    if (node == null) return
-    node
-      .listVersions(hit.id)
-      // versions unknown (offline, no peer answered): the details open with the one in hand
-      .catch(() => [hit.version])
-      .then(versions => {
-        this.detail = { record: hit, versions }
-        this.dispatchEvent(
-          new CustomEvent('mp-select', {
-            detail: { id: hit.id, version: hit.version },
-            bubbles: true,
-            composed: true
-          })
-        )
-      })
-      // only a listener of the event can throw here; the details already opened
-      .catch(() => {})
-  }
-
-  private close(): void {
-    this.detail = undefined
+    this.router.navigate({ view: 'pkg', id: hit.id, version: hit.version })
   }
 }
 

@@ -6,6 +6,8 @@ import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { NodeController } from '../app/node-controller.ts'
 import { EXTRA_SPAN, OPERATION, SPAN } from '../core/telemetry/schema.ts'
 import { cardStyles } from './shared-styles.ts'
+import { v } from './theme.ts'
+import { spanDetails } from './span-details.ts'
 import { peerOf, waterfall } from './trace-waterfall.ts'
 import type { Waterfall } from './trace-waterfall.ts'
 import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
@@ -24,6 +26,10 @@ const OPERATIONS = [
 ] as const
 
 type SelectedTrace = Waterfall & { traceId: string }
+
+/** A span name that may wrap after its underscores (`announce_` `package`), never inside a word. */
+const breakable = (name: string): unknown =>
+  name.split('_').map((part, i) => (i === 0 ? part : html`_<wbr />${part}`))
 
 /**
  * The live trace panel: recent traces from the relay's collector (updated by
@@ -65,7 +71,7 @@ export class MpTraces extends LitElement {
       .bar-track {
         position: relative;
         height: 0.9rem;
-        background: #f0f2f6;
+        background: ${v('neutral-bg')};
         border-radius: 3px;
       }
       .bar {
@@ -74,27 +80,31 @@ export class MpTraces extends LitElement {
         bottom: 0;
         min-width: 2px;
         border-radius: 3px;
-        background: #6f95e8;
+        background: ${v('accent')};
       }
       .critical .bar {
-        background: #e0892f;
+        background: ${v('warn')};
       }
       .failed .bar {
-        background: #b3261e;
+        background: ${v('error')};
       }
       table {
         border-collapse: collapse;
         font-size: 0.9em;
-        table-layout: fixed;
         width: 100%;
       }
       td,
       th {
         text-align: left;
         padding: 0.15rem 0.5rem;
-        border-bottom: 1px solid var(--mp-border, #d9dee8);
+        border-bottom: 1px solid ${v('border')};
         vertical-align: top;
-        word-break: break-all;
+      }
+      /* attribute names whole; values (ids, JSON) wrap where they must */
+      .table-scroll td {
+        white-space: normal;
+        overflow-wrap: anywhere;
+        min-width: 8rem;
       }
     `
   ]
@@ -111,6 +121,8 @@ export class MpTraces extends LitElement {
   @state() private selected?: SelectedTrace
   @state() private span?: StoredSpan
   @state() private error?: string
+  /** The collector answered at least once (until then, an empty list means nothing yet). */
+  @state() private loaded = false
   /** The trace the person chose: shown, or awaited until its spans arrive. */
   private wanted?: string
 
@@ -137,7 +149,26 @@ export class MpTraces extends LitElement {
           ${OPERATIONS.map(op => html`<option value=${op} ?selected=${op === this.operation}>${op === '' ? 'all' : op === 'actions' ? 'user actions' : op}</option>`)}
         </select>
       </label>
-      ${this.error != null ? html`<p role="alert">${this.error}</p>` : nothing}
+      ${this.error != null ? html`<p role="alert" class="error">${this.error}</p>` : nothing}
+      ${
+        !this.loaded && this.error == null
+          ? html`<p class="muted">Loading the traces…</p>`
+          : this.traces.length === 0 && this.error == null
+            ? html`<div class="empty" data-empty="traces">
+                <p>
+                  <strong
+                    >No
+                    ${this.operation === 'actions' ? 'user actions' : this.operation === '' ? 'traces' : this.operation}
+                    traced yet.</strong
+                  >
+                </p>
+                <p>
+                  Search or publish something: its trace, with every peer's part in it, appears here within a
+                  few seconds.
+                </p>
+              </div>`
+            : nothing
+      }
       <ul class="traces" aria-label="Recent traces">
         ${this.traces.map(
           t =>
@@ -150,7 +181,7 @@ export class MpTraces extends LitElement {
         )}
       </ul>
       ${this.selected != null ? this.renderWaterfall(this.selected) : nothing}
-      ${this.span != null ? this.renderSpan(this.span) : nothing}
+      ${this.span != null ? spanDetails(this.span) : nothing}
     </section>`
   }
 
@@ -178,7 +209,7 @@ export class MpTraces extends LitElement {
             aria-label=${`Span ${row.span.name}`}
             title=${`${row.span.name} on peer ${peerOf(row.span)}${row.critical ? ' (critical path)' : ''}`}
           >
-            <span style=${`padding-left:${row.depth * 1}rem`}>${row.span.name}</span>
+            <span style=${`padding-left:${row.depth * 1}rem`}>${breakable(row.span.name)}</span>
             <span class="bar-track"
               ><span
                 class="bar"
@@ -190,46 +221,8 @@ export class MpTraces extends LitElement {
     </div>`
   }
 
-  private renderSpan(span: StoredSpan): unknown {
-    return html`<div role="region" aria-label="Span details">
-      <h3>${span.name}</h3>
-      <table>
-        <tbody>
-          <tr>
-            <th scope="row">duration</th>
-            <td>${span.durationMs.toFixed(2)} ms</td>
-          </tr>
-          <tr>
-            <th scope="row">status</th>
-            <td>
-              ${['unset', 'ok', 'error'][span.status.code] ?? span.status.code}${span.status.message != null ? `: ${span.status.message}` : ''}
-            </td>
-          </tr>
-          <tr>
-            <th scope="row">peer</th>
-            <td>${peerOf(span)}</td>
-          </tr>
-          ${Object.entries(span.attributes).map(
-            ([k, v]) =>
-              html`<tr>
-                <th scope="row">${k}</th>
-                <td>${JSON.stringify(v)}</td>
-              </tr>`
-          )}
-          ${span.links.map(
-            l =>
-              html`<tr>
-                <th scope="row">link</th>
-                <td>${l.traceId}/${l.spanId}</td>
-              </tr>`
-          )}
-        </tbody>
-      </table>
-    </div>`
-  }
-
   private readonly onHash = (): void => {
-    const match = /trace=([0-9a-f]{32})/.exec(location.hash)
+    const match = /^#trace=([0-9a-f]{32})$/.exec(location.hash)
     if (match?.[1] != null) this.select(match[1])
   }
 
@@ -246,6 +239,7 @@ export class MpTraces extends LitElement {
     try {
       const traces = await this.live.collector.traces(params, options)
       this.traces = operation === 'actions' ? traces.filter(t => ACTIONS.has(t.name)).slice(0, 30) : traces
+      this.loaded = true
       this.error = undefined
     } catch (err) {
       if (!options.signal.aborted) this.error = (err as Error).message

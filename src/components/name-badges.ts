@@ -1,12 +1,12 @@
 import { html, nothing } from 'lit'
-import type { SearchHit } from '../core/index.ts'
+import type { NameStanding } from '../core/index.ts'
 
 /**
  * How a result's name stands, at a glance: a domain that lists the publisher (verified), the
  * publisher's own key namespace, or a plain name anyone could have taken first; and a warning
  * when it looks like a verified name it is not.
  */
-export function nameBadges(hit: SearchHit): unknown {
+export function nameBadges(hit: { id: string; name: NameStanding }): unknown {
   const namespace = hit.id.slice(0, hit.id.indexOf('/'))
   const { kind, looksLike } = hit.name
   const standing =

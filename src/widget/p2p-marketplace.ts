@@ -1,8 +1,12 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
 import { nodeStore } from '../app/node-store.ts'
+import { MemoryRouter, parseRoute } from '../app/router.ts'
+import type { Route } from '../app/router.ts'
 import '../components/mp-publish.ts'
 import '../components/mp-search.ts'
+import { peerCounts, peersSentence } from '../components/provenance.ts'
+import { darkDeclarations, v } from '../components/theme.ts'
 import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 
 declare global {
@@ -12,6 +16,9 @@ declare global {
 }
 
 export type WidgetMode = 'search' | 'publish' | 'both'
+
+/** `light` (the default), `dark`, or `auto` (the visitor's system preference). */
+export type WidgetTheme = 'light' | 'dark' | 'auto'
 
 /** Where this module was served from: the relay, unless the `relay` attribute says otherwise. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
@@ -43,22 +50,28 @@ const STATE_TEXT = { starting: 'Starting', bootstrapping: 'Connecting', online: 
 /**
  * `<p2p-marketplace>`: peer-to-peer package search (and publishing) for any
  * site, in one script tag. Shadow DOM keeps its styles and the host's apart;
- * themes come in through CSS custom properties (`--mp-accent`, `--mp-fg`,
- * `--mp-card-bg`, `--mp-border`, `--mp-muted`, `--mp-font`, …) and `::part()`.
+ * every colour comes from a CSS custom property (`--mp-fg`, `--mp-card-bg`,
+ * `--mp-accent`, and the ones mixed from them: `components/theme.ts`), the
+ * rest through `::part()`.
  *
  * Attributes: `relay` (the relay's HTTP origin; default: where this script
  * came from), `mode` (`search` | `publish` | `both`), `query` (searched once
- * online), `heading`. Events (bubbling, composed): `mp-ready` (detail: the
- * node), `mp-status`, `mp-select` (a person opened a package: `{ id, version }`),
- * `mp-published` (the publish result). Property `marketplace`: the node's API
- * (contract §2), once ready.
+ * online), `package` (`<id>@<version>`: opens that package's page), `heading`,
+ * `theme` (`light` | `dark` | `auto`). Events (bubbling, composed): `mp-ready`
+ * (detail: the node), `mp-status`, `mp-select` (a person opened a package:
+ * `{ id, version }`), `mp-published` (the publish result), `mp-error` (an
+ * operation failed: `{ message, name }`). Property `marketplace`: the node's
+ * API (contract §2), once ready. The widget keeps where the person is in
+ * memory: the host page's URL and history are the host's.
  */
 export class P2pMarketplace extends LitElement {
   static override properties = {
     relay: { type: String },
     mode: { type: String },
     query: { type: String },
-    heading: { type: String }
+    package: { type: String },
+    heading: { type: String },
+    theme: { type: String, reflect: true }
   }
 
   static override styles = css`
@@ -68,18 +81,29 @@ export class P2pMarketplace extends LitElement {
       display: block;
       contain: content;
     }
+    /* the dark theme's base colours; a host page's own --mp-* values still win (outer rules beat :host) */
+    :host([theme='dark']) {
+      ${darkDeclarations}
+    }
+    @media (prefers-color-scheme: dark) {
+      :host([theme='auto']) {
+        ${darkDeclarations}
+      }
+    }
     /* set here, not on :host: the host page's own rules (even a universal selector) win over :host */
     .widget {
       font-family: var(--mp-font, system-ui, sans-serif);
       font-size: 16px;
       line-height: 1.4;
-      color: var(--mp-fg, #1d2330);
+      color: ${v('fg')};
     }
     :host([hidden]) {
       display: none;
     }
     .widget {
       display: grid;
+      /* as wide as the host gives, never wider: a long snippet or id scrolls or wraps inside */
+      grid-template-columns: minmax(0, 1fr);
       gap: 0.75rem;
     }
     header {
@@ -95,7 +119,7 @@ export class P2pMarketplace extends LitElement {
     }
     .status {
       font-size: 0.85rem;
-      color: var(--mp-muted, #5b6474);
+      color: ${v('muted')};
     }
     .dot {
       display: inline-block;
@@ -103,30 +127,37 @@ export class P2pMarketplace extends LitElement {
       height: 0.55rem;
       border-radius: 50%;
       margin-right: 0.3rem;
-      background: #b0b7c3;
+      background: ${v('muted')};
     }
     .dot[data-state='online'] {
-      background: #2a9d5b;
+      background: ${v('ok')};
     }
     .dot[data-state='offline'] {
-      background: #b3261e;
+      background: ${v('error')};
     }
   `
 
   declare relay: string
   declare mode: WidgetMode
   declare query: string
+  declare package: string
   declare heading: string
+  declare theme: WidgetTheme
   private readonly ctl = new NodeController(this)
   private announced = false
   private lastState = ''
+  private errorTold = false
+  /** Where the person is in this widget: its own history, never the host page's URL. */
+  private router?: MemoryRouter
 
   constructor() {
     super()
     this.relay = SCRIPT_ORIGIN
     this.mode = 'search'
     this.query = ''
+    this.package = ''
     this.heading = 'Packages'
+    this.theme = 'light'
   }
 
   /** The page's marketplace node (contract §2), once it has started; `undefined` before. */
@@ -139,11 +170,24 @@ export class P2pMarketplace extends LitElement {
     void ensureNode(this.relay)
   }
 
+  /** The widget's router, made on first use: the attributes say where to start. */
+  private routerOf(): MemoryRouter {
+    this.router ??= new MemoryRouter(new URL('/', this.relay).href, this.startRoute())
+    return this.router
+  }
+
+  /** A package's page (`package`), a search (`query`), or the newest packages. */
+  private startRoute(): Route {
+    const pkg = this.package !== '' ? parseRoute(`#/pkg/${this.package}`) : undefined
+    if (pkg != null) return pkg
+    if (this.query !== '') return { view: 'search', query: { text: this.query, tags: [], categories: [] } }
+    return { view: 'home' }
+  }
+
   override render(): unknown {
     const { node, error } = this.ctl.store
     const state = node?.status().state ?? 'starting'
     const mode: WidgetMode = this.mode === 'publish' || this.mode === 'both' ? this.mode : 'search'
-    const status = node?.status()
     return html`<div class="widget" part="container">
       <header part="header">
         <h2 part="heading">${this.heading}</h2>
@@ -151,7 +195,7 @@ export class P2pMarketplace extends LitElement {
           <span class="dot" data-state=${error != null ? 'offline' : state}></span>${
             error != null
               ? `Failed: ${error}`
-              : `${STATE_TEXT[state]}${status != null && state !== 'starting' ? ` · ${status.peers} peer(s)` : ''}`
+              : `${STATE_TEXT[state]}${node != null && state !== 'starting' ? ` · ${peersSentence(peerCounts(node.peers()))}` : ''}`
           }
         </span>
       </header>
@@ -159,8 +203,9 @@ export class P2pMarketplace extends LitElement {
         mode !== 'publish'
           ? html`<mp-search
               part="search"
-              exportparts="search-form, input, button, result, details"
-              .initialQuery=${this.query}
+              exportparts="search-form, input, button, result, details, link, snippet"
+              .router=${this.routerOf()}
+              .relay=${this.relay}
             ></mp-search>`
           : nothing
       }
@@ -177,6 +222,17 @@ export class P2pMarketplace extends LitElement {
   }
 
   override updated(): void {
+    const { error, errorName } = this.ctl.store
+    if (error != null && !this.errorTold) {
+      this.errorTold = true
+      this.dispatchEvent(
+        new CustomEvent('mp-error', {
+          detail: { message: error, name: errorName ?? 'Error' },
+          bubbles: true,
+          composed: true
+        })
+      )
+    }
     const node = this.marketplace
     const state = node?.status().state ?? ''
     if (node != null && !this.announced) {
