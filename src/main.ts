@@ -1,6 +1,7 @@
 import { applyStoredTheme } from './app/theme-preference.ts'
 import './components/mp-search.ts'
 import './components/mp-publish.ts'
+import './components/mp-identity.ts'
 import './components/mp-connection.ts'
 import './components/mp-peers.ts'
 import './components/mp-traces.ts'

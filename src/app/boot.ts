@@ -1,8 +1,10 @@
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { WebTracerProvider } from '@opentelemetry/sdk-trace-web'
 import { fetchRuntimeConfig } from '../core/config.ts'
 import { InsecureRelayError, describeError } from '../core/errors.ts'
-import { loadOrCreateIdentity } from '../core/identity.ts'
+import { IDENTITY_KEY, loadOrCreateIdentity } from '../core/identity.ts'
+import { exportIdentity } from '../core/identity-file.ts'
 import { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 import { createTracerProvider } from '../otel/tracer-provider.ts'
 import { openBrowserStorage } from './browser-storage.ts'
@@ -67,6 +69,14 @@ export async function boot(store: NodeStore, options: BootOptions): Promise<void
       spanEvents,
       ...(blockstore != null ? { content: { blockstore } } : {})
     })
+    store.exportIdentity = async passphrase => await exportIdentity(privateKey, passphrase)
+    if (persistent)
+      store.saveIdentity = async key => {
+        // the next start takes it: this page's node keeps the old key until it reloads
+        await datastore.put(IDENTITY_KEY, privateKeyToProtobuf(key))
+        await provider.forceFlush()
+        location.reload()
+      }
     store.setNode(node, config, persistent)
     await node.start()
     if (options.global) {

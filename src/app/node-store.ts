@@ -1,6 +1,7 @@
 import type { PackageEvent } from '../core/catalog/catalog.ts'
 import type { RuntimeConfig } from '../core/config.ts'
 import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 /**
  * The one place the UI learns about the node: components subscribe here and
@@ -21,6 +22,12 @@ export class NodeStore extends EventTarget {
   readonly arrivals = new Map<string, Omit<PackageEvent, 'record'>>()
   /** Whether the identity is persisted (false when another tab of this browser owns it). */
   persistentIdentity = true
+  /** On a temporary key, the person chose to publish with it anyway. */
+  temporaryKeyAccepted = false
+  /** Replaces this browser's saved identity and reloads (set by boot in the tab that owns it). */
+  saveIdentity?: (key: PrivateKey) => Promise<void>
+  /** This tab's key as an identity file's text, encrypted with a passphrase (set by boot). */
+  exportIdentity?: (passphrase: string) => Promise<string>
   /** A collector a link (`?otlp=`) asks to send spans to, until the person answers. */
   otlpRequest?: string
 
@@ -50,6 +57,12 @@ export class NodeStore extends EventTarget {
       if (this.arrivals.size > MAX_ARRIVALS) this.arrivals.delete(this.arrivals.keys().next().value ?? '')
       this.changed()
     })
+    this.changed()
+  }
+
+  /** The person chose to publish with this tab's temporary key. */
+  acceptTemporaryKey(): void {
+    this.temporaryKeyAccepted = true
     this.changed()
   }
 

@@ -120,7 +120,8 @@ export class MpPublish extends LitElement {
             >Shared peer to peer; its CID and size are signed with the package.</span
           >
         </label>
-        <button type="submit" part="button" ?disabled=${!ready || this.busy}>
+        ${this.temporaryKeyNotice()}
+        <button type="submit" part="button" ?disabled=${!ready || this.busy || this.waitsForKeyChoice()}>
           ${this.busy ? 'Publishing…' : 'Publish'}
         </button>
       </form>
@@ -153,6 +154,26 @@ export class MpPublish extends LitElement {
           : nothing
       }
     </section>`
+  }
+
+  /** On a temporary key, nothing is published until the person chooses to use it. */
+  private waitsForKeyChoice(): boolean {
+    return this.ctl.store.node?.temporaryKey === true && !this.ctl.store.temporaryKeyAccepted
+  }
+
+  private temporaryKeyNotice(): unknown {
+    if (this.ctl.store.node?.temporaryKey !== true) return nothing
+    return html`<div class="hint" role="note" data-testid="temporary-key">
+      This tab runs on a temporary key: another tab of this browser holds your saved key. Packages published
+      here are signed by a throwaway key, and their names stay with it. Publish from that tab, or
+      ${
+        this.ctl.store.temporaryKeyAccepted
+          ? html`<strong>publishing with the temporary key</strong>.`
+          : html`<button type="button" @click=${() => this.ctl.store.acceptTemporaryKey()}>
+              Publish with this temporary key
+            </button>`
+      }
+    </div>`
   }
 
   /** Which namespaces this node can publish in, and how each shows to others (PROTOCOL.md §3, Names). */
@@ -205,7 +226,10 @@ export class MpPublish extends LitElement {
     this.busy = true
     const file = (form.elements.namedItem('content') as HTMLInputElement | null)?.files?.[0]
     node
-      .publish(parsed.data, file != null ? { content: file } : {})
+      .publish(parsed.data, {
+        ...(file != null ? { content: file } : {}),
+        temporaryKey: this.ctl.store.temporaryKeyAccepted
+      })
       .then(result => {
         this.result = result
         form.reset()
