@@ -75,6 +75,14 @@ async function openHost(browser: import('@playwright/test').Browser, path = '/')
   return page
 }
 
+/** The app on the relay's own origin, in a fresh context, once its node is online. */
+async function openApp(browser: import('@playwright/test').Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(relay.url)
+  await page.waitForFunction(() => window.p2pMarketplace?.status().state === 'online')
+  return page
+}
+
 const online = async (page: Page, id: string): Promise<void> => {
   await expect(page.locator(`#${id}`).getByRole('status').first()).toContainText('Online', {
     timeout: 30_000
@@ -85,10 +93,8 @@ test('another site embeds the widget with one script tag: online, search, result
   browser
 }) => {
   // a package published by a person in the app, on the relay's own origin
-  const publisherContext = await browser.newContext()
-  const publisher = await publisherContext.newPage()
-  await publisher.goto(relay.url)
-  await publisher.waitForFunction(() => window.p2pMarketplace?.status().state === 'online')
+  const publisher = await openApp(browser)
+  const publisherContext = publisher.context()
   await publisher.evaluate(
     async () =>
       await window.p2pMarketplace!.publish({
@@ -280,10 +286,8 @@ test("a person on the host page downloads a package's file through the widget: v
   browser
 }) => {
   // a person in the app publishes a file (2 MiB of random bytes) with a package
-  const publisherContext = await browser.newContext()
-  const publisher = await publisherContext.newPage()
-  await publisher.goto(relay.url)
-  await publisher.waitForFunction(() => window.p2pMarketplace?.status().state === 'online')
+  const publisher = await openApp(browser)
+  const publisherContext = publisher.context()
   const published = await publisher.evaluate(async () => {
     const node = window.p2pMarketplace!
     const bytes = new Uint8Array(2 * 1024 * 1024)

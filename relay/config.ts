@@ -7,7 +7,7 @@ import { parseAnnounceAddrs, parsePublicOrigins } from './config/addresses.ts'
 import { InvalidRelayConfigError } from './config/errors.ts'
 import { parseIceSettings } from './config/ice-servers.ts'
 import { OPTIONS, helpText } from './config/options.ts'
-import { parseOtelSettings } from './config/otel.ts'
+import { parseHttpUrl, parseOtelSettings } from './config/otel.ts'
 import type { IceSettings } from './config/ice-servers.ts'
 import type { OptionName } from './config/options.ts'
 import type { OtlpSignalsUpstream } from './config/otel.ts'
@@ -139,7 +139,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     throw new InvalidRelayConfigError(
       `NAME_PROOF_URL (--name-proof-url) "${nameProofUrl}" must contain {domain}, e.g. https://{domain}/.well-known/p2p-marketplace.json`
     )
-  if (nameProofUrl != null) parseUrl('NAME_PROOF_URL', nameProofUrl.replace('{domain}', 'example.com'))
+  if (nameProofUrl != null) parseHttpUrl('NAME_PROOF_URL', nameProofUrl.replace('{domain}', 'example.com'))
   const collectorToken = get('collector-token')
   if (collectorToken != null && !/^[\x21-\x7e]{16,256}$/.test(collectorToken)) {
     throw new InvalidRelayConfigError(
@@ -160,7 +160,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     ...parseOtelSettings(get),
     staticDir: resolve(get('static-dir') ?? './dist'),
     embedOrigins: parseOrigins(get('embed-origins')),
-    ...(jaegerUiUrl != null ? { jaegerUiUrl: parseUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
+    ...(jaegerUiUrl != null ? { jaegerUiUrl: parseHttpUrl('JAEGER_UI_URL', jaegerUiUrl) } : {}),
     ...(nameProofUrl != null ? { nameProofUrl } : {}),
     ...(collectorToken != null ? { collectorToken } : {}),
     content: {
@@ -201,16 +201,6 @@ function parsePort(name: string, value: string | undefined): number {
     throw new InvalidRelayConfigError(`${name} must be a whole number from 0 to 65535, got "${value}"`)
   }
   return port
-}
-
-function parseUrl(name: string, value: string): string {
-  try {
-    const url = new URL(value)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
-    return url.href
-  } catch {
-    throw new InvalidRelayConfigError(`${name} must be an http(s) URL, got "${value}"`)
-  }
 }
 
 /**

@@ -57,13 +57,13 @@ export function parseOtelSettings(read: SettingReader): OtelSettings {
   const compression = parseCompression('otel-compression', read('otel-compression'))
   const resourceAttributes = parseResourceAttributes(read('otel-resource-attributes'))
   const baseUrl =
-    base != null ? parseEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '') : undefined
+    base != null ? parseHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '') : undefined
   // standard OTLP semantics: the base endpoint gets the signal path appended, the signal's is used as is
   const tracesUrl =
     traces != null
-      ? parseEndpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces)
+      ? parseHttpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces)
       : baseUrl != null
-        ? parseEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT', `${baseUrl}/v1/traces`)
+        ? parseHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', `${baseUrl}/v1/traces`)
         : undefined
   return {
     ...(tracesUrl != null ? { otlpTracesEndpoint: tracesUrl } : {}),
@@ -89,7 +89,8 @@ export function parseOtelSettings(read: SettingReader): OtelSettings {
   }
 }
 
-function parseEndpoint(name: string, value: string): string {
+/** `value` as an http(s) URL, or `InvalidRelayConfigError` naming `name`. */
+export function parseHttpUrl(name: string, value: string): string {
   try {
     const url = new URL(value)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
