@@ -15,6 +15,7 @@ import { benchLocalSearch } from './local-search.ts'
 import { benchMarketplace } from './marketplace.ts'
 import { benchNat } from './nat.ts'
 import { benchNetwork } from './network.ts'
+import { benchNetworkWithReference } from './reference.ts'
 import { RECOVERY_TARGET_MS, benchRelayRestart } from './relay-restart.ts'
 import { benchSimulation } from './simulation.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
@@ -25,6 +26,7 @@ import type { LocalSearchFigures } from './local-search.ts'
 import type { MarketplaceFigures } from './marketplace.ts'
 import type { NatResult } from './nat.ts'
 import type { NetworkFigures } from './network.ts'
+import type { ReferenceFigures } from './reference.ts'
 import type { RelayRestartFigures } from './relay-restart.ts'
 import type { Percentiles, SimulationFigures } from './simulation.ts'
 import type { TracingOverheadFigures } from './tracing-overhead.ts'
@@ -34,10 +36,12 @@ const smoke = process.argv.includes('--smoke')
 const outDir = smoke ? join('test-results', 'bench-smoke') : join('bench', 'results')
 
 // `--only simulation,tracing` runs just those benchmarks (named as in results.json) and keeps the
-// others' figures from the last results.json; one that has no figures there yet runs too
+// others' figures from the last results.json; one that has no figures there yet runs too.
+// `network` and `reference` run together: the app and the plain libp2p page alternately
 const BENCHMARKS = [
   'ui',
   'network',
+  'reference',
   'meshStress',
   'nat',
   'relayRestart',
@@ -107,7 +111,9 @@ if (BENCHMARKS.some(n => selected(n) && !NODE_BENCHMARKS.includes(n))) {
 }
 
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
-const network: NetworkFigures[] = selected('network') ? [] : kept('network')
+const networkSelected = selected('network') || selected('reference')
+let network: NetworkFigures[] = networkSelected ? [] : kept('network')
+let reference: ReferenceFigures | undefined = networkSelected ? undefined : kept('reference')
 let meshStress: NetworkFigures | undefined = selected('meshStress') ? undefined : kept('meshStress')
 let nat: NatResult
 let relayRestart: RelayRestartFigures
@@ -119,10 +125,7 @@ try {
     console.log(`bench: app and widget load, ${scale.uiRuns} cold visits each`)
     ui = await benchUi(browser, scale.uiRuns)
   } else ui = kept('ui')
-  for (const [tabs = 2, runs = 1] of selected('network') ? scale.network : []) {
-    console.log(`bench: network formation, ${tabs} tabs × ${runs} runs`)
-    network.push(await benchNetwork(browser, tabs, runs))
-  }
+  if (networkSelected) ({ network, reference } = await benchNetworkWithReference(browser, scale.network))
   if (selected('meshStress')) {
     const { tabs, runs } = scale.meshStress
     console.log(`bench: mesh formation under stress, ${tabs} tabs + 2 CPU hogs × ${runs} runs`)
@@ -187,6 +190,7 @@ const result = {
   smoke,
   ui,
   network,
+  reference,
   meshStress,
   nat,
   relayRestart,
@@ -219,6 +223,7 @@ const lines = [
       `| ${f.tabs} | ${fmt(f.navigationToRelayConnectedMs)} | ${fmt(f.navigationToOnlineMs)} | ${fmt(f.navigationToFirstDirectMs)} | ${fmt(f.fullDirectMeshMs)} | ${(f.firstDialSuccessRate * 100).toFixed(1)} % | ${f.incompleteMeshes}/${f.runs} | ${f.jsHeapPerTabMB == null ? '–' : fmt(f.jsHeapPerTabMB)} |`
   ),
   '',
+  ...referenceSummary(reference),
   ...(meshStress == null
     ? []
     : [
@@ -277,6 +282,69 @@ function cpuCheckMs(): number {
   let digest = Buffer.alloc(32)
   for (let i = 0; i < 300_000; i++) digest = createHash('sha256').update(digest).digest()
   return Math.round(performance.now() - start)
+}
+
+/** The plain page's figures beside the app's (the network benchmark's reference), for summary.md. */
+function referenceSummary(r: ReferenceFigures | undefined): string[] {
+  if (r == null) return []
+  const row = (
+    what: string,
+    c: ReferenceFigures['comparisons'][number],
+    app: Summary,
+    plain: Summary,
+    ratio: number
+  ): string => `| ${what} | ${c.tabs} | ${fmt(app)} | ${fmt(plain)} | ${ratio.toFixed(2)}× |`
+  const rows: string[] = []
+  for (const c of r.comparisons) {
+    const app = network.find(n => n.tabs === c.tabs)
+    if (app == null) continue
+    const pct = (v: number): string => `${(v * 100).toFixed(1)} %`
+    rows.push(
+      row(
+        'nav→relay connected',
+        c,
+        app.navigationToRelayConnectedMs,
+        c.plain.navigationToRelayConnectedMs,
+        c.ratios.navigationToRelayConnected
+      ),
+      row(
+        'nav→online (reserved)',
+        c,
+        app.navigationToOnlineMs,
+        c.plain.navigationToOnlineMs,
+        c.ratios.navigationToOnline
+      ),
+      row(
+        'nav→first direct',
+        c,
+        app.navigationToFirstDirectMs,
+        c.plain.navigationToFirstDirectMs,
+        c.ratios.navigationToFirstDirect
+      ),
+      row('full direct mesh', c, app.fullDirectMeshMs, c.plain.fullDirectMeshMs, c.ratios.fullDirectMesh),
+      `| first-dial success | ${c.tabs} | ${pct(app.firstDialSuccessRate)} | ${pct(c.plain.firstDialSuccessRate)} | – |`,
+      `| incomplete meshes | ${c.tabs} | ${app.incompleteMeshes}/${app.runs} | ${c.plain.incompleteMeshes}/${c.plain.runs} | – |`
+    )
+  }
+  const phases = (p: Record<string, number>): string =>
+    Object.entries(p)
+      .map(([name, at]) => `${name} ${Math.round(at)}`)
+      .join(', ')
+  return [
+    `### Network formation next to a plain libp2p page (same run, app and plain page alternately; ms, median / p95; load average ${r.loadAverage.start} → ${r.loadAverage.end})`,
+    '',
+    `The plain page: ${r.page}${r.pageGzipKB != null ? `; its JS ${r.pageGzipKB} KB gzip, all loaded at once` : ''}.`,
+    '',
+    '| figure | tabs | app | plain page | app / plain (medians) |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...r.comparisons.flatMap(c => [
+      `- ${c.tabs} tabs, runs in order (mesh / relay connected / online / first direct, ms; first dials direct): ${c.rounds.map(x => `${x.kind} ${x.meshMs ?? 'INCOMPLETE'} / ${x.relayConnectedMs} / ${x.onlineMs} / ${x.firstDirectMs} (${x.firstDials})`).join('; ')}`,
+      `- ${c.tabs} tabs, start-up steps (ms from navigation, median over tabs): app: ${phases(c.phasesMs.app)}; plain: ${phases(c.phasesMs.plain)}`
+    ]),
+    ''
+  ]
 }
 
 /** The content benchmark's section of summary.md. */
