@@ -51,6 +51,10 @@ test('a file published through the form in one tab is downloaded through the pag
   await expect.poll(async () => await total(b, 'received')).toBeGreaterThanOrEqual(artifact.length)
   await expect.poll(async () => await total(a, 'sent')).toBeGreaterThan(0)
   await expect(b.page.locator('mp-peers td.content', { hasText: /↓ \d+\.\d MiB/ }).first()).toBeVisible()
+  // the network's health: the download, and the bytes each peer served in it (from its fetch_content span)
+  const served = b.page.locator('mp-health [data-figure="content"]')
+  await expect(served).toContainText('served', { timeout: 60_000 })
+  await expect(served).toContainText('MiB in 1 download')
 
   // someone in a terminal fetches what the tab published
   const dir = await mkdtemp(join(tmpdir(), 'mp-e2e-cli-'))

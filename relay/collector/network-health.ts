@@ -15,6 +15,8 @@ export interface HealthWindow {
 
 /** Largest number of buckets a request may ask for (keeps the answer and the charts small). */
 const MAX_BUCKETS = 240
+/** Peers listed as serving content (the busiest first). */
+const MAX_SERVING_PEERS = 50
 
 /**
  * Aggregates collected spans into the network-health view: publish success
@@ -49,8 +51,10 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
     peers: [],
     connections: { opened: 0, closed: 0, errors: 0, perBucket: [], icePaths: {} },
     gossip: { deliveries: 0, accepted: 0, propagationMs: null },
-    bootstrap: { total: 0, failed: 0, connectionTimeMs: null }
+    bootstrap: { total: 0, failed: 0, connectionTimeMs: null },
+    content: { downloads: 0, bytes: 0, servedBy: [] }
   }
+  const served = new Map<string, { downloads: number; bytes: number }>()
 
   const fanOut = { fanOut: 0, queried: 0, answered: 0, withAnswer: 0 }
   const peers = new Map<
@@ -100,6 +104,21 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
         health.search.total++
         health.search.localResults += num(a[ATTR.localResults]) ?? 0
         health.search.remoteResults += num(a[ATTR.dhtResults]) ?? 0
+        break
+      }
+      case EXTRA_SPAN.fetchContent: {
+        if (failed) break
+        health.content.downloads++
+        health.content.bytes += num(a[ATTR.bytes]) ?? 0
+        for (const entry of strings(a[ATTR.bytesByPeer])) {
+          const [peerId = '', bytes] = entry.split('=')
+          const sent = Number(bytes)
+          if (peerId === '' || !Number.isFinite(sent)) continue
+          const s = served.get(peerId) ?? { downloads: 0, bytes: 0 }
+          s.downloads++
+          s.bytes += sent
+          served.set(peerId, s)
+        }
         break
       }
       case SPAN.queryDhtParallel: {
@@ -187,6 +206,10 @@ export function networkHealth(spans: Iterable<StoredSpan>, window: HealthWindow 
   })
   health.gossip.propagationMs = percentiles(propagation)
 
+  health.content.servedBy = [...served.entries()]
+    .map(([peerId, s]) => ({ peerId, ...s }))
+    .sort((x, y) => y.bytes - x.bytes)
+    .slice(0, MAX_SERVING_PEERS)
   health.peers = [...peers.entries()]
     .map(([peerId, p]) => {
       const history = p.history.sort((x, y) => x[0] - y[0])
@@ -223,6 +246,11 @@ function startMs(span: StoredSpan): number {
 
 function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}
+
+/** A string array attribute's strings (anything else: none). */
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
 }
 
 function str(v: unknown): string | undefined {

@@ -3,6 +3,7 @@ import { property, state } from 'lit/decorators.js'
 import { defaultRelayUrl } from '../app/collector-client.ts'
 import { CollectorController } from '../app/collector-controller.ts'
 import type { CollectorLoadOptions } from '../app/collector-controller.ts'
+import { bytesText } from './format.ts'
 import { cardStyles } from './shared-styles.ts'
 import { v } from './theme.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
@@ -152,6 +153,19 @@ export class MpHealth extends LitElement {
           <dd>
             ${h.bootstrap.total} · ${h.bootstrap.failed} failed · ${latency(h.bootstrap.connectionTimeMs)}
           </dd>
+        </div>
+        <div data-figure="content">
+          <dt>Content</dt>
+          <dd>${h.content.downloads} downloads · ${bytesText(h.content.bytes)}</dd>
+          ${h.content.servedBy
+            .slice(0, 5)
+            .map(
+              p =>
+                html`<dd data-peer-id=${p.peerId}>
+                  <code title=${p.peerId}>…${p.peerId.slice(-10)}</code> served ${bytesText(p.bytes)} in
+                  ${p.downloads} download${p.downloads === 1 ? '' : 's'}
+                </dd>`
+            )}
         </div>
       </dl>
       <div class="charts">

@@ -140,4 +140,30 @@ describe('network health', () => {
     expect(health.buckets.length).toBeLessThanOrEqual(240)
     expect(percentiles([1, 2, 3, 4])).toEqual({ p50: 2, p95: 4, p99: 4 })
   })
+
+  test('content downloads, and the bytes each peer served in them (bytes_by_peer), the busiest first', () => {
+    const health = networkHealth(
+      [
+        span('fetch_content', 30_000, {
+          bytes: 3000,
+          source: 'peer',
+          bytes_by_peer: ['12D3A=2000', '12D3B=1000']
+        }),
+        span('fetch_content', 20_000, { bytes: 500, source: 'peer', bytes_by_peer: ['12D3B=500'] }),
+        span('fetch_content', 10_000, { bytes: 100, source: 'local', bytes_by_peer: [] }),
+        // failed downloads and malformed entries count for nothing
+        span('fetch_content', 5_000, { bytes_by_peer: ['12D3C=9'] }, { status: { code: 2 } }),
+        span('fetch_content', 4_000, { bytes: 1, bytes_by_peer: ['nobody', '=5', '12D3D=x'] })
+      ],
+      { now: NOW }
+    )
+    expect(health.content).toEqual({
+      downloads: 4,
+      bytes: 3601,
+      servedBy: [
+        { peerId: '12D3A', downloads: 1, bytes: 2000 },
+        { peerId: '12D3B', downloads: 2, bytes: 1500 }
+      ]
+    })
+  })
 })

@@ -129,6 +129,26 @@ export class BitswapTraffic {
   }
 }
 
+/** A copy of each peer's traffic now, to compare with later ({@link trafficSince}). */
+export function copyOf(traffic: ReadonlyMap<string, Readonly<PeerTraffic>>): Map<string, PeerTraffic> {
+  return new Map([...traffic].map(([peer, t]) => [peer, { ...t }]))
+}
+
+/** What moved since `before`: block bytes received from each peer, and the peers that sent unwanted blocks. */
+export function trafficSince(
+  before: ReadonlyMap<string, PeerTraffic>,
+  now: ReadonlyMap<string, Readonly<PeerTraffic>>
+): { received: Map<string, number>; corrupting: string[] } {
+  const received = new Map<string, number>()
+  const corrupting: string[] = []
+  for (const [peer, t] of now) {
+    const then = before.get(peer)
+    if (t.received > (then?.received ?? 0)) received.set(peer, t.received - (then?.received ?? 0))
+    if (t.unwanted > (then?.unwanted ?? 0)) corrupting.push(peer)
+  }
+  return { received, corrupting }
+}
+
 /** The network of the Bitswap broker among `brokers`, if it has the shape read here. */
 function bitswapNetworkOf(brokers: unknown[]): BitswapNetwork | undefined {
   for (const broker of brokers) {

@@ -4,6 +4,21 @@ import type { AbortOptions, Libp2p } from '@libp2p/interface'
 /** What `publish(…, { content })` takes. */
 export type ContentInput = Blob | Uint8Array | ReadableStream<Uint8Array>
 
+/** How a fetch is going: bytes so far, of `total`, and the peers that sent blocks. */
+export interface ContentProgress {
+  bytes: number
+  total: number
+  peers: string[]
+}
+
+/** A fetch's content, the peers that sent it and what each sent (`local`: it was kept here). */
+export interface FetchedBlocks {
+  bytes: Uint8Array
+  peers: string[]
+  source: 'local' | 'peer'
+  bytesByPeer: Record<string, number>
+}
+
 /** The Bitswap protocols whose speakers are asked for content. */
 const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0', '/ipfs/bitswap/1.0.0']
 

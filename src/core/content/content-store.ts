@@ -6,24 +6,17 @@ import { createHeliaLight } from 'helia'
 import drain from 'it-drain'
 import createMortice from 'mortice'
 import { CID } from 'multiformats/cid'
-import { BitswapTraffic } from './bitswap-traffic.ts'
+import { BitswapTraffic, copyOf, trafficSince } from './bitswap-traffic.ts'
 import { bitswapPeers, knownSize, limitedChunks } from './content-input.ts'
 import { ContentMismatchError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
 import type { BitswapTrafficInit, PeerTraffic } from './bitswap-traffic.ts'
-import type { ContentInput } from './content-input.ts'
+import type { ContentInput, ContentProgress, FetchedBlocks } from './content-input.ts'
 import type { UnixFS } from '@helia/unixfs'
 import type { AbortOptions, Libp2p, Logger } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 
-export type { ContentInput } from './content-input.ts'
-
-/** How a fetch is going: bytes so far, of `total`, and the peers that sent blocks. */
-export interface ContentProgress {
-  bytes: number
-  total: number
-  peers: string[]
-}
+export type { ContentInput, ContentProgress, FetchedBlocks } from './content-input.ts'
 
 export interface ContentStoreComponents {
   libp2p: Libp2p
@@ -157,7 +150,7 @@ export class ContentStore {
   async fetch(
     cid: string,
     options: AbortOptions & { size: number; onProgress?: (progress: ContentProgress) => void }
-  ): Promise<{ bytes: Uint8Array; peers: string[]; source: 'local' | 'peer' }> {
+  ): Promise<FetchedBlocks> {
     if (options.size > this.maxBytes) throw new ContentTooLargeError(this.maxBytes, options.size)
     const root = CID.parse(cid)
     const source = (await this.helia.pins.isPinned(root, options)) ? 'local' : 'peer'
@@ -165,7 +158,7 @@ export class ContentStore {
     const stall = new AbortController()
     let timer = setTimeout(() => stall.abort(), this.stallTimeoutMs)
     const started = performance.now()
-    const unwantedBefore = new Map([...this.traffic()].map(([peer, t]) => [peer, t.unwanted]))
+    const before = copyOf(this.traffic())
     const bytes = new Uint8Array(options.size)
     let received = 0
     let failure: { err: unknown } | undefined
@@ -210,9 +203,7 @@ export class ContentStore {
       if (stall.signal.aborted && options.signal?.aborted !== true) {
         const asked = await bitswapPeers(this.libp2p)
         // peers that sent blocks never asked for meanwhile: altered blocks, most likely these
-        const corrupting = [...this.traffic()]
-          .filter(([peer, t]) => t.unwanted > (unwantedBefore.get(peer) ?? 0))
-          .map(([peer]) => peer)
+        const { corrupting } = trafficSince(before, this.traffic())
         throw new ContentNotFoundError(
           `no peer sent a block of ${cid} for ${Math.round(this.stallTimeoutMs / 1000)} s (${received} of ${options.size} bytes after ${Math.round(performance.now() - started)} ms; asked: ${asked.length > 0 ? asked.join(', ') : 'no peer speaks Bitswap'}${corrupting.length > 0 ? `; sent blocks that hash to nothing asked for (altered): ${corrupting.join(', ')}` : ''})`,
           asked,
@@ -221,7 +212,14 @@ export class ContentStore {
       }
       throw failure.err
     }
-    return { bytes, peers: [...peers], source }
+    // what each peer sent meanwhile (block bytes; a fetch beside this one counts too)
+    const { received: sent } = trafficSince(before, this.traffic())
+    return {
+      bytes,
+      peers: [...peers],
+      source,
+      bytesByPeer: Object.fromEntries([...peers].map(p => [p, sent.get(p) ?? 0]))
+    }
   }
 
   /**

@@ -101,7 +101,7 @@ export class PackageContent {
       async span => {
         const start = performance.now()
         const store = await this.components.store()
-        const { bytes, peers, source } = await store.fetch(content.cid, {
+        const { bytes, peers, source, bytesByPeer } = await store.fetch(content.cid, {
           size: content.size,
           ...(options.signal != null ? { signal: options.signal } : {}),
           ...(options.onProgress != null ? { onProgress: options.onProgress } : {})
@@ -109,6 +109,7 @@ export class PackageContent {
         span.setAttributes({
           [ATTR.bytes]: bytes.byteLength,
           [ATTR.peersContributing]: peers.join(','),
+          [ATTR.bytesByPeer]: Object.entries(bytesByPeer).map(([peer, n]) => `${peer}=${n}`),
           [ATTR.source]: source,
           [ATTR.latencyMs]: elapsedMs(start)
         })

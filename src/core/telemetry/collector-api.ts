@@ -111,4 +111,13 @@ export interface NetworkHealth {
   gossip: { deliveries: number; accepted: number; propagationMs: Percentiles | null }
   /** `bootstrap` spans. */
   bootstrap: { total: number; failed: number; connectionTimeMs: Percentiles | null }
+  /**
+   * `fetch_content` spans: downloads and their bytes, and the bytes each peer served in them
+   * (`bytes_by_peer`), the busiest first.
+   */
+  content: {
+    downloads: number
+    bytes: number
+    servedBy: Array<{ peerId: string; downloads: number; bytes: number }>
+  }
 }

@@ -109,6 +109,8 @@ export const ATTR = {
   bytes: 'bytes',
   /** Ours: peers that sent blocks of a fetched content (comma-separated peer ids). */
   peersContributing: 'peers_contributing',
+  /** Ours, on `fetch_content`: `<peer id>=<block bytes>` for each peer that sent blocks. */
+  bytesByPeer: 'bytes_by_peer',
   /** Ours: where fetched content came from: `local` (held here) or `peer`. */
   source: 'source'
 } as const
