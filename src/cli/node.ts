@@ -1,6 +1,7 @@
 import { fetchRuntimeConfig } from '../core/config.ts'
 import { PACKAGES_TOPIC } from '../core/constants.ts'
 import { describeError } from '../core/errors.ts'
+import { untilEvent } from '../core/marketplace/node-state.ts'
 import { createTracedMarketplaceNode } from '../otel/traced-node.ts'
 import { NetworkError } from './errors.ts'
 import type { RuntimeConfig } from '../core/config.ts'
@@ -99,12 +100,19 @@ export async function waitForPackagesTopic(
   signal: AbortSignal
 ): Promise<void> {
   const pubsub = node.libp2p.services.pubsub
-  await waitUntil(
-    () => pubsub.getSubscribers(PACKAGES_TOPIC).length > 0,
-    timeoutMs,
-    signal,
-    `the relay did not subscribe to package announcements within ${seconds(timeoutMs)}`
-  )
+  const subscribed = (): boolean => pubsub.getSubscribers(PACKAGES_TOPIC).length > 0
+  if (subscribed()) return
+  const timeout = AbortSignal.timeout(timeoutMs)
+  // gossipsub says when a peer's subscriptions change
+  await untilEvent(pubsub, 'subscription-change', subscribed, {
+    signal: AbortSignal.any([signal, timeout])
+  }).catch((err: unknown) => {
+    if (timeout.aborted && !signal.aborted)
+      throw new NetworkError(
+        `the relay did not subscribe to package announcements within ${seconds(timeoutMs)}`
+      )
+    throw err
+  })
 }
 
 /** Polls `check` every 100 ms until it holds; throws `NetworkError(what)` after `timeoutMs`. */

@@ -32,11 +32,22 @@ try {
   await Promise.all([a.waitFor('online', { signal: deadline() }), b.waitFor('online', { signal: deadline() })])
   const methods = ['status', 'peers', 'publish', 'search', 'searchStream', 'fetchContent', 'getPackage',
     'listVersions', 'addEventListener', 'removeEventListener', 'stop']
-  const started = Date.now()
-  while (!a.peers().some(p => p.peerId === b.peerId && p.direct)) {
-    if (Date.now() - started > 30_000) throw new Error('no direct connection: ' + JSON.stringify(a.peers()))
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  // the node says when a peer's connection changes: wait for the direct one to b
+  const isDirect = () => a.peers().some(p => p.peerId === b.peerId && p.direct)
+  if (!isDirect())
+    await new Promise((resolve, reject) => {
+      const timeout = AbortSignal.timeout(30_000)
+      const onPeer = () => {
+        if (!isDirect()) return
+        a.removeEventListener('peer', onPeer)
+        resolve()
+      }
+      a.addEventListener('peer', onPeer)
+      timeout.addEventListener('abort', () => {
+        a.removeEventListener('peer', onPeer)
+        reject(new Error('no direct connection: ' + JSON.stringify(a.peers())))
+      })
+    })
   const direct = a.peers().find(p => p.peerId === b.peerId)
   const published = await a.publish({
     id: 'node-maker/from-node', version: '1.0.0', title: 'From Node', description: 'Published by a Node script',
