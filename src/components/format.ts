@@ -9,3 +9,8 @@ export function bytesText(bytes: number): string {
   }
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`
 }
+
+/** A form field's text (a file field, or a missing one, gives ''). */
+export function textOf(value: FormDataEntryValue | null): string {
+  return typeof value === 'string' ? value : ''
+}

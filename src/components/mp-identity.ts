@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { emitError } from './events.ts'
+import { textOf } from './format.ts'
 import { cardStyles } from './shared-styles.ts'
 import type { MarketplaceNode } from '../core/marketplace/marketplace-node.ts'
 
@@ -152,10 +153,6 @@ export class MpIdentity extends LitElement {
         this.message = { text: emitError(this, err), error: true }
       })
   }
-}
-
-function textOf(value: FormDataEntryValue | null): string {
-  return typeof value === 'string' ? value : ''
 }
 
 /** The node's peer id, once it has one. */

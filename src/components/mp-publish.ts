@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
 import { emitError } from './events.ts'
+import { textOf } from './format.ts'
 import { cardStyles } from './shared-styles.ts'
 import { v } from './theme.ts'
 import type { PublishResult } from '../core/index.ts'
@@ -260,10 +261,6 @@ export class MpPublish extends LitElement {
     }
     return manifest
   }
-}
-
-function textOf(value: FormDataEntryValue | null): string {
-  return typeof value === 'string' ? value : ''
 }
 
 if (customElements.get('mp-publish') == null) customElements.define('mp-publish', MpPublish)

@@ -1,4 +1,5 @@
 import { html } from 'lit'
+import { textOf } from './format.ts'
 import type { RouteQuery } from '../app/router.ts'
 import { timeAgo } from './dates.ts'
 import { nameBadges } from './name-badges.ts'
@@ -59,7 +60,6 @@ export function noPackagesYet(): unknown {
   </div>`
 }
 
-const textOf = (value: FormDataEntryValue | null): string => (typeof value === 'string' ? value : '')
 const list = (value: FormDataEntryValue | null): string[] =>
   textOf(value)
     .split(',')

@@ -1,6 +1,7 @@
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { varint } from 'multiformats'
+import { toString } from 'uint8arrays'
 import type { Logger, PeerId } from '@libp2p/interface'
 
 /** Content bytes exchanged with one peer over Bitswap, and the blocks of it nobody asked for. */
@@ -182,9 +183,7 @@ async function multihashKey(prefix: Uint8Array, data: Uint8Array): Promise<strin
 }
 
 function keyOf(multihash: Uint8Array): string {
-  let key = ''
-  for (const byte of multihash) key += byte.toString(16).padStart(2, '0')
-  return key
+  return toString(multihash, 'base16')
 }
 
 /** Puts `key` (as the newest) into a map or set bounded to `max` entries, forgetting the oldest. */
