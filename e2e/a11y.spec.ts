@@ -1,7 +1,9 @@
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from './fixtures.ts'
 
-test('the app has no serious accessibility violations, online and at phone width', async ({ peer }) => {
+test('the app has no serious accessibility violations, online, at desktop and phone widths, light and dark', async ({
+  peer
+}) => {
   const tab = await peer()
   await tab.waitOnline()
   // audit the full UI: results, details, a trace waterfall and a span's details on screen
@@ -22,17 +24,20 @@ test('the app has no serious accessibility violations, online and at phone width
   await tab.page.evaluate(id => (location.hash = `trace=${id}`), traceId)
   await tab.page.getByRole('button', { name: 'Span publish', exact: true }).click({ timeout: 15_000 })
   await expect(tab.page.getByRole('region', { name: 'Span details' })).toBeVisible()
-  for (const viewport of [
-    { width: 1280, height: 900 },
-    { width: 390, height: 844 }
-  ]) {
-    await tab.page.setViewportSize(viewport)
-    const results = await new AxeBuilder({ page: tab.page }).analyze()
-    const serious = results.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-    expect(
-      serious.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`),
-      `at ${viewport.width}px`
-    ).toEqual([])
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await tab.page.emulateMedia({ colorScheme })
+    for (const viewport of [
+      { width: 1280, height: 900 },
+      { width: 390, height: 844 }
+    ]) {
+      await tab.page.setViewportSize(viewport)
+      const results = await new AxeBuilder({ page: tab.page }).analyze()
+      const serious = results.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+      expect(
+        serious.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`),
+        `at ${viewport.width}px, ${colorScheme}`
+      ).toEqual([])
+    }
   }
   // at phone width nothing scrolls sideways
   const overflow = await tab.page.evaluate(

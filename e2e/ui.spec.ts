@@ -56,7 +56,7 @@ test('publish from the form in one tab, watch it appear live in another tab, and
   await waterfall.getByRole('button', { name: 'Span publish', exact: true }).click()
   const details = a.page.getByRole('region', { name: 'Span details' })
   await expect(details).toContainText('package_id')
-  await expect(details).toContainText('"ui/gadget"')
+  await expect(details).toContainText('ui/gadget')
   await expect(details).toContainText('dht_storage_success')
 
   // the network-health view counts the publish that just happened in its success rate

@@ -58,14 +58,18 @@ export function parseWindow(url: URL): Parameters<typeof networkHealth>[1] {
   return { ...(windowMs != null ? { windowMs } : {}), ...(bucketMs != null ? { bucketMs } : {}) }
 }
 
-/** The filters of `GET /api/traces`: `operation`, `name`, `attr.<key>`, `limit`. */
+/** The filters of `GET /api/traces`: `operation`, `name`, `attr.<key>`, `linkedTo`, `limit`. */
 export function parseQuery(url: URL): Parameters<SpanStore['query']>[0] {
   const attributes: Record<string, string> = {}
   for (const [key, value] of url.searchParams) if (key.startsWith('attr.')) attributes[key.slice(5)] = value
   const operation = url.searchParams.get('operation') ?? undefined
   const name = url.searchParams.get('name') ?? undefined
   const limit = url.searchParams.get('limit')
+  const linkedTo = url.searchParams.get('linkedTo') ?? undefined
+  if (linkedTo != null && !/^[0-9a-f]{16}$/.test(linkedTo))
+    throw new HttpError(400, 'linkedTo must be a span id: 16 lowercase hex digits')
   return {
+    ...(linkedTo != null ? { linkedTo } : {}),
     ...(operation != null ? { operation } : {}),
     ...(name != null ? { name } : {}),
     attributes,

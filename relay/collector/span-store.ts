@@ -11,6 +11,8 @@ export interface TraceQuery {
   name?: string
   /** Traces with a span carrying every one of these attribute values. */
   attributes?: Record<string, string>
+  /** Traces with a span that links to the span with this id (e.g. the gossip deliveries of an announcement). */
+  linkedTo?: string
   limit?: number
 }
 
@@ -162,7 +164,8 @@ export class SpanStore {
     const matches = (span: StoredSpan): boolean =>
       (query.operation == null || span.attributes.operation === query.operation) &&
       (names == null || names.has(span.name)) &&
-      Object.entries(query.attributes ?? {}).every(([k, v]) => attrEquals(span.attributes[k], v))
+      Object.entries(query.attributes ?? {}).every(([k, v]) => attrEquals(span.attributes[k], v)) &&
+      (query.linkedTo == null || span.links.some(l => l.spanId === query.linkedTo))
     const out: TraceSummary[] = []
     for (const { spans } of [...this.traces.values()].reverse()) {
       if (!spans.some(matches)) continue

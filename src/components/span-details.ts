@@ -1,17 +1,33 @@
-import { html } from 'lit'
-import { peerOf } from './trace-waterfall.ts'
-import type { StoredSpan } from '../core/telemetry/collector-api.ts'
+import { html, nothing } from 'lit'
+import { durationText, peerOf } from './trace-waterfall.ts'
+import { EXTRA_SPAN } from '../core/telemetry/schema.ts'
+import type { AttrValue, StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
-/** A span's details: duration, status, the peer that recorded it, every attribute and its links. */
-export function spanDetails(span: StoredSpan): unknown {
-  return html`<div role="region" aria-label="Span details">
+/** What the details can lead to: the parent span, linked spans in other traces, the spans linking here. */
+export interface SpanRelations {
+  /** The parent span, when it is in the trace shown. */
+  parent?: StoredSpan
+  /** Traces with a span that links to this one (e.g. the gossip deliveries of an announcement). */
+  linkedFrom?: TraceSummary[]
+  select: (span: StoredSpan) => void
+  open: (traceId: string, spanId: string) => void
+}
+
+const value = (v: AttrValue): string => (typeof v === 'string' ? v : JSON.stringify(v))
+const short = (peer: string): string => (peer === '' ? 'an unknown peer' : `…${peer.slice(-10)}`)
+
+/** A span's details: duration, status, its peer, every attribute, its events, its parent and its links both ways. */
+export function spanDetails(span: StoredSpan, relations: SpanRelations): unknown {
+  const start = BigInt(span.startTimeUnixNano)
+  const { parent, linkedFrom = [] } = relations
+  return html`<div role="region" aria-label="Span details" data-span-id=${span.spanId}>
     <h3>${span.name}</h3>
     <div class="table-scroll" tabindex="0" role="region" aria-label="Span attributes">
       <table>
         <tbody>
           <tr>
             <th scope="row">duration</th>
-            <td>${span.durationMs.toFixed(2)} ms</td>
+            <td>${durationText(span.durationMs)}</td>
           </tr>
           <tr>
             <th scope="row">status</th>
@@ -23,22 +39,67 @@ export function spanDetails(span: StoredSpan): unknown {
             <th scope="row">peer</th>
             <td>${peerOf(span)}</td>
           </tr>
+          ${
+            parent != null
+              ? html`<tr>
+                  <th scope="row">parent</th>
+                  <td>
+                    <button class="link" @click=${() => relations.select(parent)}>
+                      ${parent.name}${peerOf(parent) !== peerOf(span) ? ` on peer ${short(peerOf(parent))}` : ''}
+                    </button>
+                  </td>
+                </tr>`
+              : nothing
+          }
           ${Object.entries(span.attributes).map(
             ([k, v]) =>
               html`<tr>
                 <th scope="row">${k}</th>
-                <td>${JSON.stringify(v)}</td>
-              </tr>`
-          )}
-          ${span.links.map(
-            l =>
-              html`<tr>
-                <th scope="row">link</th>
-                <td>${l.traceId}/${l.spanId}</td>
+                <td>${value(v)}</td>
               </tr>`
           )}
         </tbody>
       </table>
     </div>
+    ${
+      span.events.length === 0
+        ? nothing
+        : html`<h4>Events</h4>
+            <ol class="events" aria-label="Span events">
+              ${span.events.map(
+                e =>
+                  html`<li>
+                    <strong>${e.name}</strong> at
+                    +${durationText(Number(BigInt(e.timeUnixNano) - start) / 1e6)}
+                    ${Object.entries(e.attributes).map(([k, v]) => html`<code>${k}=${value(v)}</code> `)}
+                  </li>`
+              )}
+            </ol>`
+    }
+    ${
+      span.links.length === 0 && linkedFrom.length === 0
+        ? nothing
+        : html`<h4>Links</h4>
+            <ul class="links" aria-label="Linked spans">
+              ${span.links.map(
+                l =>
+                  html`<li>
+                    <button class="link" @click=${() => relations.open(l.traceId, l.spanId)}>
+                      ${span.name === EXTRA_SPAN.receiveAnnouncement ? 'The announcement' : 'Linked span'}
+                      (trace <code>${l.traceId.slice(0, 8)}…</code>)
+                    </button>
+                  </li>`
+              )}
+              ${linkedFrom.map(
+                t =>
+                  html`<li>
+                    <button class="link" @click=${() => relations.open(t.traceId, '')}>
+                      Linked from ${t.name} on ${t.peers.map(short).join(', ')} (trace
+                      <code>${t.traceId.slice(0, 8)}…</code>)
+                    </button>
+                  </li>`
+              )}
+            </ul>`
+    }
   </div>`
 }

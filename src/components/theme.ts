@@ -47,6 +47,30 @@ export function v(name: Token): CSSResult {
   )
 }
 
+/**
+ * Categorical hues that tell peers apart (the Okabe–Ito palette, readable by people with colour
+ * blindness), mixed with the text colour so they stay visible on light and dark cards.
+ */
+const PEER_HUES = [
+  '#0072b2',
+  '#e69f00',
+  '#009e73',
+  '#cc79a7',
+  '#56b4e9',
+  '#d55e00',
+  '#7a6fca',
+  '#8c8c00'
+] as const
+
+/** How many peers get a colour of their own; more peers reuse them in turn. */
+export const PEER_COLOURS = PEER_HUES.length
+
+/** The colour of the `index`th peer (`--mp-peer-<n>`), as a CSS value for a style attribute. */
+export function peerColour(index: number): string {
+  const n = ((index % PEER_COLOURS) + PEER_COLOURS) % PEER_COLOURS
+  return `var(--mp-peer-${n}, ${tint(PEER_HUES[n]!, 80, base('fg'))})`
+}
+
 /** Every token name, for the README's list and tests. */
 export const TOKENS: readonly Token[] = [
   ...(Object.keys(LIGHT) as Base[]),
