@@ -13,8 +13,7 @@ import type { IceInfo } from '../core/network/ice-path.ts'
  * Why a relayed tab is not direct yet, in a few words, e.g. "retry at 17:44:02 after 3 dials:
  * <error>" or "upgrading to direct (dial 4); the last failed: <error>".
  */
-function upgradeNote(upgrade: DirectDialState | undefined): unknown {
-  if (upgrade == null) return ''
+export function upgradeText(upgrade: DirectDialState): string {
   const dials = upgrade.attempts === 1 ? '1 dial' : `${upgrade.attempts} dials`
   let text: string
   if (upgrade.dialing) {
@@ -30,8 +29,14 @@ function upgradeNote(upgrade: DirectDialState | undefined): unknown {
     const at = upgrade.nextAttemptAt != null ? new Date(upgrade.nextAttemptAt).toLocaleTimeString() : 'soon'
     text = `retry at ${at} after ${dials}: ${upgrade.lastError}`
   }
+  return text
+}
+
+/** {@link upgradeText} under a relayed tab's path. */
+function upgradeNote(upgrade: DirectDialState | undefined): unknown {
+  if (upgrade == null) return ''
   return html`<br /><small class="muted upgrade" data-error-class=${upgrade.lastErrorClass ?? ''}
-      >${text}</small
+      >${upgradeText(upgrade)}</small
     >`
 }
 
