@@ -33,3 +33,43 @@ describe('relay keeper', () => {
     expect(keeper.states()).toMatchObject([{ peerId: RELAY, connected: false, reserved: false, attempts: 0 }])
   })
 })
+
+describe('relay keeper events', () => {
+  test('a reservation is noticed when the circuit listener announces it, not at the next periodic check', async () => {
+    const relayAddr = `/ip4/127.0.0.1/tcp/9090/ws/p2p/${RELAY}`
+    let addrs: ReturnType<typeof multiaddr>[] = []
+    let connected = false
+    const events = new EventTarget()
+    const fake = Object.assign(events, {
+      dial: async () => {
+        await Promise.resolve()
+        connected = true
+        events.dispatchEvent(new Event('connection:open'))
+        return {}
+      },
+      hangUp: async () => {},
+      getConnections: () => (connected ? [{ remotePeer: { toString: () => RELAY }, status: 'open' }] : []),
+      getMultiaddrs: () => addrs
+    }) as unknown as RelayKeeperComponents['libp2p']
+    const changes: boolean[] = []
+    const keeper = new RelayKeeper(
+      { libp2p: fake, log },
+      {
+        relays: [multiaddr(relayAddr)],
+        onChange: () => changes.push(keeper.states()[0]!.reserved),
+        checkIntervalMs: 3_600_000
+      }
+    )
+    keeper.start()
+    try {
+      await expect.poll(() => keeper.states()[0]!.connected).toBe(true)
+      expect(keeper.states()[0]!.reserved).toBe(false)
+      addrs = [multiaddr(`${relayAddr}/p2p-circuit`)]
+      events.dispatchEvent(new Event('transport:listening'))
+      expect(keeper.states()[0]!.reserved).toBe(true)
+      expect(changes.at(-1)).toBe(true)
+    } finally {
+      keeper.stop()
+    }
+  })
+})

@@ -55,6 +55,19 @@ interface KeptRelay {
 }
 
 /**
+ * What the keeper reacts to at once. A reservation shows as `transport:listening` (the circuit
+ * listener's new address); `self:peer:update` follows it up to a second later (libp2p debounces
+ * it), which is why the periodic check used to be what noticed a reservation.
+ */
+const EVENTS = [
+  'connection:open',
+  'connection:close',
+  'transport:listening',
+  'transport:close',
+  'self:peer:update'
+] as const
+
+/**
  * Keeps a connection to every configured relay: dials at start, re-dials with
  * backoff when a relay goes away (a restart, a network blip) and reports
  * whether our reservation is in place. libp2p keeps neither on its own: once
@@ -118,9 +131,7 @@ export class RelayKeeper {
 
   start(): void {
     this.running = true
-    this.libp2p.addEventListener('connection:close', this.check)
-    this.libp2p.addEventListener('connection:open', this.check)
-    this.libp2p.addEventListener('self:peer:update', this.check)
+    for (const event of EVENTS) this.libp2p.addEventListener(event, this.check)
     this.timer = setInterval(this.check, this.checkIntervalMs)
     this.check()
   }
@@ -128,9 +139,7 @@ export class RelayKeeper {
   stop(): void {
     this.running = false
     clearInterval(this.timer)
-    this.libp2p.removeEventListener('connection:close', this.check)
-    this.libp2p.removeEventListener('connection:open', this.check)
-    this.libp2p.removeEventListener('self:peer:update', this.check)
+    for (const event of EVENTS) this.libp2p.removeEventListener(event, this.check)
   }
 
   states(): RelayState[] {
