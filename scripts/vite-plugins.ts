@@ -7,8 +7,8 @@ import type { Plugin } from 'vite'
 
 /**
  * The page's shell loads the node (libp2p, the `boot` chunk) lazily so the first paint stays
- * small; a `modulepreload` link lets the browser fetch that chunk alongside the shell instead of
- * after it ran, and a `preload` of `config.json` fetches the runtime config meanwhile (the node's
+ * small; `modulepreload` links let the browser fetch that chunk and the chunks it imports
+ * alongside the shell instead of after it ran, and a `preload` of `config.json` fetches the runtime config meanwhile (the node's
  * own fetch of it then takes the preloaded response).
  */
 export function preloadBoot(): Plugin {
@@ -17,17 +17,29 @@ export function preloadBoot(): Plugin {
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
-      handler: (_html, ctx) => {
-        const boot = Object.values(ctx.bundle ?? {}).find(
-          chunk => chunk.type === 'chunk' && chunk.facadeModuleId?.endsWith('/src/app/boot.ts') === true
+      handler: (html, ctx) => {
+        const chunks = new Map(
+          Object.values(ctx.bundle ?? {}).flatMap(c => (c.type === 'chunk' ? [[c.fileName, c] as const] : []))
         )
+        const boot = [...chunks.values()].find(c => c.facadeModuleId?.endsWith('/src/app/boot.ts') === true)
         if (boot == null) throw new Error('preload-boot: no chunk for src/app/boot.ts in the build')
+        // the chunk and every chunk it imports statically, at any depth: otherwise the browser
+        // finds those only once the boot chunk (800 kB) has arrived and been parsed
+        const files = new Set<string>()
+        const add = (fileName: string): void => {
+          if (files.has(fileName)) return
+          files.add(fileName)
+          for (const dep of chunks.get(fileName)?.imports ?? []) add(dep)
+        }
+        add(boot.fileName)
         return [
-          {
-            tag: 'link',
-            attrs: { rel: 'modulepreload', crossorigin: true, href: `./${boot.fileName}` },
-            injectTo: 'head'
-          },
+          ...[...files]
+            .filter(file => !html.includes(`/${file}"`))
+            .map(file => ({
+              tag: 'link',
+              attrs: { rel: 'modulepreload', crossorigin: true, href: `./${file}` },
+              injectTo: 'head' as const
+            })),
           {
             tag: 'link',
             attrs: { rel: 'preload', href: './config.json', as: 'fetch', crossorigin: 'anonymous' },

@@ -1,6 +1,7 @@
 /**
- * The build's own steps (scripts/vite-plugins.ts, issue 18): the widget at a versioned URL with
- * its SRI hash beside a stable one, and the previous build's chunks kept after a redeploy.
+ * The build's own steps (scripts/vite-plugins.ts, issues 17 and 18): the widget at a versioned URL
+ * with its SRI hash beside a stable one, the previous build's chunks kept after a redeploy, and the
+ * page preloading the node's chunk with everything it imports.
  */
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { keepPreviousChunks, versionedWidget } from '../../scripts/vite-plugins.ts'
+import { keepPreviousChunks, preloadBoot, versionedWidget } from '../../scripts/vite-plugins.ts'
 
 let dir: string
 
@@ -74,4 +75,45 @@ test("a redeploy keeps the previous build's chunks, for pages opened before it, 
   // the first build's chunk is two builds old now: gone
   expect(afterThree).toEqual([two, three].sort())
   expect(new Set([one, two, three]).size).toBe(3)
+})
+
+test('the page preloads the boot chunk and every chunk it imports, at any depth, and the runtime config', async () => {
+  const app = join(dir, 'app')
+  await mkdir(join(app, 'src', 'app'), { recursive: true })
+  const files: Record<string, string> = {
+    'index.html':
+      '<!doctype html><html><head></head><body><script type="module" src="./main.ts"></script></body></html>',
+    'main.ts':
+      "Object.assign(globalThis, { boot: () => import('./app/boot.ts'), other: () => import('./other.ts') })\n",
+    // shared with another lazy chunk, so each is a chunk of its own that boot imports
+    'app/boot.ts': "import { near } from '../near.ts'\nexport const boot = near + 1\n",
+    'other.ts':
+      "import { near } from './near.ts'\nimport { deep } from './deep.ts'\nexport const other = near + deep\n",
+    'near.ts': "import { deep } from './deep.ts'\nexport const near = deep * 2\n",
+    'deep.ts': 'export const deep = Number(globalThis.name.length)\n'
+  }
+  for (const [file, text] of Object.entries(files)) await writeFile(join(app, 'src', file), text)
+  const output = await build({
+    root: join(app, 'src'),
+    base: './',
+    configFile: false,
+    logLevel: 'silent',
+    plugins: [preloadBoot()],
+    build: { outDir: '../dist', emptyOutDir: true, write: true }
+  })
+  const chunks = (Array.isArray(output) ? output : [output]).flatMap(o => ('output' in o ? o.output : []))
+  const boot = chunks.find(c => c.type === 'chunk' && c.facadeModuleId?.endsWith('/src/app/boot.ts') === true)
+  const html = await readFile(join(app, 'dist', 'index.html'), 'utf8')
+  const preloaded = [...html.matchAll(/<link rel="modulepreload"[^>]* href="\.\/([^"]+)"/g)].map(m => m[1])
+  expect(boot?.type === 'chunk' ? boot.imports.length : 0).toBeGreaterThan(0)
+  const wanted = new Set<string>()
+  const add = (file: string): void => {
+    if (wanted.has(file)) return
+    wanted.add(file)
+    const chunk = chunks.find(c => c.fileName === file)
+    for (const dep of chunk?.type === 'chunk' ? chunk.imports : []) add(dep)
+  }
+  add(boot!.fileName)
+  expect(new Set(preloaded)).toEqual(wanted)
+  expect(html).toContain('<link rel="preload" href="./config.json" as="fetch" crossorigin="anonymous">')
 })
