@@ -32,12 +32,18 @@ export const DIRECT_DIAL_TIMEOUT_MS = 20_000
 export const DIRECT_DIAL_MAX_TIMEOUT_MS = 28_000
 
 /**
- * WebRTC upgrades a tab runs at once. Every dial in flight costs both tabs of the pair CPU (ICE,
- * DTLS, SCTP) and relay traffic for its signalling; on a starved machine, eight tabs each dialling
- * all seven others made every handshake slower than the timeout, so most dials failed and their
- * work was wasted (docs/direct-mesh.md, section 6).
+ * WebRTC upgrades a tab runs at once, a window that adapts as TCP's congestion window does: it
+ * starts at {@link INITIAL_CONCURRENT_DIRECT_DIALS}, grows by one with each dial that ends
+ * direct, up to this, and halves (to one at least) with each dial that times out. Every dial in
+ * flight costs both tabs of the pair CPU (ICE, DTLS, SCTP) and relay traffic for its signalling:
+ * on a starved machine, eight tabs each dialling all seven others made every handshake slower than
+ * the timeout, so most dials failed and their work was wasted (docs/direct-mesh.md, section 6);
+ * on a machine that keeps up, a fixed two made a tab dial its peers two at a time.
  */
-export const MAX_CONCURRENT_DIRECT_DIALS = 2
+export const MAX_CONCURRENT_DIRECT_DIALS = 6
+
+/** Where the window of concurrent upgrades starts (see {@link MAX_CONCURRENT_DIRECT_DIALS}). */
+export const INITIAL_CONCURRENT_DIRECT_DIALS = 3
 
 /**
  * How long the answering side of a direct upgrade waits (ms): longer than the dialler, so that

@@ -205,7 +205,7 @@ describe('direct connector', () => {
     })
   })
 
-  test('at most two dials are in flight at once; the others are queued and say so', async () => {
+  test('three dials start at once, the others are queued and say so; each timeout halves the window', async () => {
     const [self, ...remotes] = await peerIds(6)
     const { libp2p } = fakeLibp2p(self!, remotes, hangs)
     const connector = new DirectConnector(
@@ -215,14 +215,54 @@ describe('direct connector', () => {
     connector.start()
     // self has the lowest id: it is the designated dialer of all five pairs
     await vi.advanceTimersByTimeAsync(5_000)
-    expect(libp2p.dial).toHaveBeenCalledTimes(2)
+    expect(libp2p.dial).toHaveBeenCalledTimes(3)
     const states = [...connector.dialStates().values()]
-    expect(states.filter(s => s.dialing)).toHaveLength(2)
-    expect(states.filter(s => s.queued === true)).toHaveLength(3)
-    // the first two time out at 20 s; the three waiting pairs (never dialled) go before them again
+    expect(states.filter(s => s.dialing)).toHaveLength(3)
+    expect(states.filter(s => s.queued === true)).toHaveLength(2)
+    // the three time out at 20 s (3 → 1 → 1 → 1); the two waiting pairs (never dialled) go first, one at a time
     await vi.advanceTimersByTimeAsync(17_000)
+    expect(connector.stats.window).toBe(1)
+    expect([...connector.dialStates().values()].filter(s => s.dialing)).toHaveLength(1)
     const dialled = new Set(libp2p.dial.mock.calls.map(([addr]) => String(addr)))
     expect(dialled.size).toBe(4)
+    connector.stop()
+  })
+
+  test('each direct dial widens the window by one, up to six, and a queued dial starts as soon as a slot is free', async () => {
+    const [self, ...remotes] = await peerIds(9)
+    // every dial takes 1 s and ends direct
+    const direct = async (signal: AbortSignal): Promise<unknown> => {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 1_000)
+        signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), {
+          once: true
+        })
+      })
+      return { remoteAddr: multiaddr('/ip4/127.0.0.1/udp/1/webrtc'), direct: true, status: 'open' }
+    }
+    const { libp2p } = fakeLibp2p(self!, remotes, direct)
+    // the connections the dials opened, so that a pair already direct is not dialled again
+    const opened: unknown[] = []
+    libp2p.dial.mockImplementation(async (addr: unknown, options: { signal: AbortSignal }) => {
+      const conn = (await direct(options.signal)) as object
+      const remote = String(addr).split('/p2p/').at(-1)
+      opened.push({ ...conn, remotePeer: { toString: () => remote } })
+      return conn
+    })
+    libp2p.getConnections = () => opened as never[]
+    const connector = new DirectConnector(
+      { libp2p: libp2p as unknown as DirectConnectorComponents['libp2p'], log },
+      // a scan only every minute: what starts the queued dials is the slot freed, not the scan
+      { isRelay: id => id === RELAY, onChange: () => {}, scanIntervalMs: 60_000 }
+    )
+    connector.start()
+    for (const id of remotes) connector.announced(id.toString())
+    await vi.advanceTimersByTimeAsync(10)
+    expect(libp2p.dial).toHaveBeenCalledTimes(3)
+    await vi.advanceTimersByTimeAsync(1_000) // the first three end direct: window 6, five more start
+    expect(libp2p.dial).toHaveBeenCalledTimes(8)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(connector.stats).toMatchObject({ successes: 8, window: 6 })
     connector.stop()
   })
 

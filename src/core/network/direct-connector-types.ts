@@ -20,6 +20,8 @@ export interface DirectDialStats {
   attemptsByPeer: Record<string, number>
   /** How long each peer's upgrade took (ms, first seen → direct), by peer id. */
   directAfterMs: Record<string, number>
+  /** Dials allowed in flight now (the window that grows with direct dials and halves on timeouts). */
+  window: number
 }
 
 /** Where the upgrade of one peer to a direct connection stands (for `peers()` and the UI). */
@@ -35,7 +37,7 @@ export interface DirectDialState {
   lastErrorClass?: DialErrorClass
   /** When this node dials next (epoch ms), when no dial is in flight. */
   nextAttemptAt?: number
-  /** The dial is due but waits for one of this node's other upgrades to finish (`maxConcurrentDials`). */
+  /** The dial is due but waits for one of this node's other upgrades to finish (the window of dials in flight is full). */
   queued?: boolean
 }
 
@@ -60,10 +62,13 @@ export interface DirectConnectorInit {
    */
   maxDialTimeoutMs?: number
   /**
-   * Dials in flight at once; the others wait their turn (designated pairs and pairs dialled
-   * least first). @default 2
+   * Dials in flight at once, at most; the others wait their turn (designated pairs and pairs
+   * dialled least first). The window starts at `initialConcurrentDials`, grows by one with each
+   * dial that ends direct and halves with each that times out. @default 6
    */
   maxConcurrentDials?: number
+  /** Where the window of dials in flight starts. @default 3 */
+  initialConcurrentDials?: number
   /**
    * A peer we are not the designated dialer for is dialled by us anyway once it
    * has been known this long (ms) without a direct connection: in case only our

@@ -4,10 +4,11 @@ import { isDirectWebRTC } from './connection-info.ts'
 import {
   DIRECT_DIAL_MAX_TIMEOUT_MS,
   DIRECT_DIAL_TIMEOUT_MS,
+  INITIAL_CONCURRENT_DIRECT_DIALS,
   MAX_CONCURRENT_DIRECT_DIALS
 } from '../constants.ts'
 import { DirectDialer, emptyDialStats, newCandidate } from './direct-dial.ts'
-import type { Candidate } from './direct-dial.ts'
+import type { Candidate, DialOutcome } from './direct-dial.ts'
 import type {
   DirectConnectorComponents,
   DirectConnectorInit,
@@ -56,12 +57,14 @@ export class DirectConnector {
       dialTimeoutMs: DIRECT_DIAL_TIMEOUT_MS,
       maxDialTimeoutMs: DIRECT_DIAL_MAX_TIMEOUT_MS,
       maxConcurrentDials: MAX_CONCURRENT_DIRECT_DIALS,
+      initialConcurrentDials: INITIAL_CONCURRENT_DIRECT_DIALS,
       fallbackAfterMs: 10_000,
       maxBackoffMs: 30_000,
       forgetAfterMs: 30_000,
       ...init
     }
     this.dialer = new DirectDialer(components, this.init, this.stats)
+    this.stats.window = Math.min(this.init.initialConcurrentDials, this.init.maxConcurrentDials)
   }
 
   start(): void {
@@ -109,7 +112,7 @@ export class DirectConnector {
   private pending(id: string, c: Candidate): Pick<DirectDialState, 'nextAttemptAt' | 'queued'> {
     const designated = this.libp2p.peerId.toString() < id
     const nextAttemptAt = designated ? c.nextAt : Math.max(c.nextAt, c.firstSeen + this.init.fallbackAfterMs)
-    const queued = nextAttemptAt <= Date.now() && this.inFlight >= this.init.maxConcurrentDials
+    const queued = nextAttemptAt <= Date.now() && this.inFlight >= this.stats.window
     return { nextAttemptAt, ...(queued ? { queued } : {}) }
   }
 
@@ -138,6 +141,12 @@ export class DirectConnector {
   }
 
   private async scan(): Promise<void> {
+    await this.dialDue()
+    await this.forgetGone()
+  }
+
+  /** Starts the dials that are due, as many as the window allows, in turn (see `rank`). */
+  private async dialDue(): Promise<void> {
     const peers = await this.libp2p.peerStore.all({
       filters: [peer => peer.addresses.some(a => WebRTC.matches(a.multiaddr))]
     })
@@ -150,7 +159,6 @@ export class DirectConnector {
     for (const id of ids) {
       this.consider(id)
     }
-    await this.forgetGone()
   }
 
   /** Forgets peers with no connection that stopped announcing themselves: the tab is gone. */
@@ -189,7 +197,7 @@ export class DirectConnector {
     if (!designated && now - candidate.firstSeen < this.init.fallbackAfterMs) {
       return
     }
-    if (this.inFlight >= this.init.maxConcurrentDials) {
+    if (this.inFlight >= this.stats.window) {
       return
     }
     candidate.dialing = true
@@ -201,16 +209,35 @@ export class DirectConnector {
         this.inFlight--
       })
       .then(
-        dialled => {
+        outcome => {
           candidate.dialing = false
+          this.adapt(outcome)
+          if (outcome === 'skipped' || this.controller.signal.aborted) return
           // after `dialing` is cleared, so that listeners see the outcome
-          if (dialled && !this.controller.signal.aborted) this.init.onChange(id)
+          this.init.onChange(id)
+          // a slot is free: a queued dial need not wait for the next scan
+          this.dialDue().catch(err => {
+            this.log.error('direct connector scan failed - %e', err)
+          })
         },
         err => {
           candidate.dialing = false
           this.log.error('direct dial to %s failed unexpectedly - %e', id, err)
         }
       )
+  }
+
+  /**
+   * The window of dials in flight: one more after a dial that ended direct (the machine and the
+   * relay keep up), half as many after one that timed out (handshakes are slower than the
+   * timeout: more at once would make them slower still).
+   */
+  private adapt(outcome: DialOutcome): void {
+    const before = this.stats.window
+    if (outcome === 'direct') this.stats.window = Math.min(this.init.maxConcurrentDials, before + 1)
+    else if (outcome === 'timeout') this.stats.window = Math.max(1, Math.floor(before / 2))
+    if (this.stats.window !== before)
+      this.log('%d direct dials at once now (was %d)', this.stats.window, before)
   }
 
   private hasDirect(id: string): boolean {

@@ -4,6 +4,7 @@ import { Backoff, withTimeout } from './backoff.ts'
 import { isDirectWebRTC } from './connection-info.ts'
 import { classifyDialError } from './dial-errors.ts'
 import { NotDirectError } from './errors.ts'
+import { INITIAL_CONCURRENT_DIRECT_DIALS } from '../constants.ts'
 import { describeError } from '../errors.ts'
 import type { DialErrorClass } from './dial-errors.ts'
 import type {
@@ -57,9 +58,13 @@ export function emptyDialStats(): DirectDialStats {
     recentErrors: [],
     errorsByClass: {},
     attemptsByPeer: {},
-    directAfterMs: {}
+    directAfterMs: {},
+    window: INITIAL_CONCURRENT_DIRECT_DIALS
   }
 }
+
+/** How one dial ended (see {@link DirectDialer.dial}). */
+export type DialOutcome = 'skipped' | 'direct' | 'timeout' | 'failed' | 'aborted'
 
 export interface DirectDialerComponents {
   libp2p: Pick<DirectConnectorComponents['libp2p'], 'dial' | 'peerStore'>
@@ -90,13 +95,14 @@ export class DirectDialer {
   }
 
   /**
-   * Dials `id` once, if it has a WebRTC address; says whether it did. A failed dial resolves too
-   * (its error is in `candidate`); a dial aborted by `options.signal` counts for nothing.
+   * Dials `id` once, if it has a WebRTC address, and says how it ended: `skipped` (no address),
+   * `direct`, `timeout`, `failed` (its error is in `candidate`) or `aborted` (by `options.signal`:
+   * counts for nothing).
    */
-  async dial(id: string, candidate: Candidate, options: AbortOptions = {}): Promise<boolean> {
+  async dial(id: string, candidate: Candidate, options: AbortOptions = {}): Promise<DialOutcome> {
     const addr = await this.webrtcAddress(id)
     if (addr == null) {
-      return false
+      return 'skipped'
     }
     const first = !candidate.dialled
     candidate.dialled = true
@@ -127,16 +133,23 @@ export class DirectDialer {
       delete candidate.lastError
       delete candidate.lastErrorClass
       this.log('direct WebRTC connection to %s in %d ms', id, Date.now() - started)
+      return 'direct'
     } catch (err) {
       if (options.signal?.aborted === true) {
-        return true
+        return 'aborted'
       }
-      this.failed(id, candidate, err, first, started)
+      return this.failed(id, candidate, err, first, started) === 'timeout' ? 'timeout' : 'failed'
     }
-    return true
   }
 
-  private failed(id: string, candidate: Candidate, err: unknown, first: boolean, started: number): void {
+  /** Records a failed dial; returns its class as classified (before any explanation). */
+  private failed(
+    id: string,
+    candidate: Candidate,
+    err: unknown,
+    first: boolean,
+    started: number
+  ): ReturnType<typeof classifyDialError> {
     const classified = classifyDialError(err)
     const explained = this.settings.explain?.(classified)
     const errorClass = explained?.errorClass ?? classified
@@ -161,6 +174,7 @@ export class DirectDialer {
       delay,
       err
     )
+    return classified
   }
 
   private async webrtcAddress(id: string): Promise<Multiaddr | undefined> {
