@@ -14,6 +14,10 @@ export interface MarketplaceFigures {
   publishCallMs: Summary
   /** A tab opened after the publishes: its first search() call, ms, and whether it found the package. */
   lateJoinerSearchMs: Summary
+  /** From the late joiner's `searchStream()` call to the first batch that holds the package. */
+  lateJoinerFirstResultMs: Summary
+  /** Which source that first batch came from (`local`: the catalog sync on connecting had it already). */
+  lateJoinerFirstSources: Record<string, number>
   lateJoinerFound: number
   lateJoiners: number
 }
@@ -26,7 +30,8 @@ async function waitFor(page: Page, fn: (arg: number) => boolean, arg = 0, timeou
 /**
  * `tabs` tabs on a fresh relay; each publish happens in one tab while every
  * other tab records when a local search first returns the package (it arrives
- * by gossip). Then `lateJoiners` new tabs search for it at once.
+ * by gossip). Then `lateJoiners` new tabs, each once online, search for the first package with
+ * `searchStream()`: when its first result arrives, from where, and when the search ends.
  */
 export async function benchMarketplace(
   browser: Browser,
@@ -37,6 +42,8 @@ export async function benchMarketplace(
   const found: number[] = []
   const calls: number[] = []
   const late: number[] = []
+  const firstResult: number[] = []
+  const firstSources: Record<string, number> = {}
   let lateFound = 0
   let pairs = 0
   await withRelaySession(browser, async ({ relay, openTab }) => {
@@ -100,15 +107,23 @@ export async function benchMarketplace(
       const page = await openTab()
       await page.goto(relay.url)
       await waitFor(page, () => window.p2pMarketplace?.status().state === 'online')
-      const { ms, hit } = await page.evaluate(async () => {
+      // the search as the app runs it: a stream of batches, the first answer shown as it arrives
+      const { ms, first } = await page.evaluate(async () => {
         const t = performance.now()
-        const result = await window.p2pMarketplace!.search({ text: 'bench0/pkg-0' })
-        return { ms: performance.now() - t, hit: result.packages.some(p => p.id === 'bench0/pkg-0') }
+        let first: { ms: number; source: string } | undefined
+        for await (const batch of window.p2pMarketplace!.searchStream({ text: 'bench0/pkg-0' }))
+          if (first == null && batch.packages.some(p => p.id === 'bench0/pkg-0'))
+            first = { ms: performance.now() - t, source: batch.source }
+        return { ms: performance.now() - t, first }
       })
       late.push(ms)
-      if (hit) lateFound++
+      if (first != null) {
+        lateFound++
+        firstResult.push(first.ms)
+        firstSources[first.source] = (firstSources[first.source] ?? 0) + 1
+      }
       console.log(
-        `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${hit ? 'found' : 'NOT found'}`
+        `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${first != null ? `first result after ${Math.round(first.ms)} ms (${first.source})` : 'NOT found'}`
       )
     }
   })
@@ -119,6 +134,8 @@ export async function benchMarketplace(
     foundRatio: pairs === 0 ? Number.NaN : Math.round((found.length / pairs) * 1000) / 1000,
     publishCallMs: summarize(calls),
     lateJoinerSearchMs: summarize(late),
+    lateJoinerFirstResultMs: summarize(firstResult),
+    lateJoinerFirstSources: firstSources,
     lateJoinerFound: lateFound,
     lateJoiners
   }

@@ -252,7 +252,11 @@ const lines = [
   '',
   `- publish → found by search in another tab: ${fmt(marketplace.publishToFoundMs)} (found ${(marketplace.foundRatio * 100).toFixed(1)} %)`,
   `- publish() call: ${fmt(marketplace.publishCallMs)}`,
-  `- late joiner's first search: ${fmt(marketplace.lateJoinerSearchMs)} (found ${marketplace.lateJoinerFound}/${marketplace.lateJoiners})`,
+  `- late joiner's first search, first result: ${fmt(marketplace.lateJoinerFirstResultMs)} (from ${
+    Object.entries(marketplace.lateJoinerFirstSources ?? {})
+      .map(([source, n]) => `${source} ${n}`)
+      .join(', ') || 'nowhere'
+  }); whole search: ${fmt(marketplace.lateJoinerSearchMs)} (found ${marketplace.lateJoinerFound}/${marketplace.lateJoiners})`,
   '',
   ...contentSummary(content),
   '### Local search (ms, median / p95)',
