@@ -1,8 +1,9 @@
 /**
  * `npm run screenshots`: takes the README's pictures from the real app: a relay,
- * two tabs, a published package, a search from the other tab, and the publish
- * trace opened in the trace panel, the network-health view, and the demo shop
- * page embedding the widget. Writes docs/screenshots/*.png.
+ * three tabs, a published package, a search from another tab, the publish trace
+ * opened in the trace panel, the network picture and the network-health view,
+ * the app in dark mode and on a phone, and the demo shop page embedding the
+ * widget. Writes docs/screenshots/*.png.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,7 +23,7 @@ await relay.start()
 const browser = await chromium.launch(CHROMIUM_LAUNCH)
 try {
   const tabs = await Promise.all(
-    [0, 1].map(async () => {
+    [0, 1, 2].map(async () => {
       const context = await browser.newContext({
         viewport: { width: 1200, height: 900 },
         deviceScaleFactor: 1
@@ -32,11 +33,12 @@ try {
       return page
     })
   )
-  const [publisher, searcher] = tabs as [(typeof tabs)[0], (typeof tabs)[0]]
-  await publisher.waitForFunction(() => window.p2pMarketplace?.status().directPeers === 1, undefined, {
-    timeout: 30_000
-  })
-  const { traceId } = await publisher.evaluate(
+  const [publisher, searcher, third] = tabs as [(typeof tabs)[0], (typeof tabs)[0], (typeof tabs)[0]]
+  for (const tab of tabs)
+    await tab.waitForFunction(() => window.p2pMarketplace?.status().directPeers === 2, undefined, {
+      timeout: 60_000
+    })
+  await publisher.evaluate(
     async () =>
       await window.p2pMarketplace!.publish({
         id: 'acme/left-pad',
@@ -58,10 +60,23 @@ try {
   await searcher.getByRole('article', { name: 'Left pad' }).waitFor()
   await searcher.screenshot({ path: join(out, 'app.png'), fullPage: false })
 
-  await publisher.evaluate(id => (location.hash = `trace=${id}`), traceId)
-  await publisher.getByRole('button', { name: 'Span publish', exact: true }).click({ timeout: 15_000 })
-  await publisher.getByRole('region', { name: 'Span details' }).waitFor()
-  await publisher.locator('mp-traces').screenshot({ path: join(out, 'trace-panel.png') })
+  // a search's trace: the peers' answers nested under the searcher's queries, a colour per peer
+  const search = await searcher.evaluate(async () => await window.p2pMarketplace!.search({ text: 'strings' }))
+  await searcher.evaluate(id => (location.hash = `trace=${id}`), search.traceId)
+  const traces = searcher.locator('mp-traces')
+  await traces.getByRole('button', { name: 'Span search', exact: true }).click({ timeout: 15_000 })
+  await traces.getByRole('region', { name: 'Span details' }).waitFor()
+  await traces.getByRole('list', { name: 'Peers in this trace' }).locator('li[data-peer]').nth(1).waitFor()
+  await traces.screenshot({ path: join(out, 'trace-panel.png') })
+
+  // the picture of the network, a peer chosen (each tab has asked the others something by now)
+  await third.evaluate(async () => await window.p2pMarketplace!.search({ text: 'pad' }))
+  const graph = third.locator('mp-network-graph')
+  await graph
+    .getByRole('button', { name: /^Peer .*direct WebRTC/ })
+    .first()
+    .click()
+  await graph.screenshot({ path: join(out, 'network-graph.png') })
 
   // the network-health view once the searcher's spans have arrived and the charts have drawn
   const health = searcher.locator('mp-health')
@@ -69,12 +84,25 @@ try {
   await health.locator('canvas').first().waitFor()
   await health.screenshot({ path: join(out, 'network-health.png') })
 
+  // the searcher in dark mode, and at a phone's width
+  await searcher.emulateMedia({ colorScheme: 'dark' })
+  await searcher.evaluate(() => scrollTo(0, 0))
+  await searcher.screenshot({ path: join(out, 'app-dark.png'), fullPage: false })
+  await searcher.emulateMedia({ colorScheme: 'light' })
+  await searcher.setViewportSize({ width: 390, height: 844 })
+  await searcher.evaluate(() => (location.hash = '#/search?q=left%20pad'))
+  await searcher.getByRole('tab', { name: 'Search' }).click()
+  await searcher.getByRole('article', { name: 'Left pad' }).waitFor()
+  await searcher.screenshot({ path: join(out, 'app-phone.png'), fullPage: false })
+
   // the demo shop page embedding two widgets (one searching "pad" as soon as it is online)
   const shop = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage()
   await shop.goto(`${relay.url}/demo/`)
   await shop.locator('#side-widget').getByRole('article', { name: 'Left pad' }).waitFor({ timeout: 30_000 })
   await shop.screenshot({ path: join(out, 'widget-demo.png') })
-  console.log(`screenshots: wrote app.png, trace-panel.png, network-health.png and widget-demo.png to ${out}`)
+  console.log(
+    `screenshots: wrote app.png, app-dark.png, app-phone.png, trace-panel.png, network-graph.png, network-health.png and widget-demo.png to ${out}`
+  )
 } finally {
   await browser.close()
   await relay.stop()
