@@ -263,7 +263,7 @@ const lines = [
   '',
   ...localSearch.map(
     l =>
-      `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms`
+      `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms (longest single add ${l.longestAddMs ?? '?'} ms)`
   ),
   '',
   `### Tracing overhead (${tracing.operations} operations per mode, Node peers; ms, median / p95)`,
