@@ -1,6 +1,7 @@
 import { LitElement, html, nothing, svg } from 'lit'
 import { state } from 'lit/decorators.js'
 import { NodeController } from '../app/node-controller.ts'
+import { RedrawController } from '../app/redraw-controller.ts'
 import { ICE_PATH_LABELS } from '../core/network/ice-path.ts'
 import { bytesText } from './format.ts'
 import { upgradeText } from './mp-peers.ts'
@@ -59,17 +60,7 @@ export class MpNetworkGraph extends LitElement {
 
   private readonly ctl = new NodeController(this)
   /** Latency and content move without a node event: the graph is redrawn every 2 s while shown. */
-  private refresh?: ReturnType<typeof setInterval>
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.refresh = setInterval(() => this.requestUpdate(), 2_000)
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    clearInterval(this.refresh)
-  }
+  private readonly redraw = new RedrawController(this, 2_000)
 
   override render(): unknown {
     const node = this.ctl.store.node

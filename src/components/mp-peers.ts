@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { NodeController } from '../app/node-controller.ts'
+import { RedrawController } from '../app/redraw-controller.ts'
 import { peerCounts, peersSentence } from './provenance.ts'
 import { cardStyles } from './shared-styles.ts'
 import { v } from './theme.ts'
@@ -104,17 +105,7 @@ export class MpPeers extends LitElement {
 
   private readonly ctl = new NodeController(this)
   /** Content served moves without a node event: the table is redrawn every 2 s while shown. */
-  private refresh?: ReturnType<typeof setInterval>
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.refresh = setInterval(() => this.requestUpdate(), 2_000)
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    clearInterval(this.refresh)
-  }
+  private readonly redraw = new RedrawController(this, 2_000)
 
   override render(): unknown {
     const peers = this.ctl.store.node?.peers() ?? []
