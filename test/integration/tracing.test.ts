@@ -148,6 +148,11 @@ describe('p2p OpenTelemetry instrumentation', () => {
       [ATTR.peerId]: nodes[0]!.peerId
     })
     expect(store!.attributes[ATTR.recordSizeBytes] as number).toBeGreaterThan(300)
+    // where its time went: each key's acknowledgements, by whom and when
+    const acks = store!.events.filter(e => e.name === 'acknowledged')
+    expect(acks.length).toBe(store!.attributes[ATTR.successfulResponses])
+    expect(new Set(acks.map(e => e.attributes?.[ATTR.dhtKey]))).toEqual(new Set(['version', 'latest']))
+    for (const ack of acks) expect(ack.attributes?.[ATTR.latencyMs] as number).toBeGreaterThanOrEqual(0)
     const [announce] = childrenOf(span!, SPAN.announcePackage)
     expect(announce!.attributes).toMatchObject({
       [ATTR.operation]: OPERATION.gossipsubPublish,

@@ -28,6 +28,9 @@ export interface PackageDhtInit {
   timeoutMs: number
 }
 
+/** Span events one `store_in_dht` records at most (see {@link PackageDht.store}). */
+const MAX_PUT_EVENTS = 64
+
 /**
  * Package records in the DHT: stores a record under its version and latest
  * keys (`store_in_dht`) and looks a key up. The values themselves are
@@ -68,19 +71,46 @@ export class PackageDht {
     const start = performance.now()
     let acknowledged = 0
     const errors: string[] = []
+    // where the time goes, as span events: each lookup's answers, the closest peers it ended
+    // with, each acknowledgement and error (at most MAX_PUT_EVENTS: a lookup can ask many peers)
+    let events = 0
+    const note = (name: string, key: 'version' | 'latest', peer: string, error?: string): void => {
+      if (events++ >= MAX_PUT_EVENTS) return
+      span.addEvent(name, {
+        [ATTR.dhtKey]: key,
+        [ATTR.peerId]: peer,
+        ...(error != null ? { [ATTR.error]: error } : {}),
+        [ATTR.latencyMs]: elapsedMs(start)
+      })
+    }
     try {
       await withTimeout(
         this.timeoutMs,
         async timeoutSignal => {
+          const keys = [
+            ['version', versionKey(record.id, record.version)],
+            ['latest', latestKey(record.id)]
+          ] as const
           await Promise.all(
-            [versionKey(record.id, record.version), latestKey(record.id)].map(async key => {
+            keys.map(async ([kind, key]) => {
               // kad-dht neither validates before put nor throws when every peer refuses:
               // the publish validated the record, and we count the servers that acknowledged
               for await (const event of this.libp2p.services.dht.put(fromString(key), value, {
                 signal: timeoutSignal
               })) {
-                if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') acknowledged++
-                if (event.name === 'QUERY_ERROR') errors.push(describeError(event.error))
+                if (event.name === 'PEER_RESPONSE') {
+                  if (event.messageName === 'PUT_VALUE') acknowledged++
+                  note(
+                    event.messageName === 'PUT_VALUE' ? 'acknowledged' : 'lookup_answer',
+                    kind,
+                    event.from.toString()
+                  )
+                } else if (event.name === 'FINAL_PEER') {
+                  note('closest_peer', kind, event.peer.id.toString())
+                } else if (event.name === 'QUERY_ERROR') {
+                  errors.push(describeError(event.error))
+                  note('dht_error', kind, event.from.toString(), describeError(event.error))
+                }
               }
             })
           )

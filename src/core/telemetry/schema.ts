@@ -112,7 +112,9 @@ export const ATTR = {
   /** Ours, on `fetch_content`: `<peer id>=<block bytes>` for each peer that sent blocks. */
   bytesByPeer: 'bytes_by_peer',
   /** Ours: where fetched content came from: `local` (held here) or `peer`. */
-  source: 'source'
+  source: 'source',
+  /** Ours, on `store_in_dht` events: which of a record's two DHT keys (`version` or `latest`). */
+  dhtKey: 'dht_key'
 } as const
 
 /** Instrumentation scope of the node's tracer. */
