@@ -1,16 +1,15 @@
-import { LitElement, css, html, nothing } from 'lit'
+import { LitElement, html, nothing } from 'lit'
 import { property, state } from 'lit/decorators.js'
 import { defaultRelayUrl } from '../app/collector-client.ts'
 import { CollectorController } from '../app/collector-controller.ts'
 import type { CollectorLoadOptions } from '../app/collector-controller.ts'
 import { NodeController } from '../app/node-controller.ts'
 import { EXTRA_SPAN, OPERATION, SPAN } from '../core/telemetry/schema.ts'
-import { toOtlpJson } from '../core/telemetry/otlp-export.ts'
-import { cardStyles } from './shared-styles.ts'
-import { peerColour, v } from './theme.ts'
 import { spanDetails } from './span-details.ts'
-import { axisTicks, durationText, waterfall } from './trace-waterfall.ts'
-import type { Waterfall, WaterfallRow } from './trace-waterfall.ts'
+import { traceStyles } from './trace-styles.ts'
+import { durationText, waterfall } from './trace-waterfall.ts'
+import { waterfallView } from './waterfall-view.ts'
+import type { SelectedTrace } from './waterfall-view.ts'
 import type { StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
 /** `actions` (the default) lists what people do: publishes, searches, downloads, bootstraps. */
@@ -26,32 +25,11 @@ const OPERATIONS = [
   OPERATION.peerReputationUpdate
 ] as const
 
-type SelectedTrace = Waterfall & { traceId: string; spans: StoredSpan[] }
-
 /** `name=value`: the attribute filter as typed (a name as the schema writes them, a value up to 256 characters). */
 const ATTRIBUTE_FILTER = /^\s*([A-Za-z0-9_.-]{1,128})\s*=\s*(.{1,256}?)\s*$/
 
 /** `#trace=<trace id>` or `#trace=<trace id>/<span id>`: a trace, and a span of it to show. */
 const TRACE_HASH = /^#trace=([0-9a-f]{32})(?:\/([0-9a-f]{16}))?$/
-
-/** Where a bar's duration goes: after the bar, before it when the bar ends near the right edge, else inside it. */
-const durationPlace = (left: number, right: number): 'after' | 'before' | 'inside' =>
-  right <= 75 ? 'after' : left >= 15 ? 'before' : 'inside'
-
-function durationStyle(left: number, right: number): string {
-  const place = durationPlace(left, right)
-  return place === 'after'
-    ? `left:${right}%`
-    : place === 'before'
-      ? `right:${100 - left}%`
-      : `right:${100 - right}%`
-}
-
-const short = (peer: string): string => (peer === '' ? 'unknown peer' : `…${peer.slice(-10)}`)
-
-/** A span name that may wrap after its underscores (`announce_` `package`), never inside a word. */
-const breakable = (name: string): unknown =>
-  name.split('_').map((part, i) => (i === 0 ? part : html`_<wbr />${part}`))
 
 /**
  * The live trace panel: recent traces from the relay's collector (updated by
@@ -61,166 +39,7 @@ const breakable = (name: string): unknown =>
  * Jaeger" when the relay names a Jaeger UI.
  */
 export class MpTraces extends LitElement {
-  static override styles = [
-    cardStyles,
-    css`
-      .traces {
-        display: grid;
-        gap: 0.25rem;
-        max-height: 16rem;
-        overflow: auto;
-        padding: 0;
-        list-style: none;
-      }
-      .traces button {
-        width: 100%;
-        text-align: left;
-      }
-      .row {
-        display: grid;
-        /* one label width for every row, so the bars share a time axis */
-        grid-template-columns: clamp(6rem, 35%, 14rem) minmax(0, 1fr);
-        width: 100%;
-        gap: 0.5rem;
-        align-items: center;
-        font-size: 0.9em;
-        cursor: pointer;
-        border: 0;
-        background: none;
-        text-align: left;
-        padding: 0.1rem 0;
-      }
-      .bar-track {
-        position: relative;
-        height: 0.9rem;
-        background: ${v('neutral-bg')};
-        border-radius: 3px;
-      }
-      .bar {
-        position: absolute;
-        top: 0;
-        bottom: 0;
-        min-width: 2px;
-        border-radius: 3px;
-      }
-      /* the critical path: a bar outlined in the text colour (colour alone tells peers apart) */
-      .critical .bar {
-        box-shadow: 0 0 0 2px ${v('fg')};
-      }
-      .failed .bar {
-        background-image: repeating-linear-gradient(135deg, transparent 0 4px, ${v('error')} 4px 7px);
-      }
-      /* drawn from the attribute: the row's name stays "Span <name>" (its title says the duration) */
-      .duration::after {
-        content: attr(data-duration);
-      }
-      .duration {
-        position: absolute;
-        top: -0.05rem;
-        font-size: 0.75em;
-        white-space: nowrap;
-        padding: 0 0.25rem;
-      }
-      /* on a pill of the card's colour: readable on any peer's colour */
-      .duration.inside {
-        background: ${v('card-bg')};
-        border-radius: 2px;
-        margin-right: 2px;
-      }
-      .event {
-        position: absolute;
-        top: -0.2rem;
-        bottom: -0.2rem;
-        width: 2px;
-        background: ${v('fg')};
-      }
-      .axis {
-        position: relative;
-        height: 1.1rem;
-        border-bottom: 1px solid ${v('border')};
-        font-size: 0.75em;
-      }
-      .tick {
-        position: absolute;
-        bottom: 0;
-        padding-bottom: 0.1rem;
-        border-left: 1px solid ${v('border')};
-        padding-left: 0.2rem;
-        white-space: nowrap;
-      }
-      .tick.end {
-        transform: translateX(-100%);
-        border-left: 0;
-        border-right: 1px solid ${v('border')};
-        padding: 0 0.2rem 0.1rem 0;
-      }
-      .legend {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.25rem 1rem;
-        padding: 0;
-        margin: 0.25rem 0 0.5rem;
-        list-style: none;
-        font-size: 0.85em;
-      }
-      .swatch {
-        display: inline-block;
-        width: 0.8rem;
-        height: 0.8rem;
-        border-radius: 2px;
-        vertical-align: -0.1rem;
-        margin-right: 0.3rem;
-      }
-      .filters {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem 1rem;
-        align-items: end;
-      }
-      .filters input {
-        width: 16rem;
-        max-width: 100%;
-      }
-      .actions {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem 1rem;
-        align-items: center;
-      }
-      button.link {
-        border: 0;
-        background: none;
-        padding: 0;
-        color: ${v('link')};
-        text-decoration: underline;
-        cursor: pointer;
-        text-align: left;
-      }
-      .events,
-      .links {
-        margin: 0.25rem 0;
-        padding-left: 1.25rem;
-      }
-      table {
-        border-collapse: collapse;
-        font-size: 0.9em;
-        width: 100%;
-      }
-      td,
-      th {
-        text-align: left;
-        padding: 0.15rem 0.5rem;
-        border-bottom: 1px solid ${v('border')};
-        vertical-align: top;
-      }
-      /* attribute names whole; values (ids, JSON) wrap where they must */
-      .table-scroll td {
-        white-space: normal;
-        overflow-wrap: anywhere;
-        min-width: 8rem;
-      }
-    `
-  ]
+  static override styles = traceStyles
 
   /** HTTP origin of the relay whose collector to read; defaults to `?relay=` or the page's origin. */
   @property() relay = defaultRelayUrl()
@@ -320,96 +139,18 @@ export class MpTraces extends LitElement {
             </li>`
         )}
       </ul>
-      ${this.selected != null ? this.renderWaterfall(this.selected) : nothing}
+      ${
+        this.selected != null
+          ? waterfallView(this.selected, {
+              ...(this.store.config?.jaegerUrl != null ? { jaeger: this.store.config.jaegerUrl } : {}),
+              ...(this.store.node?.peerId != null ? { self: this.store.node.peerId } : {}),
+              ...(this.span != null ? { shownSpanId: this.span.spanId } : {}),
+              onSpan: span => this.showSpan(span)
+            })
+          : nothing
+      }
       ${this.span != null ? this.renderSpan(this.span) : nothing}
     </section>`
-  }
-
-  private renderWaterfall(selected: SelectedTrace): unknown {
-    const jaeger = this.store.config?.jaegerUrl
-    const self = this.store.node?.peerId
-    const percent = (ms: number): number => (ms / selected.totalMs) * 100
-    const ticks = axisTicks(selected.totalMs)
-    return html`<div role="region" aria-label="Trace waterfall" data-trace-id=${selected.traceId}>
-      <h3>Trace <code>${selected.traceId}</code> (${durationText(selected.totalMs)})</h3>
-      <div class="actions">
-        <button @click=${() => this.export(selected)}>Export OTLP JSON</button>
-        ${
-          jaeger != null
-            ? html`<a
-                href=${`${jaeger.replace(/\/+$/, '')}/trace/${selected.traceId}`}
-                target="_blank"
-                rel="noopener noreferrer"
-                >Open in Jaeger</a
-              >`
-            : nothing
-        }
-      </div>
-      <ul class="legend" aria-label="Peers in this trace">
-        ${selected.peers.map(
-          (peer, i) =>
-            html`<li data-peer=${peer}>
-              <span class="swatch" style=${`background:${peerColour(i)}`}></span
-              >${short(peer)}${peer === self ? ' (this tab)' : ''}
-            </li>`
-        )}
-        <li><span class="swatch" style=${`box-shadow:0 0 0 2px currentColor`}></span>critical path</li>
-      </ul>
-      <div class="row" aria-hidden="true">
-        <span class="muted">span</span>
-        <span class="axis" data-testid="time-axis">
-          ${ticks.map(
-            (t, i) =>
-              html`<span
-                class=${`tick ${i > 0 && percent(t) > 85 ? 'end' : ''}`}
-                style=${`left:${percent(t)}%`}
-                >${durationText(t)}</span
-              >`
-          )}
-        </span>
-      </div>
-      ${selected.rows.map(row => this.renderRow(row, selected, percent))}
-    </div>`
-  }
-
-  private renderRow(row: WaterfallRow, selected: SelectedTrace, percent: (ms: number) => number): unknown {
-    const { span } = row
-    const left = percent(row.offsetMs)
-    const right = percent(row.offsetMs + span.durationMs)
-    const peer = selected.peers[row.peer] ?? ''
-    const failed = span.status.code === 2
-    const title = [
-      `${span.name}: ${durationText(span.durationMs)} on peer ${short(peer)}`,
-      row.remoteParent ? 'answering a request from another peer' : '',
-      row.critical ? 'on the critical path' : '',
-      failed ? 'failed' : '',
-      ...row.events.map(e => `event ${e.name} at ${durationText(e.offsetMs)}`)
-    ]
-      .filter(part => part !== '')
-      .join('; ')
-    return html`<button
-      class=${`row ${row.critical ? 'critical' : ''} ${failed ? 'failed' : ''}`}
-      @click=${() => this.showSpan(span)}
-      aria-label=${`Span ${span.name}`}
-      aria-pressed=${this.span?.spanId === span.spanId ? 'true' : 'false'}
-      title=${title}
-      data-peer=${peer}
-    >
-      <span style=${`padding-left:${row.depth}rem`}
-        >${row.remoteParent ? '↳ ' : ''}${failed ? '⚠ ' : ''}${breakable(span.name)}</span
-      >
-      <span class="bar-track"
-        ><span
-          class="bar"
-          style=${`left:${left}%;width:${right - left}%;background-color:${peerColour(row.peer)}`}
-        ></span
-        >${row.events.map(e => html`<span class="event" style=${`left:${percent(e.offsetMs)}%`}></span>`)}<span
-          class=${`duration ${durationPlace(left, right)}`}
-          style=${durationStyle(left, right)}
-          data-duration=${durationText(span.durationMs)}
-        ></span
-      ></span>
-    </button>`
   }
 
   private renderSpan(span: StoredSpan): unknown {
@@ -423,17 +164,6 @@ export class MpTraces extends LitElement {
         location.hash = `trace=${traceId}${spanId !== '' ? `/${spanId}` : ''}`
       }
     })
-  }
-
-  /** Saves the trace shown as an OTLP/HTTP JSON request (`trace-<id>.json`), for any OTLP tool. */
-  private export(selected: SelectedTrace): void {
-    const body = JSON.stringify(toOtlpJson(selected.spans), null, 2)
-    const url = URL.createObjectURL(new Blob([body], { type: 'application/json' }))
-    const a = document.createElement('a')
-    a.href = url
-    a.download = `trace-${selected.traceId}.json`
-    a.click()
-    setTimeout(() => URL.revokeObjectURL(url), 60_000)
   }
 
   private readonly onHash = (): void => {
