@@ -1,5 +1,5 @@
 import { html, nothing } from 'lit'
-import { durationText, peerOf } from './trace-waterfall.ts'
+import { durationText, peerName, peerOf } from './trace-waterfall.ts'
 import { EXTRA_SPAN } from '../core/telemetry/schema.ts'
 import type { AttrValue, StoredSpan, TraceSummary } from '../core/telemetry/collector-api.ts'
 
@@ -14,8 +14,6 @@ export interface SpanRelations {
 }
 
 const value = (v: AttrValue): string => (typeof v === 'string' ? v : JSON.stringify(v))
-const short = (peer: string): string => (peer === '' ? 'an unknown peer' : `…${peer.slice(-10)}`)
-
 /** A span's details: duration, status, its peer, every attribute, its events, its parent and its links both ways. */
 export function spanDetails(span: StoredSpan, relations: SpanRelations): unknown {
   const start = BigInt(span.startTimeUnixNano)
@@ -45,7 +43,7 @@ export function spanDetails(span: StoredSpan, relations: SpanRelations): unknown
                   <th scope="row">parent</th>
                   <td>
                     <button class="link" @click=${() => relations.select(parent)}>
-                      ${parent.name}${peerOf(parent) !== peerOf(span) ? ` on peer ${short(peerOf(parent))}` : ''}
+                      ${parent.name}${peerOf(parent) !== peerOf(span) ? ` on peer ${peerName(peerOf(parent))}` : ''}
                     </button>
                   </td>
                 </tr>`
@@ -94,7 +92,7 @@ export function spanDetails(span: StoredSpan, relations: SpanRelations): unknown
                 t =>
                   html`<li>
                     <button class="link" @click=${() => relations.open(t.traceId, '')}>
-                      Linked from ${t.name} on ${t.peers.map(short).join(', ')} (trace
+                      Linked from ${t.name} on ${t.peers.map(peerName).join(', ')} (trace
                       <code>${t.traceId.slice(0, 8)}…</code>)
                     </button>
                   </li>`

@@ -1,3 +1,4 @@
+import { shortPeer } from './provenance.ts'
 import type { StoredSpan } from '../core/telemetry/collector-api.ts'
 
 /** A span event placed on the trace's time axis. */
@@ -26,6 +27,9 @@ export interface Waterfall {
   /** The peers that recorded spans, in order of their first span. */
   peers: string[]
 }
+
+/** A span's peer as the panel names it: the app's short id, or "unknown" for none. */
+export const peerName = (peer: string): string => (peer === '' ? 'unknown' : shortPeer(peer))
 
 /** The peer that recorded a span (its `service.instance.id`), or ''. */
 export function peerOf(span: StoredSpan): string {

@@ -1,7 +1,7 @@
 import { html, nothing } from 'lit'
 import { toOtlpJson } from '../core/telemetry/otlp-export.ts'
 import { peerColour } from './theme.ts'
-import { axisTicks, durationText } from './trace-waterfall.ts'
+import { axisTicks, durationText, peerName } from './trace-waterfall.ts'
 import type { Waterfall, WaterfallRow } from './trace-waterfall.ts'
 import type { StoredSpan } from '../core/telemetry/collector-api.ts'
 
@@ -30,8 +30,6 @@ function durationStyle(left: number, right: number): string {
       ? `right:${100 - left}%`
       : `right:${100 - right}%`
 }
-
-const short = (peer: string): string => (peer === '' ? 'unknown peer' : `…${peer.slice(-10)}`)
 
 /** A span name that may wrap after its underscores (`announce_` `package`), never inside a word. */
 const breakable = (name: string): unknown =>
@@ -65,7 +63,7 @@ export function waterfallView(selected: SelectedTrace, view: WaterfallViewOption
         (peer, i) =>
           html`<li data-peer=${peer}>
             <span class="swatch" style=${`background:${peerColour(i)}`}></span
-            >${short(peer)}${peer === self ? ' (this tab)' : ''}
+            >${peerName(peer)}${peer === self ? ' (this tab)' : ''}
           </li>`
       )}
       <li><span class="swatch" style=${`box-shadow:0 0 0 2px currentColor`}></span>critical path</li>
@@ -97,7 +95,7 @@ function rowView(
   const peer = selected.peers[row.peer] ?? ''
   const failed = span.status.code === 2
   const title = [
-    `${span.name}: ${durationText(span.durationMs)} on peer ${short(peer)}`,
+    `${span.name}: ${durationText(span.durationMs)} on peer ${peerName(peer)}`,
     row.remoteParent ? 'answering a request from another peer' : '',
     row.critical ? 'on the critical path' : '',
     failed ? 'failed' : '',
