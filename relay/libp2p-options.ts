@@ -9,6 +9,8 @@ import { yamux } from '@libp2p/yamux'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tryGetNetConfig } from '@libp2p/utils'
 import { connectionLiveness } from '../src/core/network/connection-liveness.ts'
+import { identifyRetry } from '../src/core/network/identify-retry.ts'
+import type { IdentifyRetry } from '../src/core/network/identify-retry.ts'
 import { DHT_PROTOCOL } from '../src/core/constants.ts'
 import { DHT_DATASTORE_PREFIX } from '../src/core/marketplace/dht-records.ts'
 import { marketplaceGossipsub } from '../src/core/network/libp2p-options.ts'
@@ -29,6 +31,7 @@ import { peerIdInAddr } from '../src/core/network/relay-addrs.ts'
 export type RelayServices = {
   identify: Identify
   identifyPush: IdentifyPush
+  identifyRetry: IdentifyRetry
   ping: Ping
   liveness: ConnectionLiveness
   relay: CircuitRelayService
@@ -107,6 +110,8 @@ export function relayLibp2pOptions(init: {
     services: {
       identify: identify(),
       identifyPush: identifyPush(),
+      // identify again a connection whose one identify timed out (a busy relay, a paused tab)
+      identifyRetry: identifyRetry(),
       // libp2p's connection monitor and kad-dht both ping; with the default limit of
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),

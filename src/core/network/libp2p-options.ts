@@ -10,6 +10,8 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { connectionLiveness } from './connection-liveness.ts'
+import { identifyRetry } from './identify-retry.ts'
+import type { IdentifyRetry } from './identify-retry.ts'
 import {
   DHT_PROTOCOL,
   DIRECT_DIAL_MAX_TIMEOUT_MS,
@@ -35,6 +37,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export type MarketplaceServices = {
   identify: Identify
   identifyPush: IdentifyPush
+  identifyRetry: IdentifyRetry
   ping: Ping
   liveness: ConnectionLiveness
   pubsub: GossipSub
@@ -120,6 +123,8 @@ export function nodeLibp2pOptions(init: NodeLibp2pInit): {
     services: {
       identify: identify(),
       identifyPush: identifyPush(),
+      // identify again a connection whose one identify timed out (a busy relay, a paused tab)
+      identifyRetry: identifyRetry(),
       // libp2p's connection monitor and kad-dht both ping; with the default limit of
       // one outbound ping stream the monitor's heartbeat fails and it aborts the connection
       ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
