@@ -167,23 +167,34 @@ export class PeerPage {
 
   /** The node's own view: status, peers, dial statistics and their errors. */
   async diagnostics(): Promise<unknown> {
-    const node = await this.page.evaluate(() => {
+    const node = await this.page.evaluate(async () => {
       const node = window.p2pMarketplace
-      return node == null
-        ? { started: false }
-        : {
-            peerId: node.peerId,
-            status: node.status(),
-            peers: node.peers(),
-            dials: node.dialStats,
-            // when each connection opened tells a reconnect (the relay's, say) from a lasting one
-            connections: node.libp2p.getConnections().map(c => ({
-              remotePeer: c.remotePeer.toString(),
-              remoteAddr: c.remoteAddr.toString(),
-              status: c.status,
-              openedMsAgo: Date.now() - c.timeline.open
-            }))
-          }
+      if (node == null) return { started: false }
+      const libp2p = node.libp2p
+      return {
+        peerId: node.peerId,
+        status: node.status(),
+        peers: node.peers(),
+        dials: node.dialStats,
+        // when each connection opened tells a reconnect (the relay's, say) from a lasting one
+        connections: libp2p.getConnections().map(c => ({
+          remotePeer: c.remotePeer.toString(),
+          remoteAddr: c.remoteAddr.toString(),
+          status: c.status,
+          openedMsAgo: Date.now() - c.timeline.open
+        })),
+        // what identify told the peer store of each connected peer (a search asks only those known to speak it)
+        protocols: Object.fromEntries(
+          await Promise.all(
+            [
+              ...new Map(libp2p.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()
+            ].map(async (p): Promise<[string, string[] | null]> => [
+              p.toString(),
+              (await libp2p.peerStore.get(p).catch(() => undefined))?.protocols ?? null
+            ])
+          )
+        )
+      }
     })
     return this.problems.length > 0 ? { ...node, problems: this.problems.slice(-20) } : node
   }

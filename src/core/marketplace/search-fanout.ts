@@ -71,19 +71,26 @@ export class SearchFanOut {
   }
 
   /**
-   * The fan-out: of the connected peers that speak the search protocol
-   * (`available` of them), the most reputable, skipping those under 0.5
-   * while others are available.
+   * The fan-out: of the connected peers (`available` of them) that speak
+   * the search protocol, the most reputable, skipping those under 0.5
+   * while others are available. When fewer than `fanOut` peers are known to
+   * speak it, the other connected peers fill the places left: identify may
+   * not have described them (it timed out through a busy relay, say). Asking
+   * costs one protocol negotiation, a peer that does not speak it loses no
+   * reputation, and one that does is in the peer store as speaking it from
+   * then on (libp2p records each protocol a stream negotiates).
    */
   async choosePeers(): Promise<{ available: number; peers: PeerId[] }> {
-    const ranked = (await this.searchPeers())
-      .map(p => ({ p, score: this.reputation.score(p.toString()) }))
-      .sort((a, b) => b.score - a.score)
+    const { speaking, others } = await this.searchPeers()
+    const rank = (peers: PeerId[]): Array<{ p: PeerId; score: number }> =>
+      peers.map(p => ({ p, score: this.reputation.score(p.toString()) })).sort((a, b) => b.score - a.score)
+    const ranked = rank(speaking)
     const good = ranked.filter(r => r.score >= 0.5)
     const peers = (good.length >= Math.min(this.fanOut, ranked.length) ? good : ranked)
       .slice(0, this.fanOut)
       .map(r => r.p)
-    return { available: ranked.length, peers }
+    for (const { p } of rank(others).slice(0, this.fanOut - peers.length)) peers.push(p)
+    return { available: speaking.length + others.length, peers }
   }
 
   /**
@@ -128,20 +135,26 @@ export class SearchFanOut {
     })
   }
 
-  /** Connected peers that speak the search protocol (as identify and identify-push told the peer store). */
-  private async searchPeers(): Promise<PeerId[]> {
+  /**
+   * Connected peers that speak the search protocol (as identify and identify-push told the peer
+   * store), and the other connected peers.
+   */
+  private async searchPeers(): Promise<{ speaking: PeerId[]; others: PeerId[] }> {
     const peers = new Map<string, PeerId>()
     for (const conn of this.libp2p.getConnections()) {
       if (conn.status === 'open') peers.set(conn.remotePeer.toString(), conn.remotePeer)
     }
-    const speaking = await Promise.all(
+    const speaking: PeerId[] = []
+    const others: PeerId[] = []
+    await Promise.all(
       [...peers.values()].map(async peer => {
-        // not in the peer store (forgotten meanwhile): its protocols are unknown, it is not asked
+        // not in the peer store (forgotten meanwhile): its protocols are unknown
         const info = await this.libp2p.peerStore.get(peer).catch(() => undefined)
-        return info?.protocols.includes(SEARCH_PROTOCOL) === true ? peer : undefined
+        if (info?.protocols.includes(SEARCH_PROTOCOL) === true) speaking.push(peer)
+        else others.push(peer)
       })
     )
-    return speaking.filter(p => p != null)
+    return { speaking, others }
   }
 
   /**
@@ -196,7 +209,8 @@ export class SearchFanOut {
     }
     failSpan(span, waited.err)
     span.end()
-    this.feedback.failure(peerId, waited.err, ctx)
+    // a peer asked on the off chance (identify did not list the protocol): not speaking it is no fault
+    if (!isUnsupported(waited.err)) this.feedback.failure(peerId, waited.err, ctx)
     return false
   }
 
@@ -216,4 +230,9 @@ export class SearchFanOut {
     }
     this.feedback.success(peerId, latency, intake.added.length, options.parent)
   }
+}
+
+/** The peer does not speak the protocol (multistream-select found no match). */
+function isUnsupported(err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnsupportedProtocolError'
 }
