@@ -264,6 +264,27 @@ describe('catalog rules, search and sync cursor', () => {
   })
 })
 
+test('typo-tolerant matching only when the words typed match nothing; a word being typed completes', async () => {
+  const key = await generateKeyPair('Ed25519')
+  const catalog = new PackageCatalog(new MemoryDatastore())
+  await catalog.load()
+  for (const [id, title] of [
+    ['acme/parser', 'Parser'],
+    ['acme/parsec', 'Parsec'],
+    ['acme/parsers', 'Parsers']
+  ] as const)
+    await catalog.add(await signRecord(manifest({ id, title }), key), 'local')
+  const ids = (text: string): string[] =>
+    catalog
+      .search({ text })
+      .records.map(r => r.id)
+      .sort()
+  // a word the index has: its exact matches, completed as a prefix, and no look-alikes one letter off
+  expect(ids('parser')).toEqual(['acme/parser', 'acme/parsers'])
+  // a word it has not: typo-tolerant, one edit away
+  expect(ids('parsex')).toEqual(['acme/parsec', 'acme/parser'])
+})
+
 describe('DHT records', () => {
   test('the validator accepts matching keys and refuses mismatches; the selector keeps the highest version', async () => {
     const key = await generateKeyPair('Ed25519')
