@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryDatastore } from 'datastore-core'
 import { PackageCatalog } from '../src/core/catalog/catalog.ts'
@@ -16,6 +17,11 @@ export interface LocalSearchFigures {
    * runs without yielding and only this per-record figure means anything.)
    */
   longestAddMs: number
+  /**
+   * What held the thread during the build: V8's garbage-collection pauses (count and longest, ms),
+   * and the longest add that no pause overlapped, i.e. the catalog's own work (ms).
+   */
+  gc: { pauses: number; longestPauseMs: number; longestAddWithoutGcMs: number }
   /** Latency of one ranked search, ms. */
   searchMs: Summary
   /** Latency of a tag-filtered listing (empty text), ms. */
@@ -91,8 +97,14 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     return VOCABULARY[lo] ?? 'x'
   }
   const words = (n: number): string => Array.from({ length: n }, word).join(' ')
+  // the build's garbage-collection pauses, to tell the catalog's own time from V8's
+  const pauses: Array<{ start: number; end: number }> = []
+  const gcObserver = new PerformanceObserver(list => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration })
+  })
+  gcObserver.observe({ entryTypes: ['gc'] })
+  const adds: Array<{ start: number; end: number }> = []
   const started = performance.now()
-  let longestAddMs = 0
   for (let i = 0; i < count; i++) {
     const addStarted = performance.now()
     await catalog.add(
@@ -107,9 +119,16 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
       },
       'sync'
     )
-    longestAddMs = Math.max(longestAddMs, performance.now() - addStarted)
+    adds.push({ start: addStarted, end: performance.now() })
   }
   const buildMs = performance.now() - started
+  // the observer hears of the pauses once the thread is free
+  await new Promise(resolve => setTimeout(resolve, 50))
+  gcObserver.disconnect()
+  const longest = (spans: Array<{ start: number; end: number }>): number =>
+    spans.reduce((most, s) => Math.max(most, s.end - s.start), 0)
+  const overlapsPause = (add: { start: number; end: number }): boolean =>
+    pauses.some(p => p.start < add.end && p.end > add.start)
   const search: number[] = []
   const filter: number[] = []
   for (let q = 0; q < queries; q++) {
@@ -127,7 +146,12 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
   return {
     packages: count,
     buildMs: Math.round(buildMs),
-    longestAddMs: Math.round(longestAddMs * 10) / 10,
+    longestAddMs: Math.round(longest(adds) * 10) / 10,
+    gc: {
+      pauses: pauses.length,
+      longestPauseMs: Math.round(longest(pauses) * 10) / 10,
+      longestAddWithoutGcMs: Math.round(longest(adds.filter(a => !overlapsPause(a))) * 10) / 10
+    },
     searchMs: summarize(search),
     filterMs: summarize(filter)
   }
