@@ -8,6 +8,16 @@ export interface MarketplaceFigures {
   publishes: number
   /** publish() call in one tab → the package found by a search in each other tab (wall clock), ms. */
   publishToFoundMs: Summary
+  /**
+   * The same by who delivered the announcement to the finding tab: the publisher itself, another
+   * tab, or the relay (a gossip hop through it), and by how (gossip, sync, peer answer).
+   */
+  publishToFoundBy: Record<string, Summary>
+  /**
+   * The relay's event loop over the minute that ended with the last publish (its `/healthz`):
+   * the longest delay (wall clock, what a DHT request waited) and the longest its own code held it.
+   */
+  relayEventLoop?: { delayMaxMs?: number; busyMaxMs?: number }
   /** Share of (publish, other tab) pairs found within 10 s. */
   foundRatio: number
   /** Duration of publish() itself (sign, store, DHT put, gossip), ms. */
@@ -40,12 +50,14 @@ export async function benchMarketplace(
   lateJoiners: number
 ): Promise<MarketplaceFigures> {
   const found: number[] = []
+  const foundBy: Record<string, number[]> = {}
   const calls: number[] = []
   const late: number[] = []
   const firstResult: number[] = []
   const firstSources: Record<string, number> = {}
   let lateFound = 0
   let pairs = 0
+  let relayEventLoop: MarketplaceFigures['relayEventLoop']
   await withRelaySession(browser, async ({ relay, openTab }) => {
     const pages = await Promise.all(Array.from({ length: tabs }, openTab))
     await Promise.all(pages.map(async p => await p.goto(relay.url)))
@@ -54,21 +66,24 @@ export async function benchMarketplace(
         async p => await waitFor(p, peers => window.p2pMarketplace?.status().directPeers === peers, tabs - 1)
       )
     )
+    const peerIds = await Promise.all(
+      pages.map(async p => await p.evaluate(() => window.p2pMarketplace!.peerId))
+    )
     // each tab notes when a local search first finds a package it is waiting for
     await Promise.all(
       pages.map(
         async p =>
           await p.evaluate(() => {
-            const seen: Record<string, number> = {}
-            ;(window as unknown as { benchSeen: Record<string, number> }).benchSeen = seen
+            const seen: Record<string, { at: number; source: string; from?: string }> = {}
+            ;(window as unknown as { benchSeen: typeof seen }).benchSeen = seen
             window.p2pMarketplace!.addEventListener('package', evt => {
-              const { record } = evt.detail
+              const { record, source, from } = evt.detail
               if (
                 window
                   .p2pMarketplace!.catalog.search({ text: record.title })
                   .records.some(r => r.id === record.id)
               ) {
-                seen[record.id] ??= Date.now()
+                seen[record.id] ??= { at: Date.now(), source, ...(from != null ? { from } : {}) }
               }
             })
           })
@@ -92,17 +107,32 @@ export async function benchMarketplace(
       calls.push(callMs)
       for (const other of pages.filter(p => p !== publisher)) {
         pairs++
-        const at = await other
+        const seen = await other
           .waitForFunction(
-            id => (window as unknown as { benchSeen: Record<string, number> }).benchSeen[id],
+            id =>
+              (
+                window as unknown as {
+                  benchSeen: Record<string, { at: number; source: string; from?: string }>
+                }
+              ).benchSeen[id],
             id,
             { timeout: 10_000 }
           )
-          .then(async handle => (await handle.jsonValue()) as number)
+          .then(async handle => (await handle.jsonValue()) as { at: number; source: string; from?: string })
           .catch(() => undefined)
-        if (at != null) found.push(at - startedAt)
+        if (seen == null) continue
+        found.push(seen.at - startedAt)
+        const by =
+          seen.from === peerIds[i % tabs]
+            ? 'publisher'
+            : peerIds.includes(seen.from ?? '')
+              ? 'another tab'
+              : 'relay'
+        ;(foundBy[`${seen.source} from ${by}`] ??= []).push(seen.at - startedAt)
       }
     }
+    const health = await relay.health()
+    relayEventLoop = { delayMaxMs: health.eventLoopDelayMaxMs, busyMaxMs: health.eventLoopBusyMaxMs }
     for (let j = 0; j < lateJoiners; j++) {
       const page = await openTab()
       await page.goto(relay.url)
@@ -131,8 +161,10 @@ export async function benchMarketplace(
     tabs,
     publishes,
     publishToFoundMs: summarize(found),
+    publishToFoundBy: Object.fromEntries(Object.entries(foundBy).map(([by, ms]) => [by, summarize(ms)])),
     foundRatio: pairs === 0 ? Number.NaN : Math.round((found.length / pairs) * 1000) / 1000,
     publishCallMs: summarize(calls),
+    relayEventLoop,
     lateJoinerSearchMs: summarize(late),
     lateJoinerFirstResultMs: summarize(firstResult),
     lateJoinerFirstSources: firstSources,

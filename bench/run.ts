@@ -250,8 +250,18 @@ const lines = [
   '',
   `### Marketplace (${marketplace.tabs} tabs, ${marketplace.publishes} publishes; ms, median / p95)`,
   '',
-  `- publish → found by search in another tab: ${fmt(marketplace.publishToFoundMs)} (found ${(marketplace.foundRatio * 100).toFixed(1)} %)`,
-  `- publish() call: ${fmt(marketplace.publishCallMs)}`,
+  `- publish → found by search in another tab: ${fmt(marketplace.publishToFoundMs)} (found ${(marketplace.foundRatio * 100).toFixed(1)} %)${
+    marketplace.publishToFoundBy != null
+      ? `; by who delivered it: ${Object.entries(marketplace.publishToFoundBy)
+          .map(([by, s]) => `${by} ${fmt(s)} (${s.n})`)
+          .join(', ')}`
+      : ''
+  }`,
+  `- publish() call: ${fmt(marketplace.publishCallMs)}${
+    marketplace.relayEventLoop != null
+      ? `; the relay's event loop over the last minute of publishes: longest delay ${marketplace.relayEventLoop.delayMaxMs ?? '?'} ms, longest held by its own code ${marketplace.relayEventLoop.busyMaxMs ?? '?'} ms`
+      : ''
+  }`,
   `- late joiner's first search, first result: ${fmt(marketplace.lateJoinerFirstResultMs)} (from ${
     Object.entries(marketplace.lateJoinerFirstSources ?? {})
       .map(([source, n]) => `${source} ${n}`)
