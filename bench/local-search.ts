@@ -18,6 +18,11 @@ export interface LocalSearchFigures {
    */
   longestAddMs: number
   /**
+   * Which add that was (1-based: the catalog then held this many). At powers of two it is V8
+   * growing the hash tables of the catalog's and MiniSearch's Maps, each copied whole at once.
+   */
+  longestAddAt: number
+  /**
    * What held the thread during the build: V8's garbage-collection pauses (count and longest, ms),
    * and the longest add that no pause overlapped, i.e. the catalog's own work (ms).
    */
@@ -147,6 +152,8 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     packages: count,
     buildMs: Math.round(buildMs),
     longestAddMs: Math.round(longest(adds) * 10) / 10,
+    longestAddAt:
+      adds.reduce((at, a, i) => (a.end - a.start > adds[at]!.end - adds[at]!.start ? i : at), 0) + 1,
     gc: {
       pauses: pauses.length,
       longestPauseMs: Math.round(longest(pauses) * 10) / 10,

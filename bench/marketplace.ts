@@ -34,7 +34,23 @@ export interface MarketplaceFigures {
 
 /** Waits until the page's node says so (a function: the app's CSP forbids evaluating strings). */
 async function waitFor(page: Page, fn: (arg: number) => boolean, arg = 0, timeoutMs = 60_000): Promise<void> {
-  await page.waitForFunction(fn, arg, { timeout: timeoutMs })
+  await page.waitForFunction(fn, arg, { timeout: timeoutMs }).catch(async (err: unknown) => {
+    // what the tab thought of the network when the wait ran out
+    const state = await page
+      .evaluate(() => {
+        const node = window.p2pMarketplace
+        return node == null
+          ? 'no node'
+          : JSON.stringify({
+              status: node.status(),
+              dials: node.dialStats,
+              connections: node.libp2p.getConnections().map(c => `${c.remoteAddr.toString()} ${c.status}`),
+              addresses: node.libp2p.getMultiaddrs().map(String)
+            })
+      })
+      .catch((evalErr: unknown) => `unreadable: ${String(evalErr)}`)
+    throw new Error(`${String(err)}\ntab state: ${state}`)
+  })
 }
 
 /**

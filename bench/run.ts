@@ -273,7 +273,7 @@ const lines = [
   '',
   ...localSearch.map(
     l =>
-      `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms (longest single add ${l.longestAddMs ?? '?'} ms${l.gc != null ? `; ${l.gc.pauses} GC pauses, the longest ${l.gc.longestPauseMs} ms; longest add no GC pause overlapped ${l.gc.longestAddWithoutGcMs} ms` : ''})`
+      `- ${l.packages} packages: text ${fmt(l.searchMs)}, tag filter ${fmt(l.filterMs)}, index build ${l.buildMs} ms (longest single add ${l.longestAddMs ?? '?'} ms${l.longestAddAt != null ? `, the ${l.longestAddAt}th` : ''}${l.gc != null ? `; ${l.gc.pauses} GC pauses, the longest ${l.gc.longestPauseMs} ms; longest add no GC pause overlapped ${l.gc.longestAddWithoutGcMs} ms` : ''})`
   ),
   '',
   `### Tracing overhead (${tracing.operations} operations per mode, Node peers; ms, median / p95)`,
