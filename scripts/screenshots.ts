@@ -81,6 +81,8 @@ try {
   // the network-health view once the searcher's spans have arrived and the charts have drawn
   const health = searcher.locator('mp-health')
   await health.locator('[data-figure="search"]').filter({ hasText: 'p50' }).waitFor({ timeout: 15_000 })
+  // a chart draws once it is on screen
+  await health.scrollIntoViewIfNeeded()
   await health.locator('canvas').first().waitFor()
   await health.screenshot({ path: join(out, 'network-health.png') })
 

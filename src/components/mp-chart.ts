@@ -81,9 +81,19 @@ export class MpChart extends LitElement {
   private resize?: ResizeObserver
   private shape = ''
   private stopThemeWatch?: () => void
+  /** Drawn only once on screen: uPlot's chunk and its first draw cost a tab ~100 ms of CPU while it starts. */
+  private onScreen?: IntersectionObserver
+  private seen = false
 
   override connectedCallback(): void {
     super.connectedCallback()
+    this.onScreen = new IntersectionObserver(entries => {
+      if (!entries.some(e => e.isIntersecting)) return
+      this.seen = true
+      this.onScreen?.disconnect()
+      this.draw().catch((err: unknown) => console.warn(`mp-chart: could not draw ${this.label}`, err))
+    })
+    this.onScreen.observe(this)
     // the axes are drawn on a canvas in the theme's colours of the moment: a new theme redraws them
     this.stopThemeWatch = onThemeChange(() => {
       this.shape = ''
@@ -98,6 +108,7 @@ export class MpChart extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
+    this.onScreen?.disconnect()
     this.stopThemeWatch?.()
     this.resize?.disconnect()
     this.plot?.destroy()
@@ -130,7 +141,7 @@ export class MpChart extends LitElement {
 
   private async draw(): Promise<void> {
     const data = this.data
-    if (data == null) return
+    if (data == null || !this.seen) return
     const { UPlot, sheet } = await loadUPlot()
     await this.updateComplete
     const root = this.shadowRoot
