@@ -29,7 +29,12 @@ beforeAll(async () => {
   stopRelay = started.cleanup
   const config = (await (await fetch(`${started.relay.httpUrl}/config.json`)).json()) as { relays: string[] }
   relayAddr = config.relays[0] ?? ''
-  tab = await createMarketplaceNode({ configUrl: started.relay.httpUrl })
+  // a search waits for every peer it asks: the stranger's answer comes through the relay, later
+  // than the relay's own, and beside two CPU hogs later than the default 150 ms of grace after it
+  tab = await createMarketplaceNode({
+    configUrl: started.relay.httpUrl,
+    service: { graceMs: 10_000, peerTimeoutMs: 10_000 }
+  })
   await tab.waitFor('online', { signal: AbortSignal.timeout(20_000) })
 })
 

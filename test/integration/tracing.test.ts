@@ -253,30 +253,29 @@ describe('p2p OpenTelemetry instrumentation', () => {
       expect(remaining.at(-1)).toBe(0)
       for (const s of closed) expect(s.attributes[ATTR.cause]).toMatch(/connection (closed|aborted)$/)
     }
-    // an inbound connection that is aborted is an incoming_connection_error on the receiving side
+    // an inbound connection that is aborted is an incoming_connection_error on the receiving side;
+    // aborted there, so the test does not depend on how an abort at the far end reaches it (at
+    // once, as a rule; beside two CPU hogs, once not within 90 s, the liveness check included)
     const pairs = nodes
       .flatMap(dialer => nodes.map(target => ({ dialer, target })))
       .filter(({ dialer, target }) => dialer !== target)
     const pair = pairs.find(({ dialer, target }) =>
-      dialer.libp2p.getConnections(target.libp2p.peerId).some(c => c.direction === 'outbound')
+      target.libp2p.getConnections(dialer.libp2p.peerId).some(c => c.direction === 'inbound')
     )
     expect(pair).toBeDefined()
     const { dialer, target } = pair!
-    const conn = dialer.libp2p.getConnections(target.libp2p.peerId).find(c => c.direction === 'outbound')!
+    const conn = target.libp2p.getConnections(dialer.libp2p.peerId).find(c => c.direction === 'inbound')!
     conn.abort(new Error('test abort'))
-    // the target learns it from the transport, or at the latest when its liveness check gives up:
-    // three failed pings in a row (every 5 s, each with 10 s to answer), and a ping that fails
-    // while the thread was paused is not counted, so on two busy cores this can take a minute
     await waitUntil(
       'incoming_connection_error',
       () => spans(SPAN.incomingConnectionError).some(s => s.attributes[ATTR.peerId] === dialer.peerId),
-      90_000
+      30_000
     )
     const error = spans(SPAN.incomingConnectionError).find(s => s.attributes[ATTR.peerId] === dialer.peerId)!
     expect(parentOf(error)?.name).toBe(SPAN.processEvents)
     expect(error.attributes[ATTR.error]).toMatch(/aborted/)
     expect(error.status.code).toBe(2)
-  }, 150_000)
+  }, 60_000)
 
   test('test_peer_reputation_instrumentation', () => {
     const updates = [...spans(SPAN.recordPeerSuccess), ...spans(SPAN.recordPeerFailure)]
