@@ -32,6 +32,13 @@ export interface MarketplaceFigures {
   lateJoiners: number
 }
 
+/** When a tab's search first found a package, how it arrived (`PackageEvent`'s source) and from whom. */
+interface Seen {
+  at: number
+  source: string
+  from?: string
+}
+
 /** Waits until the page's node says so (a function: the app's CSP forbids evaluating strings). */
 async function waitFor(page: Page, fn: (arg: number) => boolean, arg = 0, timeoutMs = 60_000): Promise<void> {
   await page.waitForFunction(fn, arg, { timeout: timeoutMs }).catch(async (err: unknown) => {
@@ -90,7 +97,7 @@ export async function benchMarketplace(
       pages.map(
         async p =>
           await p.evaluate(() => {
-            const seen: Record<string, { at: number; source: string; from?: string }> = {}
+            const seen: Record<string, Seen> = {}
             ;(window as unknown as { benchSeen: typeof seen }).benchSeen = seen
             window.p2pMarketplace!.addEventListener('package', evt => {
               const { record, source, from } = evt.detail
@@ -125,25 +132,22 @@ export async function benchMarketplace(
         pairs++
         const seen = await other
           .waitForFunction(
-            id =>
-              (
-                window as unknown as {
-                  benchSeen: Record<string, { at: number; source: string; from?: string }>
-                }
-              ).benchSeen[id],
+            id => (window as unknown as { benchSeen: Record<string, Seen> }).benchSeen[id],
             id,
             { timeout: 10_000 }
           )
-          .then(async handle => (await handle.jsonValue()) as { at: number; source: string; from?: string })
+          .then(async handle => (await handle.jsonValue()) as Seen)
           .catch(() => undefined)
         if (seen == null) continue
         found.push(seen.at - startedAt)
         const by =
-          seen.from === peerIds[i % tabs]
-            ? 'publisher'
-            : peerIds.includes(seen.from ?? '')
-              ? 'another tab'
-              : 'relay'
+          seen.from == null
+            ? 'nobody named'
+            : seen.from === peerIds[i % tabs]
+              ? 'publisher'
+              : peerIds.includes(seen.from)
+                ? 'another tab'
+                : 'relay'
         ;(foundBy[`${seen.source} from ${by}`] ??= []).push(seen.at - startedAt)
       }
     }
