@@ -55,6 +55,9 @@ test('a file published through the form in one tab is downloaded through the pag
   const served = b.page.locator('mp-health [data-figure="content"]')
   await expect(served).toContainText('served', { timeout: 60_000 })
   await expect(served).toContainText('MiB in 1 download')
+  // its charts draw once they are on screen
+  await served.scrollIntoViewIfNeeded()
+  await expect(b.page.locator('mp-health mp-chart canvas').first()).toBeVisible()
 
   // someone in a terminal fetches what the tab published
   const dir = await mkdtemp(join(tmpdir(), 'mp-e2e-cli-'))
