@@ -29,6 +29,17 @@ export interface LocalSearchFigures {
   gc: { pauses: number; longestPauseMs: number; longestAddWithoutGcMs: number }
   /** Latency of one ranked search, ms. */
   searchMs: Summary
+  /**
+   * The same by the words typed (one or two); the searches no garbage-collection pause overlapped;
+   * and the slowest query, with how many documents matched it (MiniSearch scores every match
+   * before it ranks them) and whether a pause overlapped it.
+   */
+  searchBreakdown?: {
+    one: Summary
+    two: Summary
+    withoutGc: Summary
+    slowest: { text: string; ms: number; matches: number; gc: boolean }
+  }
   /** Latency of a tag-filtered listing (empty text), ms. */
   filterMs: Summary
 }
@@ -102,7 +113,7 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     return VOCABULARY[lo] ?? 'x'
   }
   const words = (n: number): string => Array.from({ length: n }, word).join(' ')
-  // the build's garbage-collection pauses, to tell the catalog's own time from V8's
+  // garbage-collection pauses during the build and the searches, to tell the catalog's own time from V8's
   const pauses: Array<{ start: number; end: number }> = []
   const gcObserver = new PerformanceObserver(list => {
     for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration })
@@ -127,27 +138,32 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     adds.push({ start: addStarted, end: performance.now() })
   }
   const buildMs = performance.now() - started
-  // the observer hears of the pauses once the thread is free
-  await new Promise(resolve => setTimeout(resolve, 50))
-  gcObserver.disconnect()
-  const longest = (spans: Array<{ start: number; end: number }>): number =>
-    spans.reduce((most, s) => Math.max(most, s.end - s.start), 0)
-  const overlapsPause = (add: { start: number; end: number }): boolean =>
-    pauses.some(p => p.start < add.end && p.end > add.start)
-  const search: number[] = []
+  const buildEnded = performance.now()
+  const searches: Array<{ start: number; end: number; words: 'one' | 'two'; text: string; matches: number }> =
+    []
   const filter: number[] = []
   for (let q = 0; q < queries; q++) {
     // what people type: content words (ranks 20-2000), not the most frequent
     // filler words of descriptions, which a real index treats as stop words
     const pick = (): string => VOCABULARY[20 + Math.floor(rnd() * 1980)] ?? 'x'
     const text = q % 2 === 0 ? pick() : `${pick()} ${pick()}`
-    let t = performance.now()
-    catalog.search({ text, limit: 20 })
-    search.push(performance.now() - t)
-    t = performance.now()
+    const start = performance.now()
+    const { total } = catalog.search({ text, limit: 20 })
+    searches.push({ start, end: performance.now(), words: q % 2 === 0 ? 'one' : 'two', text, matches: total })
+    const t = performance.now()
     catalog.search({ text: '', tags: [pick()], limit: 20 })
     filter.push(performance.now() - t)
   }
+  // the observer hears of the pauses once the thread is free
+  await new Promise(resolve => setTimeout(resolve, 50))
+  gcObserver.disconnect()
+  const longest = (spans: Array<{ start: number; end: number }>): number =>
+    spans.reduce((most, s) => Math.max(most, s.end - s.start), 0)
+  const overlapsPause = (span: { start: number; end: number }): boolean =>
+    pauses.some(p => p.start < span.end && p.end > span.start)
+  const buildPauses = pauses.filter(p => p.start < buildEnded)
+  const msOf = (list: typeof searches): number[] => list.map(s => s.end - s.start)
+  const slowest = searches.reduce((most, s) => (s.end - s.start > most.end - most.start ? s : most))
   return {
     packages: count,
     buildMs: Math.round(buildMs),
@@ -155,11 +171,22 @@ export async function benchLocalSearch(count: number, queries = 300): Promise<Lo
     longestAddAt:
       adds.reduce((at, a, i) => (a.end - a.start > adds[at]!.end - adds[at]!.start ? i : at), 0) + 1,
     gc: {
-      pauses: pauses.length,
-      longestPauseMs: Math.round(longest(pauses) * 10) / 10,
+      pauses: buildPauses.length,
+      longestPauseMs: Math.round(longest(buildPauses) * 10) / 10,
       longestAddWithoutGcMs: Math.round(longest(adds.filter(a => !overlapsPause(a))) * 10) / 10
     },
-    searchMs: summarize(search),
+    searchMs: summarize(msOf(searches)),
+    searchBreakdown: {
+      one: summarize(msOf(searches.filter(s => s.words === 'one'))),
+      two: summarize(msOf(searches.filter(s => s.words === 'two'))),
+      withoutGc: summarize(msOf(searches.filter(s => !overlapsPause(s)))),
+      slowest: {
+        text: slowest.text,
+        ms: Math.round((slowest.end - slowest.start) * 10) / 10,
+        matches: slowest.matches,
+        gc: overlapsPause(slowest)
+      }
+    },
     filterMs: summarize(filter)
   }
 }

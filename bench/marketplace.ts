@@ -14,10 +14,25 @@ export interface MarketplaceFigures {
    */
   publishToFoundBy: Record<string, Summary>
   /**
+   * Where the time of a gossip delivery went, from the spans of the same publishes (one clock:
+   * the browser's; per (publish, other tab) pair, ms): `signAndStore` the publisher's `publish`
+   * span start → its `announce_package` start (manifest checked, record signed, written to its
+   * IndexedDB); `deliver` → the other tab's `receive_package_announcement` start (gossipsub's
+   * own signature, the hop, and the receiver's validation: both signatures verified, the catalog's
+   * rules); `store` that span (the receiver's IndexedDB write and its `package` event).
+   */
+  publishToFoundStages?: { signAndStore: Summary; deliver: Summary; store: Summary }
+  /**
    * The relay's event loop over the minute that ended with the last publish (its `/healthz`):
    * the longest delay (wall clock, what a DHT request waited) and the longest its own code held it.
    */
   relayEventLoop?: { delayMaxMs?: number; busyMaxMs?: number }
+  /**
+   * What `publish()` waited for, from its `store_in_dht` span (ms after the put began): the whole
+   * put (both keys), the first answer to the put's lookup of the closest DHT servers, the last
+   * server's acknowledgement.
+   */
+  dhtPut?: { put: Summary; firstLookupAnswer: Summary; lastAcknowledged: Summary }
   /** Share of (publish, other tab) pairs found within 10 s. */
   foundRatio: number
   /** Duration of publish() itself (sign, store, DHT put, gossip), ms. */
@@ -30,6 +45,14 @@ export interface MarketplaceFigures {
   lateJoinerFirstSources: Record<string, number>
   lateJoinerFound: number
   lateJoiners: number
+}
+
+/** A span of a bench package as a tab saw it: start and end, and when each kind of event came. */
+interface SpanTimes {
+  start: number
+  end: number
+  /** Event name → [first, last], ms after the span's start. */
+  events: Record<string, [number, number]>
 }
 
 /** When a tab's search first found a package, how it arrived (`PackageEvent`'s source) and from whom. */
@@ -73,6 +96,8 @@ export async function benchMarketplace(
   lateJoiners: number
 ): Promise<MarketplaceFigures> {
   const found: number[] = []
+  const stages = { signAndStore: [] as number[], deliver: [] as number[], store: [] as number[] }
+  const dht = { put: [] as number[], firstLookupAnswer: [] as number[], lastAcknowledged: [] as number[] }
   const foundBy: Record<string, number[]> = {}
   const calls: number[] = []
   const late: number[] = []
@@ -99,6 +124,32 @@ export async function benchMarketplace(
           await p.evaluate(() => {
             const seen: Record<string, Seen> = {}
             ;(window as unknown as { benchSeen: typeof seen }).benchSeen = seen
+            // the spans of each package (`package_id`) on the browser's clock, with when each
+            // kind of event first and last happened (ms after the span's start)
+            type HrTime = [number, number]
+            const spans: Record<string, Record<string, SpanTimes>> = {}
+            ;(window as unknown as { benchSpans: typeof spans }).benchSpans = spans
+            const ms = (t: HrTime): number => t[0] * 1000 + t[1] / 1e6
+            window.p2pMarketplace!.addEventListener('span', evt => {
+              const span = (
+                evt as CustomEvent<{
+                  name: string
+                  startTime: HrTime
+                  endTime: HrTime
+                  attributes: Record<string, unknown>
+                  events: Array<{ name: string; time: HrTime }>
+                }>
+              ).detail
+              const id = span.attributes.package_id
+              if (typeof id !== 'string' || !id.startsWith('bench')) return
+              const start = ms(span.startTime)
+              const events: SpanTimes['events'] = {}
+              for (const e of span.events) {
+                const at = ms(e.time) - start
+                events[e.name] = [events[e.name]?.[0] ?? at, at]
+              }
+              ;(spans[id] ??= {})[span.name] ??= { start, end: ms(span.endTime), events }
+            })
             window.p2pMarketplace!.addEventListener('package', evt => {
               const { record, source, from } = evt.detail
               if (
@@ -150,6 +201,31 @@ export async function benchMarketplace(
                 : 'relay'
         ;(foundBy[`${seen.source} from ${by}`] ??= []).push(seen.at - startedAt)
       }
+      // the stages of this publish, from the publisher's spans and each other tab's
+      const spansOf = async (p: Page): Promise<Record<string, SpanTimes>> =>
+        await p.evaluate(
+          id =>
+            (window as unknown as { benchSpans: Record<string, Record<string, SpanTimes>> }).benchSpans[id] ??
+            {},
+          id
+        )
+      const mine = await spansOf(publisher)
+      const put = mine.store_in_dht
+      if (put != null) {
+        dht.put.push(put.end - put.start)
+        if (put.events.lookup_answer != null) dht.firstLookupAnswer.push(put.events.lookup_answer[0])
+        if (put.events.acknowledged != null) dht.lastAcknowledged.push(put.events.acknowledged[1])
+      }
+      const published = mine.publish?.start
+      const announced = mine.announce_package?.start
+      if (published == null || announced == null) continue
+      stages.signAndStore.push(announced - published)
+      for (const other of pages.filter(p => p !== publisher)) {
+        const received = (await spansOf(other)).receive_package_announcement
+        if (received == null) continue
+        stages.deliver.push(received.start - announced)
+        stages.store.push(received.end - received.start)
+      }
     }
     const health = await relay.health()
     relayEventLoop = { delayMaxMs: health.eventLoopDelayMaxMs, busyMaxMs: health.eventLoopBusyMaxMs }
@@ -158,13 +234,24 @@ export async function benchMarketplace(
       await page.goto(relay.url)
       await waitFor(page, () => window.p2pMarketplace?.status().state === 'online')
       // the search as the app runs it: a stream of batches, the first answer shown as it arrives
-      const { ms, first } = await page.evaluate(async () => {
+      const { ms, first, batches, status } = await page.evaluate(async () => {
         const t = performance.now()
         let first: { ms: number; source: string } | undefined
-        for await (const batch of window.p2pMarketplace!.searchStream({ text: 'bench0/pkg-0' }))
-          if (first == null && batch.packages.some(p => p.id === 'bench0/pkg-0'))
-            first = { ms: performance.now() - t, source: batch.source }
-        return { ms: performance.now() - t, first }
+        // every batch, to say what the search heard when it did not find the package
+        const batches: string[] = []
+        for await (const batch of window.p2pMarketplace!.searchStream({ text: 'bench0/pkg-0' })) {
+          const has = batch.packages.some(p => p.id === 'bench0/pkg-0')
+          batches.push(
+            `${Math.round(performance.now() - t)} ms ${batch.source}${batch.from != null ? ` ${batch.from.slice(-6)}` : ''}: ${batch.packages.length}${has ? ' (has it)' : ''}`
+          )
+          if (first == null && has) first = { ms: performance.now() - t, source: batch.source }
+        }
+        return {
+          ms: performance.now() - t,
+          first,
+          batches,
+          status: JSON.stringify(window.p2pMarketplace!.status())
+        }
       })
       late.push(ms)
       if (first != null) {
@@ -173,7 +260,7 @@ export async function benchMarketplace(
         firstSources[first.source] = (firstSources[first.source] ?? 0) + 1
       }
       console.log(
-        `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${first != null ? `first result after ${Math.round(first.ms)} ms (${first.source})` : 'NOT found'}`
+        `  late joiner ${j + 1}/${lateJoiners}: search ${Math.round(ms)} ms, ${first != null ? `first result after ${Math.round(first.ms)} ms (${first.source})` : `NOT found; batches: ${batches.join('; ') || 'none'}; status after: ${status}`}`
       )
     }
   })
@@ -182,6 +269,24 @@ export async function benchMarketplace(
     publishes,
     publishToFoundMs: summarize(found),
     publishToFoundBy: Object.fromEntries(Object.entries(foundBy).map(([by, ms]) => [by, summarize(ms)])),
+    ...(dht.put.length > 0
+      ? {
+          dhtPut: {
+            put: summarize(dht.put),
+            firstLookupAnswer: summarize(dht.firstLookupAnswer),
+            lastAcknowledged: summarize(dht.lastAcknowledged)
+          }
+        }
+      : {}),
+    ...(stages.deliver.length > 0
+      ? {
+          publishToFoundStages: {
+            signAndStore: summarize(stages.signAndStore),
+            deliver: summarize(stages.deliver),
+            store: summarize(stages.store)
+          }
+        }
+      : {}),
     foundRatio: pairs === 0 ? Number.NaN : Math.round((found.length / pairs) * 1000) / 1000,
     publishCallMs: summarize(calls),
     relayEventLoop,
