@@ -103,3 +103,27 @@ test('a stream left early stops its search; bad queries throw on the first step'
     name: 'InvalidQueryError'
   })
 })
+
+test('a record that reaches the catalog by sync during a streamed search is shown, though no answer brings it', async () => {
+  const catalog = new PackageCatalog(new MemoryDatastore())
+  const answers = {
+    fast: await record('gizmo-fast', 'Gizmo fast'),
+    slow: await record('gizmo-slow', 'Gizmo slow')
+  }
+  const synced = await record('gizmo-synced', 'Gizmo synced')
+  const { search, answer } = searchWithPeers(catalog, answers)
+
+  const stream = search.stream({ text: 'gizmo' })
+  expect((await stream.next()).value).toMatchObject({ source: 'local', packages: [] })
+  // a new peer's catalog sync brings a match while the peers are still answering (a late joiner's
+  // case: the sync had not ended when its search began); no peer's answer will bring it
+  const next = stream.next()
+  await catalog.add(synced, 'sync', 'relay')
+  expect((await next).value).toMatchObject({ source: 'local', packages: [{ id: synced.id }] })
+  answer('fast')
+  answer('slow')
+  const rest: SearchBatch[] = []
+  for await (const batch of { [Symbol.asyncIterator]: () => stream }) rest.push(batch)
+  const shown = rest.flatMap(b => b.packages.map(p => p.id))
+  expect(shown.sort()).toEqual([answers.fast.id, answers.slow.id].sort())
+})

@@ -5,7 +5,7 @@ import { PACKAGE_ID, describeIssues } from '../package/schema.ts'
 import { ATTR, OPERATION, SPAN } from '../telemetry/schema.ts'
 import { elapsedMs, inSpan } from '../telemetry/tracing.ts'
 import { latestKey } from './dht-records.ts'
-import type { PackageCatalog, SearchQuery } from '../catalog/catalog.ts'
+import type { PackageCatalog, PackageEvent, SearchQuery } from '../catalog/catalog.ts'
 import type { SearchBatch, SearchHit, SearchResult, SearchStream } from '../index.ts'
 import type { PackageRecord } from '../package/schema.ts'
 import type { OperationOptions } from '../telemetry/tracing.ts'
@@ -62,7 +62,10 @@ export class PackageSearch {
       // records this search brings in are remembered with where they came from;
       // everything else in the final ranking was already here
       const sources = new Map<string, Source>()
+      // every version a batch has shown: a record reaches the stream once, by whichever way came first
+      const shown = new Set<string>()
       const batch = (packages: SearchHit[], source: SearchBatch['source'], from?: string): void => {
+        for (const p of packages) shown.add(`${p.id}@${p.version}`)
         // each batch is a span event: a trace shows when each source's results arrived
         span.addEvent('results', {
           [ATTR.source]: source,
@@ -81,27 +84,42 @@ export class PackageSearch {
         batch(hits(matching, sources), source, from)
       }
       batch(hits(catalog.search(q).records, sources), 'local')
+      // what reaches the catalog during the search by other ways (a catalog sync with a new peer,
+      // gossip) is in no answer: an answer only brings what is new here when it arrives
+      const meanwhile =
+        onBatch != null
+          ? new Meanwhile(catalog, q, shown, records => batch(hits(records, sources), 'local'))
+          : undefined
 
-      const { available, peers } = await fanOut.choosePeers()
-      span.setAttributes({ [ATTR.peerCount]: available, [ATTR.fanOut]: peers.length })
-      const id = q.text.trim()
-      // an exact id is also looked up in the DHT, unless this node or the
-      // fan-out already has it (the DHT is the slowest source by far)
-      const exact = PACKAGE_ID.test(id) && catalog.get(id) == null
-      const dhtCancel = new AbortController()
-      const lookup = exact
-        ? dht.lookup(latestKey(id), {
-            signal: AbortSignal.any([dhtCancel.signal, ...(options.signal != null ? [options.signal] : [])]),
-            onAdded: remember
-          })
-        : undefined
-      await fanOut.query({ type: 'search', query: q }, peers, {
-        parent,
-        signal: options.signal,
-        onAdded: remember
-      })
-      if (exact && catalog.get(id) != null) dhtCancel.abort()
-      await lookup
+      let peersQueried: number
+      try {
+        const { available, peers } = await fanOut.choosePeers()
+        peersQueried = peers.length
+        span.setAttributes({ [ATTR.peerCount]: available, [ATTR.fanOut]: peers.length })
+        const id = q.text.trim()
+        // an exact id is also looked up in the DHT, unless this node or the
+        // fan-out already has it (the DHT is the slowest source by far)
+        const exact = PACKAGE_ID.test(id) && catalog.get(id) == null
+        const dhtCancel = new AbortController()
+        const lookup = exact
+          ? dht.lookup(latestKey(id), {
+              signal: AbortSignal.any([
+                dhtCancel.signal,
+                ...(options.signal != null ? [options.signal] : [])
+              ]),
+              onAdded: remember
+            })
+          : undefined
+        await fanOut.query({ type: 'search', query: q }, peers, {
+          parent,
+          signal: options.signal,
+          onAdded: remember
+        })
+        if (exact && catalog.get(id) != null) dhtCancel.abort()
+        await lookup
+      } finally {
+        meanwhile?.close()
+      }
 
       const packages = hits(catalog.search(q).records, sources)
       const localResults = packages.filter(p => p.source === 'local').length
@@ -109,7 +127,7 @@ export class PackageSearch {
         packages,
         localResults,
         dhtResults: packages.length - localResults,
-        peersQueried: peers.length,
+        peersQueried,
         traceId: span.spanContext().traceId
       }
       span.setAttributes({
@@ -167,3 +185,61 @@ interface Source {
   source: SearchHit['source']
   from?: string
 }
+
+/**
+ * Watches a catalog during a streamed search for records that arrive by a catalog sync, gossip or
+ * this node's own publish, and hands on those matching the query that no batch has shown. Arrivals
+ * are checked together (a sync adds many records one after another): one ranked search per
+ * {@link MEANWHILE_MS}, and one last on `close`.
+ */
+class Meanwhile {
+  private readonly catalog: PackageCatalog
+  private readonly query: SearchQuery
+  private readonly shown: Set<string>
+  private readonly onRecords: (records: PackageRecord[]) => void
+  private readonly arrived = new Set<string>()
+  private timer?: ReturnType<typeof setTimeout>
+
+  constructor(
+    catalog: PackageCatalog,
+    query: SearchQuery,
+    shown: Set<string>,
+    onRecords: (records: PackageRecord[]) => void
+  ) {
+    this.catalog = catalog
+    this.query = query
+    this.shown = shown
+    this.onRecords = onRecords
+    catalog.addEventListener('package', this.onPackage)
+  }
+
+  /** Stops watching, after handing on what arrived since the last check. */
+  close(): void {
+    this.catalog.removeEventListener('package', this.onPackage)
+    clearTimeout(this.timer)
+    this.check()
+  }
+
+  private readonly onPackage = (evt: CustomEvent<PackageEvent>): void => {
+    const { record, source } = evt.detail
+    // the search's own answers (`peer`, `dht`) have their batches already
+    if (source === 'peer' || source === 'dht') return
+    this.arrived.add(`${record.id}@${record.version}`)
+    this.timer ??= setTimeout(() => this.check(), MEANWHILE_MS)
+  }
+
+  private check(): void {
+    this.timer = undefined
+    if (this.arrived.size === 0) return
+    const records = this.catalog
+      .search(this.query)
+      .records.filter(
+        r => this.arrived.has(`${r.id}@${r.version}`) && !this.shown.has(`${r.id}@${r.version}`)
+      )
+    this.arrived.clear()
+    if (records.length > 0) this.onRecords(records)
+  }
+}
+
+/** How long arrivals during a streamed search gather before one check (ms). */
+const MEANWHILE_MS = 25
