@@ -269,24 +269,8 @@ export async function benchMarketplace(
     publishes,
     publishToFoundMs: summarize(found),
     publishToFoundBy: Object.fromEntries(Object.entries(foundBy).map(([by, ms]) => [by, summarize(ms)])),
-    ...(dht.put.length > 0
-      ? {
-          dhtPut: {
-            put: summarize(dht.put),
-            firstLookupAnswer: summarize(dht.firstLookupAnswer),
-            lastAcknowledged: summarize(dht.lastAcknowledged)
-          }
-        }
-      : {}),
-    ...(stages.deliver.length > 0
-      ? {
-          publishToFoundStages: {
-            signAndStore: summarize(stages.signAndStore),
-            deliver: summarize(stages.deliver),
-            store: summarize(stages.store)
-          }
-        }
-      : {}),
+    ...(dht.put.length > 0 ? { dhtPut: summarizeEach(dht) } : {}),
+    ...(stages.deliver.length > 0 ? { publishToFoundStages: summarizeEach(stages) } : {}),
     foundRatio: pairs === 0 ? Number.NaN : Math.round((found.length / pairs) * 1000) / 1000,
     publishCallMs: summarize(calls),
     relayEventLoop,
@@ -296,4 +280,12 @@ export async function benchMarketplace(
     lateJoinerFound: lateFound,
     lateJoiners
   }
+}
+
+/** Each list of figures summarized, under the same names. */
+function summarizeEach<K extends string>(lists: Record<K, number[]>): Record<K, Summary> {
+  return Object.fromEntries(Object.entries<number[]>(lists).map(([k, v]) => [k, summarize(v)])) as Record<
+    K,
+    Summary
+  >
 }
