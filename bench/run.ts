@@ -2,7 +2,8 @@
  * `npm run bench`: measures the marketplace in Debian's Chromium and in Node on
  * this machine, prints the figures and writes them as JSON under bench/results/.
  * `--smoke` runs each benchmark once, tiny, to prove it still works (part of
- * `npm test`); its results go to test-results/ and assert nothing about speed.
+ * `npm test`); its results go to test-results/ and assert nothing about speed, only that every
+ * breakdown is there and every search found its package (smoke-check.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -20,6 +21,7 @@ import { benchRelayRestart } from './relay-restart.ts'
 import { benchSimulation } from './simulation.ts'
 import { benchTracingOverhead } from './tracing-overhead.ts'
 import { benchUi } from './ui.ts'
+import { missingFigures } from './smoke-check.ts'
 import { summaryLines } from './summary.ts'
 import type { BenchResult } from './summary.ts'
 import type { UiFigures } from './ui.ts'
@@ -208,6 +210,12 @@ writeFileSync(join(outDir, 'results.json'), JSON.stringify(result, null, 2) + '\
 const lines = summaryLines(result)
 writeFileSync(join(outDir, 'summary.md'), `# Benchmark results (${result.date})\n\n${lines.join('\n')}`)
 console.log(`\n${lines.join('\n')}\nbench: wrote ${join(outDir, 'results.json')} and summary.md`)
+// a full run says so too, but only the smoke fails on it (a full run's figures are worth keeping)
+const missing = missingFigures(result)
+if (missing.length > 0) {
+  console.error(`bench: missing from this run:\n${missing.map(m => `- ${m}`).join('\n')}`)
+  if (smoke) process.exitCode = 1
+}
 
 /**
  * Times a fixed single-thread workload (a chain of 300 000 SHA-256 hashes), so runs on a
