@@ -62,7 +62,8 @@ export class PackageSearch {
       // records this search brings in are remembered with where they came from;
       // everything else in the final ranking was already here
       const sources = new Map<string, Source>()
-      // every version a batch has shown: a record reaches the stream once, by whichever way came first
+      // every version a batch has shown, so that the catalog watcher below does not show it again
+      // (an answer's batch needs no such check: it holds only what that answer added)
       const shown = new Set<string>()
       const batch = (packages: SearchHit[], source: SearchBatch['source'], from?: string): void => {
         for (const p of packages) shown.add(`${p.id}@${p.version}`)
